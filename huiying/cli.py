@@ -1,0 +1,161 @@
+"""`huiying` — the command line.
+
+    huiying run                 the whole stack in the foreground (what `make run` does)
+    huiying serve SERVICE       one service (intake|routing|notify), e.g. one replica of several
+    huiying mongo ...           one embedded MongoDB-wire server (used by `run`)
+    huiying bench               submit N requests and print throughput and latency figures
+    huiying schemas [--check]   write (or check) the event JSON Schemas and the AsyncAPI document
+    huiying dlq QUEUE [--replay] show (or move back) what is in a queue's dead-letter queue
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import sys
+
+from pydantic import ValidationError
+
+from shared.settings import SERVICES, Settings
+
+SERVICE_SETTINGS = {
+    "intake": "services.intake.config:IntakeSettings",
+    "routing": "services.routing.config:RoutingSettings",
+    "notify": "services.notify.config:NotifySettings",
+}
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        print(f"huiying: bad configuration: {first['msg']}", file=sys.stderr)
+        raise SystemExit(2) from exc
+
+
+async def _preflight(settings: Settings, service: str) -> None:
+    from shared.bus import Bus, BrokerUnavailable
+    from shared.mongo import DatabaseUnavailable, make_client, wait_for_database
+
+    client = None
+    try:
+        client = make_client(settings.mongodb_uri(service), service=service, timeout_ms=settings.mongodb_timeout_ms)
+        await wait_for_database(client, service=service, uri=settings.mongodb_uri(service) or "", deadline_s=30)
+        bus = Bus(settings, producer=service)
+        await bus.connect()
+        await bus.close()
+    except (BrokerUnavailable, DatabaseUnavailable) as exc:
+        print(f"huiying {service}: {exc}", file=sys.stderr)
+        raise SystemExit(2) from exc
+    finally:
+        if client is not None:
+            await client.close()
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = _settings()
+    module_name, class_name = SERVICE_SETTINGS[args.service].split(":")
+    service_settings_cls = getattr(importlib.import_module(module_name), class_name)
+    try:
+        service_settings = service_settings_cls()
+    except ValidationError as exc:
+        print(f"huiying {args.service}: bad configuration: {exc.errors()[0]['msg']}", file=sys.stderr)
+        return 2
+    asyncio.run(_preflight(service_settings, args.service))
+    port = args.port or settings.port(args.service)
+    uvicorn.run(
+        f"services.{args.service}.app:create_app",
+        factory=True,
+        host=args.host or settings.host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        proxy_headers=True,
+        timeout_graceful_shutdown=10,
+    )
+    return 0
+
+
+def cmd_run(_args: argparse.Namespace) -> int:
+    from huiying.stack import run_foreground
+
+    return run_foreground(_settings())
+
+
+def cmd_mongo(args: argparse.Namespace) -> int:
+    from huiying import embedded
+
+    embedded.main(args.engine, args.path, args.host, args.port)
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from huiying import bench
+
+    return bench.main(args)
+
+
+def cmd_schemas(args: argparse.Namespace) -> int:
+    from huiying import schemas
+
+    return schemas.main(check=args.check, out=args.out)
+
+
+def cmd_dlq(args: argparse.Namespace) -> int:
+    from huiying import dlq
+
+    return asyncio.run(dlq.main(_settings(), args.queue, replay=args.replay, limit=args.limit))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="huiying", description="Huiying (回应) community service desk")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("run", help="run the whole stack in the foreground").set_defaults(func=cmd_run)
+
+    serve = sub.add_parser("serve", help="run one service")
+    serve.add_argument("service", choices=SERVICES)
+    serve.add_argument("--host", default=None)
+    serve.add_argument("--port", type=int, default=None, help="default: HUIYING_<SERVICE>_PORT")
+    serve.set_defaults(func=cmd_serve)
+
+    mongo = sub.add_parser("mongo", help="run one embedded MongoDB-wire server (mongoeco)")
+    mongo.add_argument("--engine", choices=["sqlite", "memory"], default="sqlite")
+    mongo.add_argument("--path", default=None, help="SQLite file (sqlite engine)")
+    mongo.add_argument("--host", default="127.0.0.1")
+    mongo.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    mongo.set_defaults(func=cmd_mongo)
+
+    bench = sub.add_parser("bench", help="submit N requests and print figures")
+    bench.add_argument("-n", "--requests", type=int, default=500)
+    bench.add_argument("-c", "--concurrency", type=int, default=50)
+    bench.add_argument("--spawn", action="store_true", help="start a private stack (fresh data) and bench it")
+    bench.add_argument("--engine", choices=["sqlite", "memory"], default="sqlite", help="with --spawn")
+    bench.add_argument("--intake-url", default="http://127.0.0.1:8001")
+    bench.add_argument("--notify-url", default="http://127.0.0.1:8003")
+    bench.add_argument("--api-key", default="dev-web-key")
+    bench.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for every inbox")
+    bench.set_defaults(func=cmd_bench)
+
+    schemas = sub.add_parser("schemas", help="write the event JSON Schemas and AsyncAPI document")
+    schemas.add_argument("--check", action="store_true", help="fail if the committed files are stale")
+    schemas.add_argument("--out", default="docs/events")
+    schemas.set_defaults(func=cmd_schemas)
+
+    dlq = sub.add_parser("dlq", help="inspect or replay a dead-letter queue")
+    dlq.add_argument("queue", help="the consumer queue, e.g. routing.request-events")
+    dlq.add_argument("--replay", action="store_true", help="move the messages back to the queue")
+    dlq.add_argument("--limit", type=int, default=100)
+    dlq.set_defaults(func=cmd_dlq)
+
+    args = parser.parse_args(argv)
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,46 @@
+"""Look into a consumer's dead-letter queue and, once the cause is fixed, move messages back."""
+
+from __future__ import annotations
+
+import aio_pika
+
+from shared.bus import ERROR_HEADER
+from shared.settings import Settings
+
+
+async def main(settings: Settings, queue: str, *, replay: bool, limit: int) -> int:
+    name = settings.queue(queue) if not queue.startswith(settings.queue_prefix) else queue
+    connection = await aio_pika.connect(settings.amqp_url)
+    async with connection:
+        channel = await connection.channel(publisher_confirms=True)
+        dlq = await channel.declare_queue(f"{name}.dlq", passive=True)
+        print(f"{name}.dlq holds {dlq.declaration_result.message_count} message(s)")
+        moved = 0
+        for _ in range(limit):
+            message = await dlq.get(no_ack=False, fail=False)
+            if message is None:
+                break
+            headers = dict(message.headers or {})
+            print(f"- {message.type} {message.message_id}: {headers.get(ERROR_HEADER, '(no reason recorded)')}")
+            if replay:
+                for key in list(headers):
+                    if key.startswith("x-huiying-") or key == "x-death":
+                        headers.pop(key)
+                await channel.default_exchange.publish(
+                    aio_pika.Message(
+                        message.body,
+                        headers=headers,
+                        message_id=message.message_id,
+                        type=message.type,
+                        content_type=message.content_type,
+                        correlation_id=message.correlation_id,
+                        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                    ),
+                    routing_key=name,
+                )
+                await message.ack()
+                moved += 1
+            # Without --replay nothing is acked: closing the channel returns every message to the DLQ.
+        if replay:
+            print(f"moved {moved} message(s) back to {name}")
+    return 0

@@ -1,0 +1,1 @@
+"""The three Huiying services. A service never imports another service."""

@@ -1,0 +1,1 @@
+"""notify: tells residents about every step, in their language, on their channel."""

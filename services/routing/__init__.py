@@ -1,0 +1,1 @@
+"""routing: classification, teams, the work-order lifecycle, SLA clocks, work queues, ledgers."""

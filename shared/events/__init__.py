@@ -1,0 +1,45 @@
+"""Event contracts shared by the services. Importing this package registers every event type."""
+
+from shared.events import requests, tasks
+from shared.events.envelope import (
+    DEFAULT_LANGUAGE,
+    LANGUAGES,
+    Envelope,
+    EventData,
+    UnknownEvent,
+    event_types,
+    new_event,
+    register,
+)
+from shared.events.requests import (
+    FeedbackReceived,
+    Location,
+    RequestCancelled,
+    RequestNotAccepted,
+    RequestSubmitted,
+    Resident,
+)
+from shared.events.tasks import TaskDispatched, TaskEvent, TeamRef, WorkItem
+
+__all__ = [
+    "DEFAULT_LANGUAGE",
+    "LANGUAGES",
+    "Envelope",
+    "EventData",
+    "FeedbackReceived",
+    "Location",
+    "RequestCancelled",
+    "RequestNotAccepted",
+    "RequestSubmitted",
+    "Resident",
+    "TaskDispatched",
+    "TaskEvent",
+    "TeamRef",
+    "UnknownEvent",
+    "WorkItem",
+    "event_types",
+    "new_event",
+    "register",
+    "requests",
+    "tasks",
+]

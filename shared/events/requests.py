@@ -1,0 +1,80 @@
+"""Events produced by intake (`request.*`). Intake owns the resident-facing request."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from shared.events.envelope import EventData, register
+
+Language = Literal["zh-CN", "en"]
+
+
+class Location(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    address: str | None = None
+    building: str | None = None
+    unit: str | None = None
+    lat: float | None = None
+    long: float | None = None
+
+
+class Resident(BaseModel):
+    """Contact details travel on the internal bus only; public views never show them."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    name: str
+    phone: str | None = None
+    email: str | None = None
+    language: Language = "zh-CN"
+    preferred_channel: Literal["inbox", "sms", "email", "webhook"] = "inbox"
+    vulnerability: list[str] = []
+
+
+@register
+class RequestSubmitted(EventData):
+    TYPE = "request.submitted"
+    tracking_code: str
+    service_code: str
+    service_name: dict[str, str] = {}  # language -> name, so consumers need no catalogue
+    description: str
+    location: Location
+    resident: Resident
+    channel: str
+    channel_kind: str = "web"
+    on_behalf: bool = False
+    attributes: dict[str, str | list[str]] = {}
+    media_urls: list[str] = []
+    submitted_at: datetime
+
+
+@register
+class RequestCancelled(EventData):
+    TYPE = "request.cancelled"
+    tracking_code: str
+    reason: str | None = None
+    cancelled_at: datetime
+
+
+@register
+class RequestNotAccepted(EventData):
+    """不受理 at the front door (emergencies, matters for other authorities)."""
+
+    TYPE = "request.not_accepted"
+    tracking_code: str
+    service_code: str
+    reason_code: str
+    referral: dict[str, str]  # language -> referral notice
+    channel: str
+    resident: Resident
+
+
+@register
+class FeedbackReceived(EventData):
+    TYPE = "request.feedback_received"
+    tracking_code: str
+    rating: Literal["satisfied", "fairly_satisfied", "dissatisfied"]
+    comment: str | None = None
+    received_at: datetime

@@ -1,0 +1,164 @@
+"""Events produced by routing (`task.*`). Routing owns the work order.
+
+Every task event carries the task's state after the change (status, team, assignee, due time and the
+latest public note), so a read model can apply any of them the same way, guarded by `seq`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from shared.events.envelope import EventData, register
+
+Priority = Literal["low", "normal", "high", "urgent"]
+
+
+class TeamRef(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    id: str
+    name: dict[str, str]  # language -> display name
+
+
+class TaskEvent(EventData):
+    tracking_code: str
+    status: str
+    team: TeamRef | None = None
+    assignee: str | None = None
+    priority: Priority = "normal"
+    due_at: datetime | None = None
+    # Text the resident may see (a public note, the resolution reply, a return or referral reason).
+    public_note: str | None = None
+    actor: str | None = None  # staff username or "system"
+
+
+@register
+class TaskDispatched(TaskEvent):
+    TYPE = "task.dispatched"
+    rule: str  # which rule (id@version) made the decision
+    redispatch: bool = False
+
+
+@register
+class TaskClaimed(TaskEvent):
+    TYPE = "task.claimed"
+
+
+@register
+class TaskStarted(TaskEvent):
+    TYPE = "task.started"
+
+
+@register
+class TaskHeld(TaskEvent):
+    TYPE = "task.held"
+
+
+@register
+class TaskResumed(TaskEvent):
+    TYPE = "task.resumed"
+
+
+@register
+class TaskNoted(TaskEvent):
+    """Only public notes are published; internal notes stay in routing."""
+
+    TYPE = "task.noted"
+
+
+@register
+class TaskExtensionRequested(TaskEvent):
+    TYPE = "task.extension_requested"
+    requested_due_at: datetime
+
+
+@register
+class TaskExtensionApproved(TaskEvent):
+    TYPE = "task.extension_approved"
+
+
+@register
+class TaskExtensionDenied(TaskEvent):
+    TYPE = "task.extension_denied"
+
+
+@register
+class TaskReturned(TaskEvent):
+    TYPE = "task.returned"
+    reason_code: str
+
+
+@register
+class TaskTransferred(TaskEvent):
+    TYPE = "task.transferred"
+    from_team: TeamRef
+
+
+@register
+class TaskResolved(TaskEvent):
+    TYPE = "task.resolved"
+    reply: str
+
+
+@register
+class TaskReopened(TaskEvent):
+    TYPE = "task.reopened"
+
+
+@register
+class TaskClosed(TaskEvent):
+    TYPE = "task.closed"
+    reason: Literal["satisfied", "fairly_satisfied", "no_feedback", "cancelled", "duplicate", "other"]
+
+
+@register
+class TaskNotAccepted(TaskEvent):
+    TYPE = "task.not_accepted"
+    reason_code: str
+
+
+@register
+class TaskDuplicate(TaskEvent):
+    TYPE = "task.duplicate"
+    original_request_id: str
+
+
+@register
+class TaskCancelled(TaskEvent):
+    TYPE = "task.cancelled"
+
+
+@register
+class TaskReminder(TaskEvent):
+    """The due time is near. Addressed to the assignee, or the team if nobody has claimed it."""
+
+    TYPE = "task.reminder"
+    clock: Literal["claim", "handle"]
+
+
+@register
+class TaskEscalated(TaskEvent):
+    """催办 (level "lead") at the due time, 督办 (level "supervisor") when still late."""
+
+    TYPE = "task.escalated"
+    level: Literal["lead", "supervisor"]
+    clock: Literal["claim", "handle"]
+    overdue_since: datetime
+
+
+class WorkItem(BaseModel):
+    """The message a team's own system receives on `work.<team_id>` (exchange `huiying.work`)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    request_id: str
+    tracking_code: str
+    team_id: str
+    service_code: str
+    priority: Priority
+    description: str
+    address: str | None = None
+    due_at: datetime | None = None
+    dispatched_at: datetime
+    kind: Literal["dispatched", "transferred_in", "redispatched", "reopened"] = "dispatched"

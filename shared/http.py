@@ -1,0 +1,129 @@
+"""HTTP pieces every service shares: /healthz, /readyz, /metrics, correlation ids, error bodies."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.metrics import HTTP_REQUESTS, HTTP_SECONDS
+
+log = structlog.get_logger("huiying.http")
+
+CORRELATION_HEADER = "x-correlation-id"
+
+
+class ObservabilityMiddleware:
+    """Binds a correlation id to the logs of each request and records Prometheus metrics."""
+
+    def __init__(self, app: ASGIApp, service: str) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        incoming = headers.get(CORRELATION_HEADER.encode(), b"").decode("latin-1")[:100]
+        correlation_id = incoming or uuid.uuid4().hex
+        structlog.contextvars.bind_contextvars(correlation_id=correlation_id)
+        status = 500
+        started = time.perf_counter()
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (CORRELATION_HEADER.encode(), correlation_id.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            route = scope.get("route")
+            path = getattr(route, "path", None) or "unmatched"
+            HTTP_REQUESTS.labels(self.service, scope["method"], path, str(status)).inc()
+            HTTP_SECONDS.labels(self.service, scope["method"], path).observe(time.perf_counter() - started)
+            structlog.contextvars.unbind_contextvars("correlation_id")
+
+
+def field_name(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "form")]
+    return ".".join(parts) or "body"
+
+
+def validation_error_body(errors: list[dict[str, Any]]) -> dict[str, Any]:
+    fields = []
+    for err in errors:
+        name = field_name(err.get("loc", ()))
+        msg = err.get("msg", "invalid value")
+        if err.get("type") == "extra_forbidden":
+            msg = f"unknown field; remove `{name}` (see the API docs at /docs for the accepted fields)"
+        elif err.get("type") == "missing":
+            msg = f"required; add `{name}`"
+        fields.append({"field": name, "message": msg, "type": err.get("type")})
+    message = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
+    return {"error": "validation_error", "message": message, "fields": fields}
+
+
+def install_common(
+    app: FastAPI, service: str, readiness: Callable[[Request], Awaitable[dict[str, bool]]]
+) -> None:
+    app.add_middleware(ObservabilityMiddleware, service=service)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse(validation_error_body(list(exc.errors())), status_code=422)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", error=type(exc).__name__)
+        return JSONResponse({"error": "internal_error", "message": "internal error; it has been logged"}, 500)
+
+    @app.get("/healthz", tags=["ops"], summary="Alive")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "service": service}
+
+    @app.get("/readyz", tags=["ops"], summary="Broker and database reachable")
+    async def readyz(request: Request) -> JSONResponse:
+        try:
+            checks = await readiness(request)
+        except Exception:
+            checks = {"database": False, "broker": False}
+        ok = all(checks.values())
+        return JSONResponse({"status": "ready" if ok else "not_ready", "checks": checks}, 200 if ok else 503)
+
+    @app.get("/metrics", tags=["ops"], summary="Prometheus metrics")
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+class FieldError(Exception):
+    """A user mistake about one field: answered 422 in the same shape as schema validation errors."""
+
+    def __init__(self, field: str, message: str, status_code: int = 422) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+        self.status_code = status_code
+
+
+def install_field_errors(app: FastAPI) -> None:
+    @app.exception_handler(FieldError)
+    async def _field_error(_request: Request, exc: FieldError) -> JSONResponse:
+        body = {
+            "error": "validation_error",
+            "message": f"{exc.field}: {exc.message}",
+            "fields": [{"field": exc.field, "message": exc.message, "type": "value_error"}],
+        }
+        return JSONResponse(body, status_code=exc.status_code)

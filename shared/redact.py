@@ -1,0 +1,76 @@
+"""Masking of personal data and secrets before anything is logged.
+
+Phone numbers, tokens, API keys and passwords never appear whole in logs: the structlog processor
+below masks values under sensitive keys and phone-number-like digit runs in any string.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+SENSITIVE_KEYS = {
+    "phone",
+    "password",
+    "token",
+    "access_token",
+    "api_key",
+    "apikey",
+    "x-api-key",
+    "authorization",
+    "secret",
+    "key",
+    "idempotency_key",
+}
+
+# Mainland mobile numbers (optionally +86), and any run of 7+ digits with separators.
+_PHONE = re.compile(r"(?<!\d)(?:\+?86[- ]?)?1[3-9]\d[- ]?\d{4}[- ]?\d{4}(?!\d)|(?<![\w.])\+?\d[\d -]{6,}\d(?!\d)")
+_BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+")
+
+
+def mask_phone(value: str) -> str:
+    digits = re.sub(r"\D", "", value)
+    if len(digits) < 7:
+        return "***"
+    return f"{digits[:3]}****{digits[-4:]}"
+
+
+def mask_secret(value: Any) -> str:
+    text = str(value)
+    if len(text) <= 8:
+        return "***"
+    return f"{text[:4]}…({len(text)} chars)"
+
+
+def redact_text(text: str) -> str:
+    text = _BEARER.sub(r"\1***", text)
+    return _PHONE.sub(lambda m: mask_phone(m.group(0)), text)
+
+
+def redact_url(url: str) -> str:
+    """Hide the password in a URL such as amqp://user:pass@host/ ."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparseable url>"
+    if parts.password:
+        netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+        return urlunsplit(parts._replace(netloc=netloc))
+    return url
+
+
+def redact_value(key: str, value: Any) -> Any:
+    if key.lower() in SENSITIVE_KEYS and value is not None:
+        return mask_phone(str(value)) if key.lower() == "phone" else mask_secret(value)
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, dict):
+        return {k: redact_value(str(k), v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact_value("", v) for v in value]
+    return value
+
+
+def redact_processor(_logger: Any, _method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    return {k: redact_value(k, v) if k not in ("timestamp", "level") else v for k, v in event_dict.items()}

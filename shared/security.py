@@ -1,0 +1,83 @@
+"""Staff tokens: routing issues them, every service verifies them (HS256, shared secret).
+
+Claims: `sub` (username), `role` (member|lead|supervisor|admin), `team` (team id or null),
+`iss` = "huiying-routing", `aud` = "huiying", `iat`, `exp`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Literal
+
+import jwt
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
+
+from shared.settings import Settings
+
+Role = Literal["member", "lead", "supervisor", "admin"]
+ISSUER = "huiying-routing"
+AUDIENCE = "huiying"
+
+
+class StaffClaims(BaseModel):
+    sub: str
+    role: Role
+    team: str | None = None
+
+    @property
+    def sees_everything(self) -> bool:
+        return self.role in ("supervisor", "admin")
+
+
+class InvalidToken(Exception):
+    pass
+
+
+def issue_token(settings: Settings, claims: StaffClaims, now: datetime | None = None) -> str:
+    now = now or datetime.now(UTC)
+    payload = {
+        **claims.model_dump(),
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "iat": int(now.timestamp()),
+        "exp": int((now + timedelta(seconds=settings.jwt_ttl_s)).timestamp()),
+    }
+    return jwt.encode(payload, settings.jwt_secret, algorithm="HS256")
+
+
+def verify_token(settings: Settings, token: str) -> StaffClaims:
+    try:
+        payload = jwt.decode(
+            token,
+            settings.jwt_secret,
+            algorithms=["HS256"],
+            audience=AUDIENCE,
+            issuer=ISSUER,
+            options={"require": ["exp", "iat", "sub", "iss", "aud"]},
+        )
+        return StaffClaims.model_validate(payload)
+    except (jwt.PyJWTError, ValueError) as exc:
+        raise InvalidToken(str(exc)) from exc
+
+
+_bearer = HTTPBearer(auto_error=False, description="A staff token from routing's POST /v1/auth/login")
+
+
+async def current_staff(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> StaffClaims:
+    """FastAPI dependency: 401 without a valid token. Needs `app.state.settings`."""
+    token = credentials.credentials if credentials else request.cookies.get("huiying_staff")
+    if not token:
+        raise HTTPException(401, "a staff token is required: POST /v1/auth/login on routing, then send "
+                                 "`Authorization: Bearer <access_token>`", headers={"WWW-Authenticate": "Bearer"})
+    try:
+        return verify_token(request.app.state.settings, token)
+    except InvalidToken as exc:
+        raise HTTPException(401, f"invalid or expired token ({exc}); sign in again",
+                            headers={"WWW-Authenticate": "Bearer"}) from exc
+
+
+Staff = Annotated[StaffClaims, Depends(current_staff)]

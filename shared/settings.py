@@ -1,0 +1,129 @@
+"""Settings shared by every service, read from `HUIYING_*` environment variables.
+
+Each service subclasses `Settings` with its own fields (see `services/<name>/config.py`). One class
+for the common part keeps the broker, secrets and the per-service MongoDB locations in one place, so
+the launcher can see which databases it must start and `.env.example` stays a single table.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SERVICES = ("intake", "routing", "notify")
+
+# Values that are only acceptable in dev mode. Prod mode refuses to start while any is in use.
+DEV_JWT_SECRET = "dev-only-jwt-secret-do-not-use-in-production"
+DEV_WEBHOOK_SECRET = "dev-only-webhook-secret"
+DEV_ADMIN_TOKEN = "dev-admin-token"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HUIYING_", env_file=".env", extra="ignore")
+
+    mode: Literal["dev", "prod"] = "dev"
+    log_level: str = "INFO"
+    log_json: bool = True
+    # The community's local time zone: working hours, quiet hours and dates shown to residents.
+    timezone: str = "Asia/Shanghai"
+
+    # --- broker ---------------------------------------------------------------------------------
+    amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
+    events_exchange: str = "huiying.events"
+    work_exchange: str = "huiying.work"
+    # Prepended to every queue this deployment declares; tests use it to keep their queues apart.
+    queue_prefix: str = ""
+    prefetch: int = Field(32, ge=1, le=1000)
+    publish_timeout_s: float = Field(10.0, gt=0)
+    # How often a failing message is tried before it is dead-lettered (handler bugs, crashes).
+    delivery_limit: int = Field(5, ge=1)
+    # Transient failures (database down) wait `retry_delay_ms` between tries, up to this many times.
+    transient_retry_limit: int = Field(60, ge=1)
+    retry_delay_ms: int = Field(5000, ge=10)
+
+    # --- outbox relay ---------------------------------------------------------------------------
+    outbox_lease_s: float = Field(30.0, gt=0)
+    outbox_sweep_interval_s: float = Field(2.0, gt=0)
+
+    # --- MongoDB, one database per service ------------------------------------------------------
+    # An unset URI means "embedded": `huiying run` starts a mongoeco server and passes its URI in.
+    intake_mongodb_uri: str | None = None
+    intake_mongodb_db: str = "huiying_intake"
+    routing_mongodb_uri: str | None = None
+    routing_mongodb_db: str = "huiying_routing"
+    notify_mongodb_uri: str | None = None
+    notify_mongodb_db: str = "huiying_notify"
+    mongodb_timeout_ms: int = Field(5000, ge=100)
+
+    # --- HTTP -----------------------------------------------------------------------------------
+    host: str = "127.0.0.1"
+    intake_port: int = 8001
+    routing_port: int = 8002
+    notify_port: int = 8003
+    # Public base URLs, used in links sent to residents and between the web pages.
+    intake_public_url: str = ""
+    routing_public_url: str = ""
+    notify_public_url: str = ""
+
+    # --- secrets --------------------------------------------------------------------------------
+    jwt_secret: str = DEV_JWT_SECRET
+    jwt_ttl_s: int = Field(8 * 3600, ge=60)
+    webhook_secret: str = DEV_WEBHOOK_SECRET
+    admin_token: str = DEV_ADMIN_TOKEN
+
+    # --- embedded MongoDB (the launcher only) -----------------------------------------------------
+    embedded_engine: Literal["sqlite", "memory"] = "sqlite"
+    data_dir: str = "var"
+
+    @model_validator(mode="after")
+    def _refuse_dev_secrets_in_prod(self) -> Settings:
+        if self.mode != "prod":
+            return self
+        unsafe = [
+            name
+            for name, dev_value in (
+                ("HUIYING_JWT_SECRET", DEV_JWT_SECRET),
+                ("HUIYING_WEBHOOK_SECRET", DEV_WEBHOOK_SECRET),
+                ("HUIYING_ADMIN_TOKEN", DEV_ADMIN_TOKEN),
+            )
+            if getattr(self, name.removeprefix("HUIYING_").lower()) == dev_value
+        ]
+        short = [
+            name
+            for name in ("jwt_secret", "webhook_secret", "admin_token")
+            if len(getattr(self, name)) < 32 and f"HUIYING_{name.upper()}" not in unsafe
+        ]
+        if unsafe or short:
+            problems = [f"{n} still has its dev default" for n in unsafe]
+            problems += [f"HUIYING_{n.upper()} is shorter than 32 characters" for n in short]
+            raise ValueError(
+                "prod mode refuses to start: "
+                + "; ".join(problems)
+                + ". Generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+            )
+        return self
+
+    @property
+    def is_dev(self) -> bool:
+        return self.mode == "dev"
+
+    def mongodb_uri(self, service: str) -> str | None:
+        uri: str | None = getattr(self, f"{service}_mongodb_uri")
+        return uri
+
+    def mongodb_db(self, service: str) -> str:
+        db: str = getattr(self, f"{service}_mongodb_db")
+        return db
+
+    def port(self, service: str) -> int:
+        port: int = getattr(self, f"{service}_port")
+        return port
+
+    def public_url(self, service: str) -> str:
+        url: str = getattr(self, f"{service}_public_url")
+        return (url or f"http://{self.host}:{self.port(service)}").rstrip("/")
+
+    def queue(self, name: str) -> str:
+        return f"{self.queue_prefix}{name}"
