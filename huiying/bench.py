@@ -22,8 +22,16 @@ from typing import Any
 import httpx
 
 SERVICES = [
-    "property_repair", "environment_order", "dispute_mediation", "legal_aid", "volunteer_service",
-    "care_visit", "community_health", "convenience_service", "employment", "enquiry_complaint",
+    "property_repair",
+    "environment_order",
+    "dispute_mediation",
+    "legal_aid",
+    "volunteer_service",
+    "care_visit",
+    "community_health",
+    "convenience_service",
+    "employment",
+    "enquiry_complaint",
 ]
 
 
@@ -41,12 +49,17 @@ def body(i: int) -> dict[str, Any]:
         "service_code": SERVICES[i % len(SERVICES)],
         "description": f"bench request {i}: 楼道灯不亮，请尽快处理",
         "location": {"address": f"{1 + i % 12}号楼{1 + i % 4}单元{101 + i % 20}"},
-        "resident": {"name": "测试居民", "phone": f"138{random.randint(10_000_000, 99_999_999)}",
-                     "language": "zh-CN" if i % 3 else "en"},
+        "resident": {
+            "name": "测试居民",
+            "phone": f"138{random.randint(10_000_000, 99_999_999)}",
+            "language": "zh-CN" if i % 3 else "en",
+        },
     }
 
 
-async def submit_all(client: httpx.AsyncClient, url: str, key: str, n: int, c: int) -> tuple[list[dict[str, Any]], float]:
+async def submit_all(
+    client: httpx.AsyncClient, url: str, key: str, n: int, c: int
+) -> tuple[list[dict[str, Any]], float]:
     sem = asyncio.Semaphore(c)
     results: list[dict[str, Any]] = []
     failures = 0
@@ -88,9 +101,12 @@ async def wait_all(
             messages = r.json()["messages"]
             kinds = {m["event_type"]: m for m in messages}
             if "request.submitted" in kinds and "task.dispatched" in kinds:
-                done[code] = {"submitted_at": item["submitted_at"], "dispatched_at": dispatched[0]["at"],
-                              "receipt_at": kinds["request.submitted"]["created_at"],
-                              "notice_at": kinds["task.dispatched"]["created_at"]}
+                done[code] = {
+                    "submitted_at": item["submitted_at"],
+                    "dispatched_at": dispatched[0]["at"],
+                    "receipt_at": kinds["request.submitted"]["created_at"],
+                    "notice_at": kinds["task.dispatched"]["created_at"],
+                }
 
     while len(done) < len(accepted) and time.monotonic() < end:
         await asyncio.gather(*(check(i) for i in accepted if i["tracking_code"] not in done))
@@ -112,13 +128,20 @@ async def run(intake: str, notify: str, key: str, n: int, c: int, timeout: float
         lat = [ms(a["submitted_at"], a["submitted_at"]) for a in accepted]  # warm the parser
         started = time.perf_counter()
         done = await wait_all(client, intake, notify, accepted, timeout)
-        print(f"  {len(done)}/{len(accepted)} reached dispatch and both inbox messages "
-              f"(drained {time.perf_counter() - started:.1f}s after the last submission)")
-        for label, field in (("submit -> dispatched", "dispatched_at"), ("submit -> receipt in inbox", "receipt_at"),
-                             ("submit -> dispatch notice in inbox", "notice_at")):
+        print(
+            f"  {len(done)}/{len(accepted)} reached dispatch and both inbox messages "
+            f"(drained {time.perf_counter() - started:.1f}s after the last submission)"
+        )
+        for label, field in (
+            ("submit -> dispatched", "dispatched_at"),
+            ("submit -> receipt in inbox", "receipt_at"),
+            ("submit -> dispatch notice in inbox", "notice_at"),
+        ):
             lat = [ms(d["submitted_at"], d[field]) for d in done.values()]
-            print(f"  {label:<36} p50 {percentile(lat, 0.5):8.0f} ms   p99 {percentile(lat, 0.99):8.0f} ms"
-                  f"   max {max(lat) if lat else float('nan'):8.0f} ms")
+            print(
+                f"  {label:<36} p50 {percentile(lat, 0.5):8.0f} ms   p99 {percentile(lat, 0.99):8.0f} ms"
+                f"   max {max(lat) if lat else float('nan'):8.0f} ms"
+            )
         if lat:
             print(f"  mean dispatch latency {statistics.mean(lat):.0f} ms")
         return 0 if len(done) == len(accepted) == n else 1
@@ -134,24 +157,27 @@ def free_port() -> int:
 
 def main(args: argparse.Namespace) -> int:
     if not args.spawn:
-        return asyncio.run(run(args.intake_url, args.notify_url, args.api_key, args.requests, args.concurrency,
-                               args.timeout))
+        return asyncio.run(
+            run(args.intake_url, args.notify_url, args.api_key, args.requests, args.concurrency, args.timeout)
+        )
     from huiying.stack import Stack
     from shared.settings import Settings
 
     tag = uuid.uuid4().hex[:8]
     with tempfile.TemporaryDirectory(prefix="huiying-bench-") as tmp:
         env = dict(os.environ)
-        env.update({
-            "HUIYING_MODE": "dev",
-            "HUIYING_EVENTS_EXCHANGE": f"bench-{tag}.events",
-            "HUIYING_WORK_EXCHANGE": f"bench-{tag}.work",
-            "HUIYING_QUEUE_PREFIX": f"bench-{tag}.",
-            "HUIYING_EMBEDDED_ENGINE": args.engine,
-            "HUIYING_DATA_DIR": tmp,
-            "HUIYING_LOG_LEVEL": "WARNING",
-            **{f"HUIYING_{s.upper()}_PORT": str(free_port()) for s in ("intake", "routing", "notify")},
-        })
+        env.update(
+            {
+                "HUIYING_MODE": "dev",
+                "HUIYING_EVENTS_EXCHANGE": f"bench-{tag}.events",
+                "HUIYING_WORK_EXCHANGE": f"bench-{tag}.work",
+                "HUIYING_QUEUE_PREFIX": f"bench-{tag}.",
+                "HUIYING_EMBEDDED_ENGINE": args.engine,
+                "HUIYING_DATA_DIR": tmp,
+                "HUIYING_LOG_LEVEL": "WARNING",
+                **{f"HUIYING_{s.upper()}_PORT": str(free_port()) for s in ("intake", "routing", "notify")},
+            }
+        )
         for s in ("INTAKE", "ROUTING", "NOTIFY"):
             env.pop(f"HUIYING_{s}_MONGODB_URI", None)
         old = dict(os.environ)
@@ -165,8 +191,16 @@ def main(args: argparse.Namespace) -> int:
         print(f"starting a private stack ({args.engine} engine) ...")
         stack.start()
         try:
-            return asyncio.run(run(stack.url("intake"), stack.url("notify"), args.api_key, args.requests,
-                                   args.concurrency, args.timeout))
+            return asyncio.run(
+                run(
+                    stack.url("intake"),
+                    stack.url("notify"),
+                    args.api_key,
+                    args.requests,
+                    args.concurrency,
+                    args.timeout,
+                )
+            )
         finally:
             stack.stop()
             _cleanup_queues(settings)
@@ -188,5 +222,5 @@ def _cleanup_queues(settings: Any) -> None:
 
     try:
         asyncio.run(go())
-    except Exception as exc:  # noqa: BLE001 - cleanup is best effort
+    except Exception as exc:
         print(f"(could not delete the bench queues: {exc})")

@@ -1,11 +1,11 @@
 """`huiying` — the command line.
 
-    huiying run                 the whole stack in the foreground (what `make run` does)
-    huiying serve SERVICE       one service (intake|routing|notify), e.g. one replica of several
-    huiying mongo ...           one embedded MongoDB-wire server (used by `run`)
-    huiying bench               submit N requests and print throughput and latency figures
-    huiying schemas [--check]   write (or check) the event JSON Schemas and the AsyncAPI document
-    huiying dlq QUEUE [--replay] show (or move back) what is in a queue's dead-letter queue
+huiying run                 the whole stack in the foreground (what `make run` does)
+huiying serve SERVICE       one service (intake|routing|notify), e.g. one replica of several
+huiying mongo ...           one embedded MongoDB-wire server (used by `run`)
+huiying bench               submit N requests and print throughput and latency figures
+huiying schemas [--check]   write (or check) the event JSON Schemas and the AsyncAPI document
+huiying dlq QUEUE [--replay] show (or move back) what is in a queue's dead-letter queue
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def _settings() -> Settings:
 
 
 async def _preflight(settings: Settings, service: str) -> None:
-    from shared.bus import Bus, BrokerUnavailable
+    from shared.bus import BrokerUnavailable, Bus
     from shared.mongo import DatabaseUnavailable, make_client, wait_for_database
 
     client = None

@@ -30,7 +30,7 @@ def spawn(
         env=env,
         stdout=stdout,
         stderr=stderr,
-        preexec_fn=_die_with_parent if sys.platform == "linux" else None,  # noqa: PLW1509
+        preexec_fn=_die_with_parent if sys.platform == "linux" else None,
     )
 
 

@@ -45,8 +45,9 @@ def asyncapi() -> dict[str, Any]:
             "address": event_type,
             "description": f"routing key {event_type} on the topic exchange huiying.events",
             "messages": {name: {"$ref": f"#/components/messages/{name}"}},
-            "bindings": {"amqp": {"is": "routingKey", "exchange": {"name": "huiying.events", "type": "topic",
-                                                                    "durable": True}}},
+            "bindings": {
+                "amqp": {"is": "routingKey", "exchange": {"name": "huiying.events", "type": "topic", "durable": True}}
+            },
         }
         producer = "intake" if event_type.startswith("request.") else "routing"
         operations[f"{producer}_publishes_{name}"] = {
@@ -58,8 +59,13 @@ def asyncapi() -> dict[str, Any]:
         "address": "work.{team_id}",
         "description": "a per-team durable quorum queue fed by the direct exchange huiying.work",
         "parameters": {"team_id": {"description": "the team id, e.g. property_maintenance"}},
-        "messages": {"work_item": {"name": "work_item", "contentType": "application/json",
-                                   "payload": WorkItem.model_json_schema()}},
+        "messages": {
+            "work_item": {
+                "name": "work_item",
+                "contentType": "application/json",
+                "payload": WorkItem.model_json_schema(),
+            }
+        },
     }
     return {
         "asyncapi": "3.0.0",

@@ -30,7 +30,7 @@ async def _broker_answers(url: str) -> str | None:
 
     try:
         connection = await aio_pika.connect(url, timeout=5)
-    except Exception as exc:  # noqa: BLE001 - any failure is reported in one line
+    except Exception as exc:
         return f"{type(exc).__name__}: {exc}"
     await connection.close()
     return None
@@ -145,9 +145,9 @@ class Stack:
                 "",
                 "Try it:",
                 f"  curl -s -X POST {self.url('intake')}/v1/requests -H 'X-API-Key: dev-web-key' \\",
-                "    -H 'Content-Type: application/json' -d '{\"service_code\":\"property_repair\",",
-                "    \"description\":\"厨房水管漏水\",\"location\":{\"address\":\"3号楼2单元501\"},",
-                "    \"resident\":{\"name\":\"王阿姨\",\"phone\":\"13800138000\",\"language\":\"zh-CN\"}}'",
+                '    -H \'Content-Type: application/json\' -d \'{"service_code":"property_repair",',
+                '    "description":"厨房水管漏水","location":{"address":"3号楼2单元501"},',
+                '    "resident":{"name":"王阿姨","phone":"13800138000","language":"zh-CN"}}\'',
                 f"  curl -s {self.url('intake')}/v1/track/<tracking_code>",
                 f"  curl -s {self.url('notify')}/v1/inbox/<tracking_code>",
             ]

@@ -231,6 +231,39 @@ class Bus:
             timeout=self.settings.publish_timeout_s,
         )
 
+    # -- team work queues ---------------------------------------------------------------------------
+
+    def work_queue_name(self, team_id: str) -> str:
+        return self.settings.queue(f"work.{team_id}")
+
+    async def declare_work_queue(self, team_id: str) -> str:
+        """`work.<team_id>`: a durable quorum queue on the direct exchange `huiying.work` (key = team id),
+        with its own `.dlq`, so a team's own system can consume it as a competing consumer."""
+        channel = self.channel
+        work = await channel.declare_exchange(self.settings.work_exchange, aio_pika.ExchangeType.DIRECT, durable=True)
+        dlx = await channel.declare_exchange(
+            f"{self.settings.work_exchange}.dlx", aio_pika.ExchangeType.DIRECT, durable=True
+        )
+        name = self.work_queue_name(team_id)
+        dlq = await channel.declare_queue(f"{name}.dlq", durable=True, arguments={"x-queue-type": "quorum"})
+        await dlq.bind(dlx, routing_key=team_id)
+        try:
+            queue = await channel.declare_queue(
+                name,
+                durable=True,
+                arguments=quorum_args(
+                    dead_letter_exchange=dlx.name, dead_letter_key=team_id, delivery_limit=self.settings.delivery_limit
+                ),
+            )
+        except aiormq.exceptions.ChannelPreconditionFailed as exc:
+            raise TopologyMismatch(f"queue {name!r} exists with other arguments ({exc})") from exc
+        await queue.bind(work, routing_key=team_id)
+        return name
+
+    async def publish_work_item(self, team_id: str, body: bytes, *, message_id: str) -> None:
+        """Confirmed and mandatory: an item for a team without a queue is an error, not a silent drop."""
+        await self.publish_raw(self.settings.work_exchange, team_id, body, message_id=message_id, mandatory=True)
+
     # -- consuming ---------------------------------------------------------------------------------
 
     async def declare_consumer_queue(self, queue: str, binding_keys: list[str]) -> aio_pika.abc.AbstractQueue:
@@ -238,9 +271,7 @@ class Bus:
         channel = self._consume_channel
         assert channel is not None
         try:
-            dlq = await channel.declare_queue(
-                f"{queue}.dlq", durable=True, arguments={"x-queue-type": "quorum"}
-            )
+            dlq = await channel.declare_queue(f"{queue}.dlq", durable=True, arguments={"x-queue-type": "quorum"})
             await dlq.bind(self._dlx_name, routing_key=queue)
             await channel.declare_queue(
                 f"{queue}.retry",

@@ -76,9 +76,7 @@ def validation_error_body(errors: list[dict[str, Any]]) -> dict[str, Any]:
     return {"error": "validation_error", "message": message, "fields": fields}
 
 
-def install_common(
-    app: FastAPI, service: str, readiness: Callable[[Request], Awaitable[dict[str, bool]]]
-) -> None:
+def install_common(app: FastAPI, service: str, readiness: Callable[[Request], Awaitable[dict[str, bool]]]) -> None:
     app.add_middleware(ObservabilityMiddleware, service=service)
 
     @app.exception_handler(RequestValidationError)

@@ -10,15 +10,19 @@ EVENTS_HANDLED = Counter(
     "Events taken off a queue, by outcome (ok, ignored, retry, requeued, dead_lettered)",
     ["queue", "type", "outcome"],
 )
-EVENT_HANDLE_SECONDS = Histogram(
-    "huiying_event_handle_seconds", "Time spent handling one event", ["queue", "type"]
-)
+EVENT_HANDLE_SECONDS = Histogram("huiying_event_handle_seconds", "Time spent handling one event", ["queue", "type"])
 OUTBOX_PUBLISH_FAILURES = Counter(
-    "huiying_outbox_publish_failures_total", "Outbox publishes that failed and were left for the sweeper", ["collection"]
+    "huiying_outbox_publish_failures_total",
+    "Outbox publishes that failed and were left for the sweeper",
+    ["collection"],
 )
 OUTBOX_SWEPT = Counter(
-    "huiying_outbox_swept_total", "Events published by the sweeper (left behind by a failed or dead relay)", ["collection"]
+    "huiying_outbox_swept_total",
+    "Events published by the sweeper (left behind by a failed or dead relay)",
+    ["collection"],
 )
-OUTBOX_PENDING = Gauge("huiying_outbox_pending_documents", "Documents with unpublished events at the last sweep", ["collection"])
+OUTBOX_PENDING = Gauge(
+    "huiying_outbox_pending_documents", "Documents with unpublished events at the last sweep", ["collection"]
+)
 HTTP_REQUESTS = Counter("huiying_http_requests_total", "HTTP requests", ["service", "method", "route", "status"])
 HTTP_SECONDS = Histogram("huiying_http_request_seconds", "HTTP request latency", ["service", "method", "route"])

@@ -71,13 +71,18 @@ async def current_staff(
     """FastAPI dependency: 401 without a valid token. Needs `app.state.settings`."""
     token = credentials.credentials if credentials else request.cookies.get("huiying_staff")
     if not token:
-        raise HTTPException(401, "a staff token is required: POST /v1/auth/login on routing, then send "
-                                 "`Authorization: Bearer <access_token>`", headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(
+            401,
+            "a staff token is required: POST /v1/auth/login on routing, then send "
+            "`Authorization: Bearer <access_token>`",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     try:
         return verify_token(request.app.state.settings, token)
     except InvalidToken as exc:
-        raise HTTPException(401, f"invalid or expired token ({exc}); sign in again",
-                            headers={"WWW-Authenticate": "Bearer"}) from exc
+        raise HTTPException(
+            401, f"invalid or expired token ({exc}); sign in again", headers={"WWW-Authenticate": "Bearer"}
+        ) from exc
 
 
 Staff = Annotated[StaffClaims, Depends(current_staff)]

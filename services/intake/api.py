@@ -167,7 +167,9 @@ async def submit_request(
 ) -> dict[str, Any]:
     service = catalogue.get(body.service_code)
     if service is None:
-        raise FieldError("service_code", f"unknown service code {body.service_code!r}; choose one from GET /v1/services")
+        raise FieldError(
+            "service_code", f"unknown service code {body.service_code!r}; choose one from GET /v1/services"
+        )
     cmd = domain.SubmitRequest(
         service_code=body.service_code,
         service_name=service.name,

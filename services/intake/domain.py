@@ -11,6 +11,7 @@ from shared.i18n import pick
 
 PRODUCER = "intake"
 
+
 @dataclass(frozen=True)
 class SubmitRequest:
     service_code: str

@@ -55,16 +55,12 @@ class IntakeStore:
     async def by_tracking_code(self, code: str) -> Document | None:
         return await self.requests.find_one({"tracking_code": code}, {"outbox": 0, "outbox_lease": 0})
 
-    async def apply_routing_event(
-        self, request_id: str, seq: int, state: Document, entry: Document
-    ) -> bool:
+    async def apply_routing_event(self, request_id: str, seq: int, state: Document, entry: Document) -> bool:
         """Apply a routing event to the status view. Idempotent; an older seq never overwrites a newer.
 
         Returns False if the request is unknown.
         """
-        newer = await self.requests.update_one(
-            {"_id": request_id, "routing_seq": {"$lt": seq}}, {"$set": state}
-        )
+        newer = await self.requests.update_one({"_id": request_id, "routing_seq": {"$lt": seq}}, {"$set": state})
         logged = await self.requests.update_one(
             {"_id": request_id, "timeline.event_id": {"$ne": entry["event_id"]}}, {"$push": {"timeline": entry}}
         )

@@ -40,9 +40,7 @@ def create_app(settings: NotifySettings | None = None, clock: Callable[[], datet
                 track_base_url=f"{settings.public_url('intake')}/v1/track",
                 tz=settings.timezone,
             )
-            await infra.bus.subscribe(
-                settings.queue("notify.events"), {"request.*": handler, "task.*": handler}
-            )
+            await infra.bus.subscribe(settings.queue("notify.events"), {"request.*": handler, "task.*": handler})
             yield
         finally:
             await infra.close()

@@ -63,8 +63,15 @@ def open_task(submitted: RequestSubmitted, cause: Envelope, directory: Directory
         "dispatched_at": now,
         "seq": 1,
         "history": [
-            {"at": now, "action": "dispatch", "status": "dispatched", "team_id": team.id, "actor": "system",
-             "rule": decision.rule, "event_id": str(event.event_id)}
+            {
+                "at": now,
+                "action": "dispatch",
+                "status": "dispatched",
+                "team_id": team.id,
+                "actor": "system",
+                "rule": decision.rule,
+                "event_id": str(event.event_id),
+            }
         ],
     }
     return NewTask(document, [event])

@@ -44,6 +44,7 @@ class RequestSubmitted(EventData):
     resident: Resident
     channel: str
     channel_kind: str = "web"
+    channel_webhook_url: str | None = None  # where notify posts signed webhooks for this channel
     on_behalf: bool = False
     attributes: dict[str, str | list[str]] = {}
     media_urls: list[str] = []

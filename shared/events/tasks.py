@@ -22,6 +22,19 @@ class TeamRef(BaseModel):
     name: dict[str, str]  # language -> display name
 
 
+class StaffRecipient(BaseModel):
+    """Someone on the staff side who must hear of an event (reminders, escalations)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    username: str
+    role: str
+    team_id: str | None = None
+    display_name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    language: str = "zh-CN"
+
+
 class TaskEvent(EventData):
     tracking_code: str
     status: str
@@ -136,6 +149,7 @@ class TaskReminder(TaskEvent):
 
     TYPE = "task.reminder"
     clock: Literal["claim", "handle"]
+    recipients: list[StaffRecipient] = []
 
 
 @register
@@ -146,6 +160,7 @@ class TaskEscalated(TaskEvent):
     level: Literal["lead", "supervisor"]
     clock: Literal["claim", "handle"]
     overdue_since: datetime
+    recipients: list[StaffRecipient] = []
 
 
 class WorkItem(BaseModel):
