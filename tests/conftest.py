@@ -9,7 +9,6 @@ import os
 import shutil
 import subprocess
 import sys
-import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
@@ -18,9 +17,8 @@ import pytest
 from pymongo import AsyncMongoClient
 
 from shared.settings import Settings
-from tests.support import unique
+from tests.support import SESSION_TAG, unique
 
-SESSION_TAG = f"hyt{uuid.uuid4().hex[:6]}-"
 AMQP_URL = os.environ.get("HUIYING_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 
 

@@ -12,6 +12,9 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
+# Every queue, exchange and database a test run creates starts with this; the session deletes them at the end.
+SESSION_TAG = f"hyt{uuid.uuid4().hex[:6]}-"
+
 
 async def eventually[T](
     probe: Callable[[], Awaitable[T] | T], *, timeout: float = 15.0, interval: float = 0.05, what: str = "condition"

@@ -12,8 +12,7 @@ import pytest
 
 from huiying.stack import Stack
 from shared.settings import Settings
-from tests.conftest import SESSION_TAG
-from tests.support import free_port
+from tests.support import SESSION_TAG, free_port
 
 
 def stack_env(tmp: Path, **extra: str) -> dict[str, str]:
