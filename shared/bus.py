@@ -199,8 +199,14 @@ class Bus:
             timestamp=envelope.occurred_at,
             app_id=envelope.producer,
         )
-        await self._events.publish(
-            message, routing_key=envelope.type, mandatory=False, timeout=self.settings.publish_timeout_s
+        if not self.is_connected:
+            raise BrokerUnavailable("not connected to RabbitMQ (reconnecting)")
+        # The outer bound also covers a robust channel that waits for a reconnection.
+        await asyncio.wait_for(
+            self._events.publish(
+                message, routing_key=envelope.type, mandatory=False, timeout=self.settings.publish_timeout_s
+            ),
+            self.settings.publish_timeout_s,
         )
         EVENTS_PUBLISHED.labels(producer=envelope.producer, type=envelope.type).inc()
 
