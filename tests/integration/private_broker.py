@@ -34,9 +34,15 @@ class PrivateBroker:
 
     def start(self) -> None:
         subprocess.run(["rabbitmq-server", "-detached"], env=self.env, check=True, capture_output=True, timeout=60)
-        result = self._ctl("await_startup", "--timeout", "90", timeout=120)
-        if result.returncode != 0:
-            raise RuntimeError(f"private RabbitMQ node did not start: {result.stderr or result.stdout}")
+        # `-detached` returns at once; until the node registers, await_startup says "not running".
+        deadline = time.monotonic() + 90
+        while True:
+            result = self._ctl("await_startup", "--timeout", "30", timeout=60)
+            if result.returncode == 0:
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"private RabbitMQ node did not start: {result.stderr or result.stdout}")
+            time.sleep(0.5)
 
     def stop(self) -> None:
         self._ctl("stop", timeout=60)
@@ -88,5 +94,9 @@ def make_private_broker() -> PrivateBroker:
         "RABBITMQ_ENABLED_PLUGINS_FILE": str(home / "enabled_plugins"),
     }
     broker = PrivateBroker(node, port, home, env)
-    broker.start()
+    try:
+        broker.start()
+    except BaseException:
+        broker.destroy()
+        raise
     return broker

@@ -1,0 +1,87 @@
+"""Processes that die at the worst moment, run by the outbox and redelivery tests.
+
+    python -m tests.integration.crashers consumer-dies-before-ack
+        consumes routing's queue with routing's real handler, and dies (SIGKILL-like os._exit) right after
+        the handler's database write: before publishing the task's events and before acking.
+    python -m tests.integration.crashers writer-dies-before-publish N
+        stores N requests with intake's real store (state + outbox in one write, lease taken), then dies
+        before publishing any of them.
+Settings come from HUIYING_* variables, exactly as for a service.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from pymongo import AsyncMongoClient
+
+from shared.bus import Bus
+from shared.events import Location, Resident
+from shared.outbox import OutboxRelay, OutboxWriter, new_owner_id
+
+
+async def consumer_dies_before_ack() -> None:
+    from services.routing.config import RoutingSettings
+    from services.routing.handlers import RequestSubmittedHandler
+    from services.routing.store import RoutingStore
+    from services.routing.teams import load_directory
+
+    settings = RoutingSettings()
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(settings.routing_mongodb_uri, tz_aware=True)
+    bus = Bus(settings, producer="routing")
+    await bus.connect()
+    writer = OutboxWriter(new_owner_id("crasher"), settings.outbox_lease_s)
+    store = RoutingStore(client[settings.routing_mongodb_db], writer)
+    await store.ensure_indexes()
+    relay = OutboxRelay(bus, writer, [store.tasks], sweep_interval_s=3600)
+
+    async def die(*_: Any) -> bool:
+        print("crasher: wrote the task, dying before publish and ack", flush=True)
+        os._exit(137)
+
+    relay.publish_after_write = die  # type: ignore[method-assign]
+    handler = RequestSubmittedHandler(store, relay, load_directory(settings.teams_path), lambda: datetime.now(UTC))
+    await bus.subscribe(settings.queue("routing.request-events"), {"request.submitted": handler})
+    await asyncio.sleep(60)  # the first message kills us long before this
+    os._exit(3)
+
+
+async def writer_dies_before_publish(n: int) -> None:
+    from services.intake import domain
+    from services.intake.config import IntakeSettings
+    from services.intake.store import IntakeStore
+    from shared.tracking import new_tracking_code
+
+    settings = IntakeSettings()
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(settings.intake_mongodb_uri, tz_aware=True)
+    store = IntakeStore(client[settings.intake_mongodb_db], OutboxWriter(new_owner_id("crasher"), 2.0))
+    await store.ensure_indexes()
+    for i in range(n):
+        cmd = domain.SubmitRequest(
+            service_code="property_repair",
+            description=f"left behind {i}",
+            location=Location(address="1号楼"),
+            resident=Resident(name="n", phone="+8613800138000"),
+            channel="web",
+        )
+        accepted = domain.submit(
+            cmd, request_id=str(uuid.uuid4()), tracking_code=new_tracking_code(), now=datetime.now(UTC)
+        )
+        await store.insert_request(accepted)
+    print(f"crasher: stored {n} requests, dying before publishing", flush=True)
+    os._exit(137)
+
+
+if __name__ == "__main__":
+    mode = sys.argv[1]
+    if mode == "consumer-dies-before-ack":
+        asyncio.run(consumer_dies_before_ack())
+    elif mode == "writer-dies-before-publish":
+        asyncio.run(writer_dies_before_publish(int(sys.argv[2])))
+    else:
+        raise SystemExit(f"unknown mode {mode}")
