@@ -1,0 +1,80 @@
+"""Tracking codes, redaction, topic matching, i18n and settings."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from shared.bus import topic_matches
+from shared.i18n import negotiate, pick
+from shared.redact import mask_phone, redact_processor, redact_url
+from shared.settings import Settings
+from shared.tracking import new_tracking_code, normalize_tracking_code
+
+
+def test_tracking_codes_are_random_and_forgiving_to_read_aloud() -> None:
+    codes = {new_tracking_code() for _ in range(1000)}
+    assert len(codes) == 1000 and all(len(c) == 12 and c.startswith("HY") for c in codes)
+    code = next(iter(codes))
+    assert normalize_tracking_code(code.lower()) == code
+    assert normalize_tracking_code(f"{code[:6]}-{code[6:]}") == code
+    assert normalize_tracking_code("hy-0l1o-23456-7") == "HY0110234567"
+    assert normalize_tracking_code("HY123") is None and normalize_tracking_code("<script>") is None
+
+
+def test_logs_never_show_a_phone_number_or_a_token_whole() -> None:
+    event = redact_processor(
+        None,
+        "info",
+        {
+            "event": "called 13912345678 about it",
+            "phone": "+86 139 1234 5678",
+            "api_key": "dev-web-key-1234567890",
+            "headers": {"authorization": "Bearer abc.def.ghi", "x": "ok"},
+            "note": "Authorization: Bearer eyJhbGciOi.payload.sig",
+        },
+    )
+    text = str(event)
+    assert "13912345678" not in text and "1234 5678" not in text
+    assert "139****5678" in event["event"]
+    assert "abc.def.ghi" not in text and "eyJhbGciOi" not in text and "dev-web-key-1234567890" not in text
+    assert event["headers"]["x"] == "ok"
+    assert mask_phone("138") == "***"
+
+
+def test_urls_lose_their_password() -> None:
+    assert redact_url("amqp://guest:secret@10.0.0.1:5672/") == "amqp://guest:***@10.0.0.1:5672/"
+    assert redact_url("mongodb://127.0.0.1:27017/") == "mongodb://127.0.0.1:27017/"
+
+
+@pytest.mark.parametrize(
+    ("pattern", "key", "expected"),
+    [
+        ("task.*", "task.dispatched", True),
+        ("task.*", "request.submitted", False),
+        ("task.*", "task.a.b", False),
+        ("#", "anything.at.all", True),
+        ("request.#", "request", True),
+        ("request.submitted", "request.submitted", True),
+    ],
+)
+def test_topic_matching(pattern: str, key: str, expected: bool) -> None:
+    assert topic_matches(pattern, key) is expected
+
+
+def test_languages() -> None:
+    assert pick({"zh-CN": "你好", "en": "hello"}, "en") == "hello"
+    assert pick({"zh-CN": "你好"}, "en") == "你好"  # falls back to zh-CN
+    assert pick({"zh-CN": "你好", "en": "hello"}, "fr") == "你好"
+    assert negotiate("en-GB,en;q=0.9") == "en" and negotiate(None) == "zh-CN" and negotiate("zh-TW") == "zh-CN"
+    assert negotiate("en", explicit="zh-CN") == "zh-CN"
+
+
+def test_prod_mode_refuses_dev_secrets() -> None:
+    with pytest.raises(ValidationError, match="HUIYING_JWT_SECRET still has its dev default"):
+        Settings(mode="prod")
+    strong = "x" * 40
+    Settings(mode="prod", jwt_secret=strong, webhook_secret=strong, admin_token=strong)
+    with pytest.raises(ValidationError, match="shorter than 32"):
+        Settings(mode="prod", jwt_secret="short", webhook_secret=strong, admin_token=strong)
+    Settings(mode="dev")  # dev mode keeps its defaults
