@@ -1,4 +1,4 @@
-"""notify's composition root: settings, clients, routers, consumers, lifespan."""
+"""notify's composition root: settings, clients, channel adapters, consumer, delivery worker, lifespan."""
 
 from __future__ import annotations
 
@@ -9,13 +9,18 @@ from datetime import datetime
 from fastapi import FastAPI, Request
 
 from services.notify import api
+from services.notify.channels import Senders
+from services.notify.channels.email import SmtpTarget
 from services.notify.config import NotifySettings
+from services.notify.deliveries import RetryPolicy
+from services.notify.domain import Links, Policy
 from services.notify.handlers import NotifyHandler
 from services.notify.store import NotifyStore
 from services.notify.templates import Templates
+from services.notify.worker import DeliveryWorker
 from shared.http import install_common, install_field_errors
 from shared.logs import configure_logging
-from shared.outbox import utcnow
+from shared.outbox import new_owner_id, utcnow
 from shared.runtime import Infrastructure
 
 SERVICE = "notify"
@@ -25,30 +30,58 @@ def create_app(settings: NotifySettings | None = None, clock: Callable[[], datet
     settings = settings or NotifySettings()
     configure_logging(SERVICE, settings.log_level, settings.log_json)
     templates = Templates.load(settings.templates_path)
+    if settings.notify_smtp_url:
+        SmtpTarget.parse(settings.notify_smtp_url)  # a malformed URL stops start-up with one line
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         infra = await Infrastructure.open(settings, SERVICE, clock=clock)
+        senders = Senders.from_settings(settings, clock)
+        worker: DeliveryWorker | None = None
         try:
             store = NotifyStore(infra.db)
             await store.ensure_indexes()
             app.state.infra, app.state.store = infra, store
-            handler = NotifyHandler(
-                store,
-                templates,
-                clock,
-                track_base_url=f"{settings.public_url('intake')}/v1/track",
+            policy = Policy(
+                links=Links(intake=settings.public_url("intake"), routing=settings.public_url("routing")),
                 tz=settings.timezone,
+                quiet=settings.quiet_hours,
+                enabled=senders.enabled,
+                email_when_given=settings.notify_email_when_given,
             )
+            worker = DeliveryWorker(
+                store,
+                senders,
+                clock,
+                owner=new_owner_id(SERVICE),
+                policy=RetryPolicy(
+                    max_attempts=settings.notify_max_attempts,
+                    base_s=settings.notify_retry_base_s,
+                    max_s=settings.notify_retry_max_s,
+                ),
+                quiet=settings.quiet_hours,
+                tz=settings.timezone,
+                lease_s=settings.notify_lease_s,
+                poll_interval_s=settings.notify_poll_interval_s,
+                concurrency=settings.notify_concurrency,
+            )
+            app.state.worker = worker
+            handler = NotifyHandler(store, templates, clock, policy, on_pending=worker.wake)
+            worker.start()
             await infra.bus.subscribe(settings.queue("notify.events"), {"request.*": handler, "task.*": handler})
             yield
         finally:
+            # The worker first: it finishes and records the sends in flight while the database is still
+            # open. Then the consumer, the bus and the database.
+            if worker is not None:
+                await worker.stop()
             await infra.close()
+            await senders.close()
 
     app = FastAPI(
         title="Huiying notify",
         version="0.1.0",
-        description="Tells residents about every step of their request.",
+        description="Tells residents about every step of their request: inbox, email, SMS and signed webhooks.",
         lifespan=lifespan,
     )
     app.state.settings, app.state.templates, app.state.clock = settings, templates, clock

@@ -1,7 +1,12 @@
+"""notify's own settings (`HUIYING_NOTIFY_*`), on top of the shared ones."""
+
 from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import Field, field_validator
+
+from services.notify.quiet_hours import QuietHours
 from shared.settings import Settings
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
@@ -9,3 +14,51 @@ DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 
 class NotifySettings(Settings):
     templates_path: Path = DEPLOY / "notify" / "templates.yaml"
+
+    # --- email (aiosmtplib) ----------------------------------------------------------------------
+    # smtp://[user:pass@]host:port (plain, STARTTLS when the server offers it),
+    # smtp://...?starttls=require, or smtps://host:465 (implicit TLS). Unset: email is disabled and
+    # every email delivery is recorded as skipped with that reason.
+    notify_smtp_url: str | None = None
+    notify_email_from: str = "回应 Huiying <noreply@huiying.local>"
+    notify_smtp_timeout_s: float = Field(15.0, gt=0)
+    # A resident who left an email address but kept the default preference (the inbox) is also written
+    # to by email: an address given is consent to be written to. SMS costs money: only when chosen.
+    notify_email_when_given: bool = True
+
+    # --- SMS gateway (provider-neutral JSON over HTTP, see docs/notify.md) ------------------------
+    notify_sms_url: str | None = None
+    notify_sms_api_key: str | None = None  # sent as `Authorization: Bearer <key>` when set
+    notify_sms_timeout_s: float = Field(10.0, gt=0)
+    notify_sms_default_region: str = "CN"  # how to read phone numbers written without +country code
+
+    # --- webhooks (signed with HUIYING_WEBHOOK_SECRET) ------------------------------------------
+    notify_webhook_timeout_s: float = Field(10.0, gt=0)
+
+    # --- quiet hours: non-urgent SMS wait for the morning ("" switches them off) ----------------
+    notify_quiet_hours: str = "22:00-07:00"
+
+    # --- the delivery worker --------------------------------------------------------------------
+    notify_max_attempts: int = Field(8, ge=1, le=100)
+    notify_retry_base_s: float = Field(5.0, gt=0)  # first retry after ~base, then doubling
+    notify_retry_max_s: float = Field(3600.0, gt=0)  # the longest wait between two attempts
+    # A delivery being sent is leased for this long; a replica that dies mid-send loses it to another
+    # replica after the lease. Must be longer than the slowest send (the channel timeouts above).
+    notify_lease_s: float = Field(60.0, gt=0)
+    notify_poll_interval_s: float = Field(1.0, gt=0)
+    notify_concurrency: int = Field(4, ge=1, le=64)  # sends in flight per replica
+
+    @field_validator("notify_quiet_hours")
+    @classmethod
+    def _quiet_hours_parse(cls, value: str) -> str:
+        QuietHours.parse(value)  # raises a ValueError naming the expected form
+        return value
+
+    @field_validator("notify_smtp_url", "notify_sms_url")
+    @classmethod
+    def _blank_is_unset(cls, value: str | None) -> str | None:
+        return (value.strip() or None) if value is not None else None
+
+    @property
+    def quiet_hours(self) -> QuietHours | None:
+        return QuietHours.parse(self.notify_quiet_hours)

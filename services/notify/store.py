@@ -1,12 +1,15 @@
-"""Notify's MongoDB collections: recipients (per request) and the inbox."""
+"""Notify's MongoDB collections: recipients (one per request), the inbox, and the delivery log."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING
+from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
+
+from services.notify.deliveries import SENDING, claim_filter, claim_update
 
 Document = dict[str, Any]
 
@@ -16,12 +19,24 @@ class NotifyStore:
         self.db = db
         self.recipients = db["recipients"]
         self.inbox = db["inbox"]
+        self.deliveries = db["deliveries"]
 
     async def ensure_indexes(self) -> None:
         await self.recipients.create_index("tracking_code", unique=True)
         await self.inbox.create_index([("tracking_code", ASCENDING), ("created_at", ASCENDING)])
+        # The delivery log's identity: a redelivered or duplicated event can never add a second record.
+        await self.deliveries.create_index(
+            [("event_id", ASCENDING), ("channel", ASCENDING), ("recipient", ASCENDING)],
+            unique=True,
+            name="one_per_event_channel_recipient",
+        )
+        await self.deliveries.create_index([("status", ASCENDING), ("next_attempt_at", ASCENDING)], name="due")
+        await self.deliveries.create_index([("request_id", ASCENDING), ("created_at", ASCENDING)], name="by_request")
+
+    # --- recipients ---------------------------------------------------------------------------------
 
     async def save_recipient(self, recipient: Document) -> None:
+        """First write wins: a redelivered request.submitted changes nothing."""
         fields = {k: v for k, v in recipient.items() if k != "_id"}
         await self.recipients.update_one({"_id": recipient["_id"]}, {"$setOnInsert": fields}, upsert=True)
 
@@ -30,6 +45,15 @@ class NotifyStore:
 
     async def recipient_by_code(self, tracking_code: str) -> Document | None:
         return await self.recipients.find_one({"tracking_code": tracking_code})
+
+    async def set_team(self, request_id: str, team_id: str, seq: int) -> None:
+        """The request's current team (for staff access to its deliveries), applied only if newer."""
+        await self.recipients.update_one(
+            {"_id": request_id, "$or": [{"team_seq": {"$lt": seq}}, {"team_seq": {"$exists": False}}]},
+            {"$set": {"team_id": team_id, "team_seq": seq}},
+        )
+
+    # --- inbox ---------------------------------------------------------------------------------------
 
     async def add_to_inbox(self, message: Document) -> bool:
         """False if this event's message is already there (a redelivery)."""
@@ -42,3 +66,35 @@ class NotifyStore:
     async def inbox_for(self, tracking_code: str) -> list[Document]:
         cursor = self.inbox.find({"tracking_code": tracking_code}).sort([("event_at", 1), ("created_at", 1)])
         return [doc async for doc in cursor]
+
+    # --- deliveries ----------------------------------------------------------------------------------
+
+    async def add_delivery(self, delivery: Document) -> bool:
+        """Insert unless this (event, channel, recipient) is already recorded; True if it is new."""
+        fields = {k: v for k, v in delivery.items() if k != "_id"}
+        try:
+            result = await self.deliveries.update_one({"_id": delivery["_id"]}, {"$setOnInsert": fields}, upsert=True)
+        except DuplicateKeyError:
+            return False  # two replicas raced on the same redelivered event: the other one wrote it
+        return result.upserted_id is not None
+
+    async def deliveries_for(self, request_id: str) -> list[Document]:
+        cursor = self.deliveries.find({"request_id": request_id}).sort([("created_at", 1), ("_id", 1)])
+        return [doc async for doc in cursor]
+
+    async def delivery(self, delivery_id: str) -> Document | None:
+        return await self.deliveries.find_one({"_id": delivery_id})
+
+    async def claim_due(self, owner: str, now: datetime, lease_s: float) -> Document | None:
+        """Atomically take the most overdue delivery (conditional update): safe with many replicas."""
+        return await self.deliveries.find_one_and_update(
+            claim_filter(now),
+            claim_update(owner, now, lease_s),
+            sort=[("next_attempt_at", ASCENDING)],
+            return_document=ReturnDocument.AFTER,
+        )
+
+    async def settle(self, delivery_id: str, owner: str, update: Document) -> bool:
+        """Record an attempt's outcome, only if we still hold the lease; False if another replica took it."""
+        result = await self.deliveries.update_one({"_id": delivery_id, "status": SENDING, "lease_owner": owner}, update)
+        return result.modified_count == 1
