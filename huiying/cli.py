@@ -36,9 +36,11 @@ def _settings() -> Settings:
 
 
 async def _preflight(settings: Settings, service: str) -> None:
+    from huiying.stack import quiet_client_libraries
     from shared.bus import BrokerUnavailable, Bus
     from shared.mongo import DatabaseUnavailable, make_client, wait_for_database
 
+    quiet_client_libraries()
     client = None
     try:
         client = make_client(settings.mongodb_uri(service), service=service, timeout_ms=settings.mongodb_timeout_ms)

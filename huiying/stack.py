@@ -25,8 +25,18 @@ class StackError(RuntimeError):
     pass
 
 
+def quiet_client_libraries() -> None:
+    """Client libraries log their own connection errors; the launcher reports them in one line instead."""
+    import logging
+
+    for name in ("aiormq", "aio_pika", "pymongo"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
 async def _broker_answers(url: str) -> str | None:
     import aio_pika
+
+    quiet_client_libraries()
 
     try:
         connection = await aio_pika.connect(url, timeout=5)

@@ -1,0 +1,128 @@
+"""`huiying run` (what `make run` runs) as a user drives it: start, use, Ctrl-C, restart with the data kept,
+and one-line answers to operator mistakes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+from tests.e2e.conftest import stack_env
+from tests.support import free_port, wait_sync
+
+REQUEST = {
+    "service_code": "care_visit",
+    "description": "独居老人，希望社区上门看看",
+    "location": {"address": "7号楼3单元101"},
+    "resident": {"name": "赵奶奶", "phone": "13700137000", "language": "zh-CN"},
+}
+
+
+def start_run(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "huiying.cli", "run"], env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT
+    )
+
+
+def up(proc: subprocess.Popen[bytes], log: Path, *urls: str) -> bool:
+    if proc.poll() is not None:
+        pytest.fail(f"huiying run exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+    return all(ready(url) for url in urls)
+
+
+def ready(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/readyz", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def test_run_serves_stops_cleanly_on_ctrl_c_and_keeps_data_across_restarts(tmp_path: Path, amqp_url: str) -> None:
+    env = stack_env(tmp_path, HUIYING_EMBEDDED_ENGINE="sqlite", HUIYING_LOG_LEVEL="WARNING")
+    intake = f"http://127.0.0.1:{env['HUIYING_INTAKE_PORT']}"
+    notify = f"http://127.0.0.1:{env['HUIYING_NOTIFY_PORT']}"
+    log = tmp_path / "run.log"
+
+    proc = start_run(env, log)
+    try:
+        wait_sync(lambda: up(proc, log, intake, notify), timeout=90, what="the stack")
+        assert "Huiying is running" in log.read_text() and intake in log.read_text()
+        children = psutil.Process(proc.pid).children(recursive=True)
+        assert len(children) == 6  # three databases, three services
+
+        code = httpx.post(f"{intake}/v1/requests", json=REQUEST, headers={"X-API-Key": "dev-web-key"}).json()[
+            "tracking_code"
+        ]
+        wait_sync(
+            lambda: len(httpx.get(f"{notify}/v1/inbox/{code}").json().get("messages", [])) == 2,
+            timeout=60,
+            what="two inbox messages",
+        )
+        proc.send_signal(signal.SIGINT)  # Ctrl-C
+        assert proc.wait(60) == 0
+        assert "stopped cleanly" in log.read_text()
+        assert not [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
+        assert sorted(p.name for p in (tmp_path / "var").iterdir() if p.suffix == ".sqlite") == [
+            "intake.sqlite",
+            "notify.sqlite",
+            "routing.sqlite",
+        ]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+    proc = start_run(env, log)
+    try:
+        wait_sync(lambda: up(proc, log, intake), timeout=90, what="the restarted stack")
+        track = httpx.get(f"{intake}/v1/track/{code}").json()
+        assert track["status"] == "dispatched" and track["team"]["id"] == "community_work_group"
+        assert len(httpx.get(f"{notify}/v1/inbox/{code}").json()["messages"]) == 2
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(60) == 0
+
+
+def test_run_says_in_one_line_how_to_start_a_missing_broker(tmp_path: Path) -> None:
+    env = stack_env(tmp_path, HUIYING_AMQP_URL=f"amqp://guest:guest@127.0.0.1:{free_port()}/")
+    result = subprocess.run(
+        [sys.executable, "-m", "huiying.cli", "run"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "rabbitmq-server -detached" in lines[0] and "guest:***@" in lines[0]
+
+
+@pytest.mark.parametrize(
+    ("uri", "expected"),
+    [("http://nowhere", "must start with mongodb://"), ("mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=300", "")],
+)
+def test_serve_says_in_one_line_what_is_wrong_with_the_database(tmp_path: Path, uri: str, expected: str) -> None:
+    env = {**stack_env(tmp_path), "HUIYING_INTAKE_MONGODB_URI": uri, "HUIYING_MONGODB_TIMEOUT_MS": "300"}
+    env.pop("PYTHONWARNINGS", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "huiying.cli", "serve", "intake"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "HUIYING_INTAKE_MONGODB_URI" in lines[0] and "make run" in lines[0] and expected in lines[0]
+
+
+def test_prod_mode_with_dev_secrets_refuses_to_start(tmp_path: Path) -> None:
+    env = {**stack_env(tmp_path), "HUIYING_MODE": "prod"}
+    result = subprocess.run(
+        [sys.executable, "-m", "huiying.cli", "serve", "routing"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2
+    assert "HUIYING_JWT_SECRET still has its dev default" in result.stderr
+    assert os.linesep not in result.stderr.strip()
