@@ -21,7 +21,7 @@ async def main(settings: Settings, queue: str, *, replay: bool, limit: int) -> i
             if message is None:
                 break
             headers = dict(message.headers or {})
-            print(f"- {message.type} {message.message_id}: {headers.get(ERROR_HEADER, '(no reason recorded)')}")
+            print(f"- {message.type} {message.message_id}: {headers.get(ERROR_HEADER, '(no reason recorded)')!s}")
             if replay:
                 for key in list(headers):
                     if key.startswith("x-huiying-") or key == "x-death":

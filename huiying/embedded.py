@@ -17,6 +17,7 @@ async def serve(engine: str, path: Path | None, host: str, port: int) -> None:
     from mongoeco.engines.sqlite import SQLiteEngine
     from mongoeco.wire.proxy import AsyncMongoEcoProxyServer
 
+    storage: SQLiteEngine | MemoryEngine
     if engine == "sqlite":
         if path is None:
             raise SystemExit("--path is required for the sqlite engine")

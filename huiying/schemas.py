@@ -18,8 +18,8 @@ def event_schema(event_type: str) -> dict[str, Any]:
     model = create_model(
         cls.__name__ + "Event",
         __base__=Envelope,
-        type=(Literal[event_type], ...),  # type: ignore[valid-type]
-        version=(Literal[cls.VERSION], cls.VERSION),  # type: ignore[valid-type]
+        type=(Literal[event_type], ...),  # type: ignore[valid-type,arg-type]
+        version=(Literal[cls.VERSION], cls.VERSION),  # type: ignore[valid-type,arg-type]
         data=(cls, ...),
     )
     schema = model.model_json_schema()

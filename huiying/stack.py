@@ -13,6 +13,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO, Any
 
 import httpx
 
@@ -68,7 +69,7 @@ class Stack:
     def url(self, service: str) -> str:
         return f"http://{self.settings.host}:{self.settings.port(service)}"
 
-    def _output(self, name: str) -> int | object | None:
+    def _output(self, name: str) -> IO[Any] | None:
         if self.log_dir is None:
             return None
         self.log_dir.mkdir(parents=True, exist_ok=True)

@@ -363,7 +363,7 @@ class Bus:
     async def _retry_or_dead_letter(
         self, queue: str, message: AbstractIncomingMessage, exc: BaseException, header: str, limit: int
     ) -> str:
-        tries = int((message.headers or {}).get(header, 0) or 0) + 1
+        tries = int(str((message.headers or {}).get(header, 0) or 0)) + 1
         reason = f"{type(exc).__name__}: {exc}"[:500]
         if tries >= limit:
             log.error("giving up after %d tries; dead-lettered", tries, queue=queue, error=reason)

@@ -7,6 +7,7 @@ below masks values under sensitive keys and phone-number-like digit runs in any 
 from __future__ import annotations
 
 import re
+from collections.abc import MutableMapping
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -72,5 +73,5 @@ def redact_value(key: str, value: Any) -> Any:
     return value
 
 
-def redact_processor(_logger: Any, _method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+def redact_processor(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> dict[str, Any]:
     return {k: redact_value(k, v) if k not in ("timestamp", "level") else v for k, v in event_dict.items()}

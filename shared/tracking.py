@@ -8,6 +8,7 @@ import secrets
 # Crockford base32: no I, L, O, U, so codes read aloud over the hotline are unambiguous.
 TRACKING_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 TRACKING_LENGTH = 10  # 50 random bits: not guessable, so the code can stand as proof
+_CONFUSABLE = str.maketrans("ILO", "110")
 _TRACKING_RE = re.compile(rf"^HY[{TRACKING_ALPHABET}]{{{TRACKING_LENGTH}}}$")
 
 
@@ -18,5 +19,5 @@ def new_tracking_code() -> str:
 def normalize_tracking_code(raw: str) -> str | None:
     """Accept lower case, spaces and dashes, and the letters people confuse with digits."""
     code = re.sub(r"[\s-]", "", raw[:40]).upper()
-    code = code[:2] + code[2:].translate(str.maketrans({"I": "1", "L": "1", "O": "0"}))
+    code = code[:2] + code[2:].translate(_CONFUSABLE)
     return code if _TRACKING_RE.match(code) else None
