@@ -1,4 +1,4 @@
-"""intake's composition root: settings, clients, routers, consumers, relay, lifespan."""
+"""intake's composition root: settings, clients, routers, consumers, relay, limits, lifespan."""
 
 from __future__ import annotations
 
@@ -8,11 +8,15 @@ from datetime import datetime
 
 from fastapi import FastAPI, Request
 
-from services.intake import api
+from services.intake import api, channels, open311
 from services.intake.catalogue import load_catalogue
 from services.intake.config import IntakeSettings
+from services.intake.desk import Desk
+from services.intake.errors import install_error_handlers, render_for_scope
 from services.intake.handlers import TaskEventsHandler
+from services.intake.limits import BodySizeLimit, RateLimiter
 from services.intake.store import IntakeStore
+from services.intake.triage import Triage
 from shared.http import install_common, install_field_errors
 from shared.logs import configure_logging
 from shared.outbox import utcnow
@@ -25,6 +29,7 @@ def create_app(settings: IntakeSettings | None = None, clock: Callable[[], datet
     settings = settings or IntakeSettings()
     configure_logging(SERVICE, settings.log_level, settings.log_json)
     catalogue = load_catalogue(settings.catalogue_path)
+    triage = Triage(catalogue)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -36,6 +41,8 @@ def create_app(settings: IntakeSettings | None = None, clock: Callable[[], datet
                 await store.seed_channel("web", "web", settings.dev_web_key, clock())
             relay = infra.relay([store.requests], clock=clock)
             app.state.infra, app.state.store, app.state.relay = infra, store, relay
+            app.state.desk = Desk(store, relay, triage, clock)
+            app.state.limiter = RateLimiter(store, clock, settings.rate_limit_window_s)
             await infra.bus.subscribe(settings.queue("intake.task-events"), {"task.*": TaskEventsHandler(store)})
             relay.start()
             yield
@@ -44,8 +51,11 @@ def create_app(settings: IntakeSettings | None = None, clock: Callable[[], datet
 
     app = FastAPI(
         title="Huiying intake",
-        version="0.1.0",
-        description="The resident-facing desk: submit a request, follow it with its tracking code.",
+        version="0.2.0",
+        description=(
+            "The resident-facing desk: submit a request (native API or Open311 GeoReport v2), follow it with its "
+            "tracking code, cancel it, rate the outcome. Channels (front ends) are managed under /v1/admin."
+        ),
         lifespan=lifespan,
     )
     app.state.settings, app.state.catalogue, app.state.clock = settings, catalogue, clock
@@ -56,5 +66,9 @@ def create_app(settings: IntakeSettings | None = None, clock: Callable[[], datet
 
     install_common(app, SERVICE, readiness)
     install_field_errors(app)
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, render=render_for_scope)
     app.include_router(api.router)
+    app.include_router(channels.router)
+    app.include_router(open311.build_router(catalogue))
     return app

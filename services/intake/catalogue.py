@@ -1,14 +1,21 @@
-"""The service catalogue: the request kinds, loaded from deploy/catalogue.yaml."""
+"""The service catalogue: the request kinds, their questions, and what the desk refuses at the door.
+
+Loaded from deploy/catalogue.yaml and checked once at start-up, so a mistake in the file stops intake
+with a message naming the entry instead of surfacing as a bad answer to a resident.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from shared.events import LANGUAGES
+
+Datatype = Literal["string", "number", "datetime", "text", "singlevaluelist", "multivaluelist"]
+LIST_DATATYPES = ("singlevaluelist", "multivaluelist")
 
 
 def _require_languages(value: dict[str, str]) -> dict[str, str]:
@@ -18,21 +25,104 @@ def _require_languages(value: dict[str, str]) -> dict[str, str]:
     return value
 
 
-class Service(BaseModel):
+class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Value(_Strict):
+    key: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")
+    name: dict[str, str]
+
+    _names = field_validator("name")(_require_languages)
+
+
+class Question(_Strict):
+    """An Open311 attribute of a service."""
+
+    code: str = Field(pattern=r"^[A-Za-z0-9_]{1,40}$")
+    datatype: Datatype
+    required: bool = False
+    variable: bool = True
+    order: int = Field(ge=1)
+    description: dict[str, str]
+    datatype_description: dict[str, str] | None = None
+    values: list[Value] = []
+
+    _names = field_validator("description")(_require_languages)
+
+    @model_validator(mode="after")
+    def _values_match_datatype(self) -> Question:
+        if self.datatype in LIST_DATATYPES and not self.values:
+            raise ValueError(f"question {self.code!r} is a {self.datatype} and needs values")
+        if self.datatype not in LIST_DATATYPES and self.values:
+            raise ValueError(f"question {self.code!r} is a {self.datatype}; only list datatypes take values")
+        keys = [v.key for v in self.values]
+        if len(set(keys)) != len(keys):
+            raise ValueError(f"question {self.code!r} repeats a value key")
+        return self
+
+    @property
+    def keys(self) -> list[str]:
+        return [v.key for v in self.values]
+
+
+class Service(_Strict):
     code: str = Field(pattern=r"^[a-z][a-z0-9_]{1,40}$")
     group: str
     name: dict[str, str]
     description: dict[str, str]
     keywords: list[str] = []
-    questions: list[dict[str, Any]] = []
+    questions: list[Question] = []
+    # Whether public views may show the description, address, coordinates and media (see catalogue.yaml).
+    public_details: bool = False
 
     _names = field_validator("name", "description")(_require_languages)
 
+    @field_validator("questions")
+    @classmethod
+    def _unique_questions(cls, questions: list[Question]) -> list[Question]:
+        for attr in ("code", "order"):
+            seen = [getattr(q, attr) for q in questions]
+            if len(set(seen)) != len(seen):
+                raise ValueError(f"two questions share the same {attr}")
+        return sorted(questions, key=lambda q: q.order)
 
-class Catalogue(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    def question(self, code: str) -> Question | None:
+        return next((q for q in self.questions if q.code == code), None)
+
+
+class Referral(_Strict):
+    number: str = Field(pattern=r"^[0-9]{3,12}$")
+    notice: dict[str, str]
+
+    _names = field_validator("notice")(_require_languages)
+
+
+class NotAcceptedRule(_Strict):
+    code: str = Field(pattern=r"^[a-z][a-z0-9_]{1,40}$")
+    referral: str
+    reason: dict[str, str]
+    services: list[str] = []
+    answers: dict[str, list[str]] = {}  # "service.question" -> value keys
+    keywords: dict[str, list[str]] = {}  # language -> keywords
+
+    _names = field_validator("reason")(_require_languages)
+
+    @field_validator("keywords")
+    @classmethod
+    def _keyword_languages(cls, keywords: dict[str, list[str]]) -> dict[str, list[str]]:
+        unknown = set(keywords) - set(LANGUAGES)
+        if unknown:
+            raise ValueError(f"keywords for unknown languages {sorted(unknown)}")
+        if any(not k.strip() for words in keywords.values() for k in words):
+            raise ValueError("an empty keyword would match everything")
+        return keywords
+
+
+class Catalogue(_Strict):
     services: list[Service]
+    referrals: dict[str, Referral] = {}
+    not_accepted: list[NotAcceptedRule] = []
 
     @field_validator("services")
     @classmethod
@@ -43,6 +133,24 @@ class Catalogue(BaseModel):
             raise ValueError(f"duplicate service codes: {sorted(dupes)}")
         return services
 
+    @model_validator(mode="after")
+    def _rules_refer_to_known_things(self) -> Catalogue:
+        for rule in self.not_accepted:
+            if rule.referral not in self.referrals:
+                raise ValueError(f"not_accepted rule {rule.code!r} refers to unknown referral {rule.referral!r}")
+            for code in rule.services:
+                if self.get(code) is None:
+                    raise ValueError(f"not_accepted rule {rule.code!r} names unknown service {code!r}")
+            for path, keys in rule.answers.items():
+                service_code, _, question_code = path.partition(".")
+                service = self.get(service_code)
+                question = service.question(question_code) if service else None
+                if question is None:
+                    raise ValueError(f"not_accepted rule {rule.code!r} names unknown question {path!r}")
+                if set(keys) - set(question.keys):
+                    raise ValueError(f"not_accepted rule {rule.code!r} names unknown values of {path!r}")
+        return self
+
     def get(self, code: str) -> Service | None:
         return next((s for s in self.services if s.code == code), None)
 
@@ -51,6 +159,19 @@ class Catalogue(BaseModel):
         return [s.code for s in self.services]
 
 
+class CatalogueError(RuntimeError):
+    """The catalogue file is missing or wrong; the message names the file and the entry."""
+
+
 def load_catalogue(path: Path) -> Catalogue:
-    with path.open(encoding="utf-8") as fh:
-        return Catalogue.model_validate(yaml.safe_load(fh))
+    try:
+        with path.open(encoding="utf-8") as fh:
+            return Catalogue.model_validate(yaml.safe_load(fh))
+    except OSError as exc:
+        raise CatalogueError(f"cannot read the catalogue {path} ({exc}); set HUIYING_CATALOGUE_PATH") from exc
+    except yaml.YAMLError as exc:
+        raise CatalogueError(f"the catalogue {path} is not valid YAML: {exc}") from exc
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise CatalogueError(f"the catalogue {path} is invalid at {where}: {first['msg']}") from exc

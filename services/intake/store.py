@@ -1,4 +1,6 @@
-"""Intake's MongoDB collections: requests (with their embedded outbox and status view) and channels."""
+"""Intake's MongoDB collections: requests (with their embedded outbox and status view), channels and the
+rate-limit windows. Every change is one single-document write (DESIGN §5).
+"""
 
 from __future__ import annotations
 
@@ -6,14 +8,17 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from services.intake.domain import Accepted
+from services.intake.domain import Accepted, Change, keeps_cancelled
 from shared.outbox import OutboxWriter, ensure_outbox_indexes
 
 Document = dict[str, Any]
+
+# Never sent to anybody: the outbox is plumbing, the resident's contact details stay inside.
+HIDDEN = {"outbox": 0, "outbox_lease": 0}
 
 
 def hash_key(api_key: str) -> str:
@@ -25,42 +30,103 @@ class TrackingCodeTaken(Exception):
     pass
 
 
+class IdempotencySlotTaken(Exception):
+    """Another request already holds this channel's Idempotency-Key (perhaps written a moment ago by
+    another replica): the caller reads it back and compares bodies."""
+
+
+def _duplicate_index(exc: DuplicateKeyError) -> str:
+    details = exc.details or {}
+    pattern = details.get("keyPattern") or {}
+    if pattern:
+        return next(iter(pattern))
+    message = str(details.get("errmsg") or exc)
+    for name in ("idem", "tracking_code"):
+        if name in message:
+            return name
+    return "_id"
+
+
 class IntakeStore:
     def __init__(self, db: AsyncDatabase[Document], writer: OutboxWriter) -> None:
         self.db = db
         self.writer = writer
         self.requests = db["requests"]
         self.channels = db["channels"]
+        self.rate_windows = db["rate_windows"]
 
     async def ensure_indexes(self) -> None:
         await self.requests.create_index("tracking_code", unique=True)
+        # One stored request per (channel, Idempotency-Key): the index makes the check atomic with the
+        # insert, so two replicas racing on the same key cannot both store a request.
+        await self.requests.create_index("idem", unique=True, sparse=True, name="idempotency")
         await self.requests.create_index([("submitted_at", DESCENDING)])
         await self.requests.create_index([("service_code", ASCENDING), ("submitted_at", DESCENDING)])
+        await self.requests.create_index([("channel", ASCENDING), ("submitted_at", DESCENDING)])
         await ensure_outbox_indexes(self.requests)
         await self.channels.create_index("key_hash", unique=True)
+        # Fixed windows expire on their own (TTL), so the collection stays the size of the active windows.
+        await self.rate_windows.create_index("expires_at", expireAfterSeconds=0)
 
     # -- requests ----------------------------------------------------------------------------------
 
     async def insert_request(self, accepted: Accepted) -> Document:
-        """Store the request and its events in one write. Raises TrackingCodeTaken on a code clash."""
+        """Store the request and its events in one write.
+
+        Raises TrackingCodeTaken on a code clash, IdempotencySlotTaken when the Idempotency-Key is in use.
+        """
         document = self.writer.on_insert(accepted.document, accepted.events)
         try:
             await self.requests.insert_one(document)
         except DuplicateKeyError as exc:
-            if "tracking_code" in str(exc):
+            index = _duplicate_index(exc)
+            if index == "idem":
+                raise IdempotencySlotTaken from exc
+            if index == "tracking_code":
                 raise TrackingCodeTaken from exc
             raise
         return document
 
+    async def by_idempotency_slot(self, slot: str) -> Document | None:
+        return await self.requests.find_one({"idem": slot}, HIDDEN)
+
     async def by_tracking_code(self, code: str) -> Document | None:
-        return await self.requests.find_one({"tracking_code": code}, {"outbox": 0, "outbox_lease": 0})
+        return await self.requests.find_one({"tracking_code": code}, HIDDEN)
+
+    async def by_id(self, request_id: str) -> Document | None:
+        return await self.requests.find_one({"_id": request_id}, HIDDEN)
+
+    async def apply_change(self, change: Change) -> Document | None:
+        """Apply a guarded change with its events in one write. None if the guard no longer matches
+        (someone changed the request meanwhile): the caller reads again and decides again."""
+        return await self.requests.find_one_and_update(
+            change.guard, self.writer.on_update(change.update, change.events), return_document=ReturnDocument.AFTER
+        )
+
+    async def find_requests(
+        self, query: Document, *, skip: int, limit: int, projection: Document | None = None
+    ) -> list[Document]:
+        cursor = (
+            self.requests.find(query, projection or {**HIDDEN, "resident": 0, "timeline": 0})
+            .sort([("submitted_at", DESCENDING), ("_id", ASCENDING)])
+            .skip(skip)
+            .limit(limit)
+        )
+        return await cursor.to_list()
 
     async def apply_routing_event(self, request_id: str, seq: int, state: Document, entry: Document) -> bool:
         """Apply a routing event to the status view. Idempotent; an older seq never overwrites a newer.
 
         Returns False if the request is unknown.
         """
-        newer = await self.requests.update_one({"_id": request_id, "routing_seq": {"$lt": seq}}, {"$set": state})
+        newer = await self.requests.update_one(
+            {"_id": request_id, "routing_seq": {"$lt": seq}, "status": {"$ne": "cancelled"}}, {"$set": state}
+        )
+        if not newer.matched_count:
+            newer = await self.requests.update_one(
+                {"_id": request_id, "routing_seq": {"$lt": seq}, "status": "cancelled"},
+                {"$set": keeps_cancelled(state)},
+            )
         logged = await self.requests.update_one(
             {"_id": request_id, "timeline.event_id": {"$ne": entry["event_id"]}}, {"$push": {"timeline": entry}}
         )
@@ -77,8 +143,54 @@ class IntakeStore:
         await self.channels.update_one(
             {"_id": channel_id},
             {
-                "$setOnInsert": {"created_at": now},
-                "$set": {"kind": kind, "key_hash": hash_key(api_key), "active": True, "name": channel_id},
+                "$setOnInsert": {"created_at": now, "webhook_url": None},
+                "$set": {
+                    "kind": kind,
+                    "key_hash": hash_key(api_key),
+                    "key_hint": api_key[:4],
+                    "active": True,
+                    "name": channel_id,
+                    "updated_at": now,
+                },
             },
             upsert=True,
         )
+
+    async def insert_channel(self, document: Document) -> bool:
+        """False if a channel with this id exists."""
+        try:
+            await self.channels.insert_one(document)
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def list_channels(self) -> list[Document]:
+        return await self.channels.find({}, {"key_hash": 0}).sort("_id", ASCENDING).to_list()
+
+    async def get_channel(self, channel_id: str) -> Document | None:
+        return await self.channels.find_one({"_id": channel_id}, {"key_hash": 0})
+
+    async def update_channel(self, channel_id: str, fields: Document) -> Document | None:
+        return await self.channels.find_one_and_update(
+            {"_id": channel_id},
+            {"$set": fields},
+            projection={"key_hash": 0},
+            return_document=ReturnDocument.AFTER,
+        )
+
+    # -- rate limits -------------------------------------------------------------------------------
+
+    async def count_hit(self, window_id: str, expires_at: datetime) -> int:
+        """Count one hit in a fixed window and return the window's count (atomic across replicas)."""
+        for _ in range(3):
+            try:
+                doc = await self.rate_windows.find_one_and_update(
+                    {"_id": window_id},
+                    {"$inc": {"n": 1}, "$setOnInsert": {"expires_at": expires_at}},
+                    upsert=True,
+                    return_document=ReturnDocument.AFTER,
+                )
+            except DuplicateKeyError:
+                continue  # two replicas created the window at once; the other insert won, count again
+            return int(doc["n"]) if doc else 1
+        return 1

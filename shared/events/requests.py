@@ -19,6 +19,7 @@ class Location(BaseModel):
     unit: str | None = None
     lat: float | None = None
     long: float | None = None
+    address_id: str | None = None  # a jurisdiction's address-register id (Open311 `address_id`)
 
 
 class Resident(BaseModel):
@@ -46,6 +47,7 @@ class RequestSubmitted(EventData):
     channel_kind: str = "web"
     channel_webhook_url: str | None = None  # where notify posts signed webhooks for this channel
     on_behalf: bool = False
+    filed_by: str | None = None  # the operator or grid worker who filed on the resident's behalf
     attributes: dict[str, str | list[str]] = {}
     media_urls: list[str] = []
     submitted_at: datetime
@@ -70,6 +72,12 @@ class RequestNotAccepted(EventData):
     referral: dict[str, str]  # language -> referral notice
     channel: str
     resident: Resident
+    referral_number: str | None = None  # the number the resident is told to call, e.g. "119"
+    service_name: dict[str, str] = {}
+    channel_kind: str = "web"
+    channel_webhook_url: str | None = None
+    on_behalf: bool = False
+    not_accepted_at: datetime | None = None
 
 
 @register

@@ -1,0 +1,142 @@
+"""The public views of a request: the native track page and Open311's service request. No I/O.
+
+Public views never carry the resident's name, phone or e-mail. The flat-level address, coordinates,
+description and media appear in Open311 only for kinds whose catalogue entry sets `public_details`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from services.intake.catalogue import Catalogue, Service
+from services.intake.domain import CLOSED_STATUSES
+from shared.i18n import pick
+
+
+def open311_status(status: str) -> str:
+    return "closed" if status in CLOSED_STATUSES else "open"
+
+
+def status_filter(open311: set[str]) -> dict[str, Any] | None:
+    """A MongoDB condition on our status for a set of Open311 statuses; None when both are wanted."""
+    if open311 == {"closed"}:
+        return {"$in": sorted(CLOSED_STATUSES)}
+    if open311 == {"open"}:
+        return {"$nin": sorted(CLOSED_STATUSES)}
+    return None
+
+
+def w3c(moment: datetime | None, tz: str) -> str | None:
+    """A W3C/ISO 8601 datetime with its offset, in the community's time zone (Open311 requires the zone)."""
+    if moment is None:
+        return None
+    return moment.astimezone(ZoneInfo(tz)).isoformat(timespec="seconds")
+
+
+def referral_view(doc: dict[str, Any], language: str) -> dict[str, Any] | None:
+    referral = doc.get("referral")
+    if not referral:
+        return None
+    return {
+        "reason_code": referral["reason_code"],
+        "number": referral["number"],
+        "notice": pick(referral["notice"], language),
+    }
+
+
+def track_view(doc: dict[str, Any], language: str) -> dict[str, Any]:
+    """The public status of one request: no name, phone, email or address."""
+    team = doc.get("team")
+    timeline = sorted(doc.get("timeline") or [], key=lambda e: e["at"])
+    status = doc["status"]
+    return {
+        "id": doc["_id"],
+        "tracking_code": doc["tracking_code"],
+        "status": status,
+        "service_code": doc["service_code"],
+        "service_name": pick(doc.get("service_name"), language) or doc["service_code"],
+        "submitted_at": doc["submitted_at"],
+        "updated_at": doc.get("updated_at"),
+        "team": {"id": team["id"], "name": pick(team["name"], language)} if team else None,
+        "due_at": doc.get("due_at"),
+        "public_note": doc.get("public_note"),
+        "referral": referral_view(doc, language),
+        "can_cancel": status not in CLOSED_STATUSES,
+        "can_give_feedback": status == "resolved" and doc.get("feedback_routing_seq") != doc.get("routing_seq"),
+        "timeline": [
+            {
+                "type": e["type"],
+                "status": e["status"],
+                "at": e["at"],
+                "note": e.get("note"),
+                "team": pick(e["team"]["name"], language) if e.get("team") else None,
+            }
+            for e in timeline
+        ],
+    }
+
+
+# -- Open311 -------------------------------------------------------------------------------------------
+
+
+def open311_service(service: Service, language: str) -> dict[str, Any]:
+    return {
+        "service_code": service.code,
+        "service_name": pick(service.name, language),
+        "description": pick(service.description, language),
+        "metadata": bool(service.questions),
+        "type": "realtime",
+        "keywords": ", ".join(service.keywords),
+        "group": service.group,
+    }
+
+
+def open311_definition(service: Service, language: str) -> dict[str, Any]:
+    return {
+        "service_code": service.code,
+        "attributes": [
+            {
+                "variable": q.variable,
+                "code": q.code,
+                "datatype": q.datatype,
+                "required": q.required,
+                "datatype_description": pick(q.datatype_description, language) if q.datatype_description else None,
+                "order": q.order,
+                "description": pick(q.description, language),
+                "values": [{"key": v.key, "name": pick(v.name, language)} for v in q.values],
+            }
+            for q in service.questions
+        ],
+    }
+
+
+def open311_request(doc: dict[str, Any], language: str, tz: str, catalogue: Catalogue) -> dict[str, Any]:
+    """One Open311 service request, fields in the spec's order."""
+    public = bool(doc.get("public_details"))
+    location = doc.get("location") or {}
+    team = doc.get("team")
+    service = catalogue.get(doc["service_code"])
+    name = doc.get("service_name") or (service.name if service else None)
+    media = doc.get("media_urls") or []
+    referral = doc.get("referral")
+    return {
+        "service_request_id": doc["_id"],
+        "status": open311_status(doc["status"]),
+        "status_notes": doc.get("public_note"),
+        "service_name": pick(name, language) or doc["service_code"],
+        "service_code": doc["service_code"],
+        "description": doc.get("description") if public else None,
+        "agency_responsible": pick(team["name"], language) if team else None,
+        "service_notice": pick(referral["notice"], language) if referral else None,
+        "requested_datetime": w3c(doc["submitted_at"], tz),
+        "updated_datetime": w3c(doc.get("updated_at") or doc["submitted_at"], tz),
+        "expected_datetime": w3c(doc.get("due_at"), tz),
+        "address": location.get("address") if public else None,
+        "address_id": location.get("address_id") if public else None,
+        "zipcode": None,
+        "lat": location.get("lat") if public else None,
+        "long": location.get("long") if public else None,
+        "media_url": media[0] if public and media else None,
+    }
