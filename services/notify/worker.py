@@ -134,7 +134,16 @@ class DeliveryWorker:
                 log.info("SMS deferred to the end of the quiet hours", delivery=did, until=until.isoformat())
                 return
         sender = self.senders.get(channel)
-        if sender is None:
+        if attempts > self.policy.max_attempts:
+            # Claimed again and again without an outcome (the replica died mid-send each time): stop here.
+            outcome, update = failure_update(
+                attempts - 1,
+                "no outcome recorded (a replica stopped mid-send)",
+                permanent=False,
+                now=now,
+                policy=self.policy,
+            )
+        elif sender is None:
             outcome, update = failure_update(
                 attempts, f"{channel} is not configured on this replica", permanent=True, now=now, policy=self.policy
             )

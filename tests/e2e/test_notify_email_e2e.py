@@ -1,0 +1,92 @@
+"""End to end: the stack as OS processes with HUIYING_NOTIFY_SMTP_URL pointing at a local SMTP server.
+A resident with an email address gets the receipt by mail and in the inbox, in their language."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from aiosmtpd.controller import Controller
+
+from huiying.stack import Stack
+from tests.e2e.conftest import dump_logs, settings_from, stack_env
+from tests.support import free_port, wait_sync
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages: list[Any] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        self.messages.append((list(envelope.rcpt_tos), message))
+        return "250 Message accepted for delivery"
+
+
+@pytest.fixture(scope="module")
+def mailbox() -> Iterator[tuple[Inbox, int]]:
+    handler = Inbox()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield handler, port
+    controller.stop()
+
+
+@pytest.fixture(scope="module")
+def stack_with_mail(
+    tmp_path_factory: pytest.TempPathFactory, amqp_url: str, mailbox: tuple[Inbox, int]
+) -> Iterator[Stack]:
+    tmp = tmp_path_factory.mktemp("notify-stack")
+    env = stack_env(tmp, HUIYING_NOTIFY_SMTP_URL=f"smtp://127.0.0.1:{mailbox[1]}")
+    s = Stack(settings_from(env), env=env, log_dir=Path(tmp) / "logs")
+    s.start()
+    yield s
+    s.stop()
+
+
+@pytest.mark.parametrize(
+    ("language", "subject_start", "greeting"),
+    [("en", "We have received your request", "Hello"), ("zh-CN", "您的诉求已受理", "您好")],
+)
+def test_a_resident_with_an_email_address_gets_the_receipt_by_mail_and_in_the_inbox(
+    stack_with_mail: Stack, mailbox: tuple[Inbox, int], language: str, subject_start: str, greeting: str
+) -> None:
+    inbox, _ = mailbox
+    stack = stack_with_mail
+    address = f"resident-{language.lower()}@example.com"
+    with httpx.Client(timeout=10) as http:
+        r = http.post(
+            f"{stack.url('intake')}/v1/requests",
+            headers={"X-API-Key": "dev-web-key"},
+            json={
+                "service_code": "legal_aid",
+                "description": "想咨询劳动合同纠纷",
+                "location": {"address": "5号楼1单元302"},
+                "resident": {"name": "李师傅", "phone": "13912345678", "email": address, "language": language},
+            },
+        )
+        assert r.status_code == 201, r.text
+        code = r.json()["tracking_code"]
+
+        def mail() -> Any:
+            return [m for rcpts, m in inbox.messages if address in rcpts and code in str(m["Subject"])]
+
+        (receipt,) = wait_sync(mail, timeout=60, what=f"the receipt mail\n{dump_logs(stack)}")
+        assert str(receipt["Subject"]).startswith(subject_start)
+        text = receipt.get_body(preferencelist=("plain",)).get_content()
+        assert greeting in text and code in text and f"/track/{code}" in text
+        assert receipt.get_body(preferencelist=("html",)) is not None
+
+        def in_inbox() -> Any:
+            r = http.get(f"{stack.url('notify')}/v1/inbox/{code}")
+            return r.json()["messages"] if r.status_code == 200 and r.json()["messages"] else None
+
+        messages = wait_sync(in_inbox, timeout=30, what="the receipt in the inbox")
+        assert messages[0]["event_type"] == "request.submitted" and messages[0]["language"] == language
+        assert messages[0]["subject"] == str(receipt["Subject"])
