@@ -15,7 +15,7 @@ from services.notify.domain import (
 from services.notify.quiet_hours import QuietHours
 from services.notify.templates import Templates
 from shared.events import Envelope, RequestNotAccepted, new_event
-from tests.unit.notify.events import T0, dispatched, submitted, task_event
+from tests.unit.notify.events import LEGAL_AID, T0, dispatched, submitted, task_event
 
 TEMPLATES = Templates.load(NotifySettings().templates_path)
 LINKS = Links(intake="https://portal.example", routing="https://staff.example")
@@ -213,3 +213,23 @@ def test_reminders_to_staff_respect_quiet_hours() -> None:
     )
     (sms,) = plan_for_staff(e, e.payload(), None, TEMPLATES, policy(), NIGHT).deliveries
     assert sms["next_attempt_at"] == MORNING and "尚未签收" in sms["message"]["text"]
+
+
+def test_a_returned_task_names_the_team_that_sent_it_back() -> None:
+    e = submitted("r1", "HY0000000001", language="en")
+    returned = task_event("task.returned", "r1", "HY0000000001", seq=5, reason_code="outside_remit")
+    # Routing clears `team` on return and names the returning team in `returned_by_team`; built from the
+    # raw envelope so the test holds whichever version of the event model is installed.
+    data = {**returned.data, "team": None, "status": "returned", "returned_by_team": LEGAL_AID}
+    raw = Envelope.model_validate({**returned.model_dump(), "data": data})
+    p = plan(raw, resident(e))
+    assert p.inbox is not None
+    assert p.inbox["body"].startswith("Legal aid has returned your request HY0000000001 because it is outside")
+
+
+def test_a_duplicate_names_the_original_request() -> None:
+    e = submitted("r1", "HY0000000001")
+    dup = task_event("task.duplicate", "r1", "HY0000000001", seq=2, original_request_id="r0")
+    raw = Envelope.model_validate({**dup.model_dump(), "data": {**dup.data, "original_tracking_code": "HY0000000000"}})
+    p = plan(raw, resident(e))
+    assert p.inbox is not None and "（编号 HY0000000000）合并办理" in p.inbox["body"]
