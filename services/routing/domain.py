@@ -1,77 +1,302 @@
-"""Routing's rules: which team a request goes to, and the task it becomes. No I/O."""
+"""The task (work order): its document model, the actor, the context the rules need, and the errors the
+lifecycle raises. No I/O.
+
+A task is addressed by its request id (`_id`). `seq` counts the events routing published about it
+(strictly increasing, `$inc`-ed in the write that adds them); `rev` counts every write and is the
+optimistic lock: a write only succeeds if the task is still the version the decision was made on.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from services.routing.teams import Directory, Team
-from shared.events import Envelope, RequestSubmitted, TaskDispatched, TeamRef, new_event
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.routing.calendar import WorkingCalendar
+from services.routing.sla import SlaPolicy
+from services.routing.teams import Directory
+from shared.events import TeamRef
+from shared.events.tasks import StaffRecipient
 
 PRODUCER = "routing"
 
+Status = Literal[
+    "dispatched",
+    "claimed",
+    "in_progress",
+    "on_hold",
+    "returned",
+    "reopened",
+    "resolved",
+    "closed",
+    "not_accepted",
+    "duplicate",
+    "cancelled",
+]
+STATUSES: tuple[str, ...] = Status.__args__  # type: ignore[attr-defined]
+# Work still to do somewhere (a team's or the supervisors' queue).
+OPEN_STATUSES = ("dispatched", "claimed", "in_progress", "on_hold", "returned", "reopened")
+# A team's queue: what a team has to act on (returned work waits for the supervisors).
+TEAM_OPEN_STATUSES = ("dispatched", "claimed", "in_progress", "on_hold", "reopened")
+TERMINAL_STATUSES = ("closed", "not_accepted", "duplicate", "cancelled")
+# Counted towards a member's load when choosing an assignee.
+LOAD_STATUSES = ("dispatched", "claimed", "in_progress", "on_hold", "reopened")
+
+Role = Literal["member", "lead", "supervisor", "admin"]
+
 
 @dataclass(frozen=True)
-class Decision:
-    team: Team
-    rule: str
+class Actor:
+    username: str
+    role: Role | Literal["system"]
+    team: str | None = None
+
+    @property
+    def sees_everything(self) -> bool:
+        return self.role in ("supervisor", "admin", "system")
 
 
-def choose_team(submitted: RequestSubmitted, directory: Directory) -> Decision:
-    team_id = directory.category_routes.get(submitted.service_code)
-    if team_id is None:
-        return Decision(directory.team(directory.default_team), "default")
-    return Decision(directory.team(team_id), f"category:{submitted.service_code}")
+SYSTEM = Actor("system", "system")
+
+
+class Marks(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    reminded_at: datetime | None = None
+    lead_at: datetime | None = None
+    supervisor_at: datetime | None = None
+
+
+class SlaMarks(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    claim: Marks = Field(default_factory=Marks)
+    handle: Marks = Field(default_factory=Marks)
+    limits_rule: str | None = None
+
+
+class Hold(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    since: datetime
+    reason: str
+    by: str
+
+
+class Extension(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    status: Literal["requested", "approved", "denied"]
+    requested_due_at: datetime
+    reason: str
+    requested_by: str
+    requested_at: datetime
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    decision_note: str | None = None
+
+
+class Feedback(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    event_id: str
+    rating: Literal["satisfied", "fairly_satisfied", "dissatisfied"]
+    comment: str | None = None
+    at: datetime
+    applied: bool = True  # False when it came after the task had left `resolved`
+
+
+class Decision(BaseModel):
+    """Which rules made the routing decision (`<rule id>@<rule-set version>`)."""
+
+    model_config = ConfigDict(extra="ignore")
+    team_rule: str
+    priority_rules: list[str] = []
+    assignee_rule: str | None = None
+    version: int | None = None
+    by: str = "system"
+
+
+class Counts(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    transfers: int = 0
+    returns: int = 0
+    reopens: int = 0
+    extensions: int = 0
+    reminders: int = 0
+    escalations: int = 0
+
+
+class HistoryEntry(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    at: datetime
+    action: str
+    actor: str
+    status: str  # after the action
+    from_status: str | None = None
+    team_id: str | None = None
+    assignee: str | None = None
+    note: str | None = None
+    visibility: Literal["internal", "public"] | None = None
+    reason_code: str | None = None
+    event_id: str | None = None
+    event_type: str | None = None
+    details: dict[str, Any] = {}
+
+
+class Task(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    id: str = Field(alias="_id")
+    tracking_code: str
+    service_code: str
+    service_name: dict[str, str] = {}
+    description: str = ""
+    address: str | None = None
+    building: str | None = None
+    unit: str | None = None
+    grid: str | None = None
+    channel: str = "unknown"
+    channel_kind: str = "web"
+    on_behalf: bool = False
+    vulnerability: list[str] = []
+    attributes: dict[str, Any] = {}
+    language: str = "zh-CN"
+    # The resident's name and contact, for the team that handles the task (never published, never logged).
+    resident: dict[str, Any] | None = None
+
+    status: Status
+    team_id: str | None = None
+    assignee: str | None = None
+    priority: Literal["low", "normal", "high", "urgent"] = "normal"
+    priority_rank: int = 2
+    decision: Decision | None = None
+
+    submitted_at: datetime
+    dispatched_at: datetime | None = None
+    first_dispatched_at: datetime | None = None
+    claimed_at: datetime | None = None
+    first_claimed_at: datetime | None = None
+    started_at: datetime | None = None
+    resolved_at: datetime | None = None
+    first_resolved_at: datetime | None = None
+    closed_at: datetime | None = None
+
+    claim_due_at: datetime | None = None
+    handle_due_at: datetime | None = None
+    due_at: datetime | None = None  # the time the resident is told: see lifecycle.start_claim_clock
+    sla: SlaMarks = Field(default_factory=SlaMarks)
+    next_check_at: datetime | None = None
+
+    hold: Hold | None = None
+    extension: Extension | None = None
+    public_note: str | None = None
+    reply: str | None = None
+    feedback: list[Feedback] = []
+    rating: str | None = None
+    duplicate_of: str | None = None
+    reason_code: str | None = None
+    closed_reason: str | None = None
+    resolved_on_time: bool | None = None
+    counts: Counts = Field(default_factory=Counts)
+
+    seq: int = 0
+    rev: int = 0
+    history: list[HistoryEntry] = []
+
+    def document(self) -> dict[str, Any]:
+        return self.model_dump(by_alias=True)
+
+    def fields(self) -> dict[str, Any]:
+        """What a transition `$set`s: everything but the id, the counters and the history."""
+        return self.model_dump(by_alias=True, exclude={"id", "seq", "rev", "history"})
 
 
 @dataclass(frozen=True)
-class NewTask:
-    document: dict[str, Any]
-    events: list[Envelope]
+class StaffInfo:
+    """What the domain knows of a staff account (no password hash)."""
+
+    username: str
+    role: Role
+    team: str | None
+    display_name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    language: str = "zh-CN"
+    on_duty: bool = True
+    active: bool = True
+
+    def recipient(self) -> StaffRecipient:
+        return StaffRecipient(
+            username=self.username,
+            role=self.role,
+            team_id=self.team,
+            display_name=self.display_name,
+            email=self.email,
+            phone=self.phone,
+            language=self.language,
+        )
 
 
-def open_task(submitted: RequestSubmitted, cause: Envelope, directory: Directory, now: datetime) -> NewTask:
-    decision = choose_team(submitted, directory)
-    team = TeamRef(id=decision.team.id, name=decision.team.name)
-    event = new_event(
-        TaskDispatched(
-            request_id=submitted.request_id,
-            tracking_code=submitted.tracking_code,
-            status="dispatched",
-            team=team,
-            priority="normal",
-            actor="system",
-            rule=decision.rule,
-        ),
-        producer=PRODUCER,
-        seq=1,
-        causation_id=str(cause.event_id),
-        occurred_at=now,
-    )
-    document = {
-        "_id": submitted.request_id,
-        "tracking_code": submitted.tracking_code,
-        "service_code": submitted.service_code,
-        "description": submitted.description,
-        "channel": submitted.channel,
-        "status": "dispatched",
-        "team_id": team.id,
-        "priority": "normal",
-        "rule": decision.rule,
-        "submitted_at": submitted.submitted_at,
-        "dispatched_at": now,
-        "seq": 1,
-        "history": [
-            {
-                "at": now,
-                "action": "dispatch",
-                "status": "dispatched",
-                "team_id": team.id,
-                "actor": "system",
-                "rule": decision.rule,
-                "event_id": str(event.event_id),
-            }
-        ],
-    }
-    return NewTask(document, [event])
+@dataclass(frozen=True)
+class Context:
+    """Everything a transition needs besides the task: config, and what the service looked up for it."""
+
+    directory: Directory
+    calendar: WorkingCalendar  # the community's; teams' calendars derive from it
+    policy: SlaPolicy
+    # The active staff, for choosing assignees by load and addressing reminders and escalations.
+    staff: tuple[StaffInfo, ...] = ()
+    # Open tasks per username, for the teams involved (load-based assignment).
+    loads: dict[str, int] = field(default_factory=dict)
+    # The task a `duplicate` action points at.
+    original: Task | None = None
+
+    def calendar_for(self, team_id: str | None) -> WorkingCalendar:
+        return self.directory.calendar(team_id, self.calendar)
+
+    def team_ref(self, team_id: str | None) -> TeamRef | None:
+        return self.directory.ref(team_id)
+
+    def members(self, team_id: str | None, roles: tuple[str, ...] = ("member", "lead")) -> list[StaffInfo]:
+        return [s for s in self.staff if s.team == team_id and s.role in roles and s.active]
+
+    def by_role(self, *roles: str) -> list[StaffInfo]:
+        return [s for s in self.staff if s.role in roles and s.active]
+
+    def person(self, username: str | None) -> StaffInfo | None:
+        return next((s for s in self.staff if s.username == username), None)
+
+
+# -- errors the lifecycle raises (the API maps them to 404 / 403 / 409 / 422) ---------------------------
+
+
+class LifecycleError(Exception):
+    pass
+
+
+class NotVisible(LifecycleError):
+    """The caller may not know the task exists (another team's work): 404."""
+
+
+class Forbidden(LifecycleError):
+    """The caller sees the task but may not do this: 403."""
+
+
+class IllegalTransition(LifecycleError):
+    """The action is not possible in the task's status: 409, naming what is."""
+
+    def __init__(self, action: str, status: str, allowed: list[str], yours: list[str]) -> None:
+        super().__init__(
+            f"`{action}` is not possible while the task is `{status}`; possible now: {', '.join(allowed) or 'nothing'}"
+        )
+        self.action, self.status, self.allowed, self.yours = action, status, allowed, yours
+
+
+class Conflict(LifecycleError):
+    """The action is possible in this status but something else is in the way (409)."""
+
+
+class Invalid(LifecycleError):
+    """A parameter is wrong (422), naming the field and the fix."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field, self.message = field, message

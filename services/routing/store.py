@@ -1,17 +1,27 @@
-"""Routing's MongoDB collections: tasks (with their embedded outbox)."""
+"""Routing's MongoDB collections: tasks (with their embedded outbox), staff accounts, rule-set versions.
+
+Every task change is ONE `find_one_and_update` whose filter holds the `_id`, the `rev` the decision was
+made on and the expected status, and whose update carries the new state, the history entries, `$inc` of
+`seq` and `rev`, and the events (`writer.on_update`). A second replica or a second click that decided on
+the same version finds nothing to update and tries again on the fresh task (or gets a 409).
+"""
 
 from __future__ import annotations
 
+from collections import Counter
+from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from services.routing.domain import NewTask
+from services.routing.domain import LOAD_STATUSES, Task
+from services.routing.lifecycle import Outcome
 from shared.outbox import OutboxWriter, ensure_outbox_indexes
 
 Document = dict[str, Any]
+INTERNAL = {"outbox": 0, "outbox_lease": 0}
 
 
 class RoutingStore:
@@ -19,20 +29,125 @@ class RoutingStore:
         self.db = db
         self.writer = writer
         self.tasks = db["tasks"]
+        self.staff = db["staff"]
+        self.rulesets = db["rulesets"]
 
     async def ensure_indexes(self) -> None:
         await self.tasks.create_index([("team_id", ASCENDING), ("status", ASCENDING)])
+        await self.tasks.create_index([("status", ASCENDING), ("priority_rank", ASCENDING), ("due_at", ASCENDING)])
+        await self.tasks.create_index([("assignee", ASCENDING), ("status", ASCENDING)])
         await self.tasks.create_index("tracking_code")
+        await self.tasks.create_index("submitted_at")
+        await self.tasks.create_index("next_check_at", sparse=True)
+        await self.staff.create_index("team")
         await ensure_outbox_indexes(self.tasks)
 
-    async def insert_task(self, task: NewTask) -> Document | None:
-        """Store a new task with its events. None if the task exists already (a redelivery)."""
-        document = self.writer.on_insert(task.document, task.events)
+    # -- writes --------------------------------------------------------------------------------------------
+
+    async def insert_task(self, outcome: Outcome) -> Document | None:
+        """Store a new task with its events. None if it exists already (a redelivery)."""
+        document = self.writer.on_insert(outcome.task.document(), outcome.events)
         try:
             await self.tasks.insert_one(document)
         except DuplicateKeyError:
             return None
         return document
 
-    async def get(self, request_id: str) -> Document | None:
-        return await self.tasks.find_one({"_id": request_id}, {"outbox": 0, "outbox_lease": 0})
+    async def insert_record(self, task: Task) -> bool:
+        """A task with nothing to publish (不受理 at the front door). False if it exists already."""
+        try:
+            await self.tasks.insert_one(task.document())
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def save(self, outcome: Outcome) -> Document | None:
+        """Apply a transition if the task is still the version it was decided on; None if it is not."""
+        before, after = outcome.before, outcome.task
+        update: Document = {
+            "$set": after.fields(),
+            "$inc": {"rev": 1, "seq": len(outcome.events)},
+        }
+        if outcome.history:
+            update["$push"] = {"history": {"$each": [h.model_dump() for h in outcome.history]}}
+        return await self.tasks.find_one_and_update(
+            {"_id": before.id, "rev": before.rev, "status": before.status},
+            self.writer.on_update(update, outcome.events),
+            return_document=ReturnDocument.AFTER,
+        )
+
+    async def set_next_check(self, task: Task, when: datetime | None) -> None:
+        """Only when nobody changed the task meanwhile (else their write set the right value)."""
+        await self.tasks.update_one({"_id": task.id, "rev": task.rev}, {"$set": {"next_check_at": when}})
+
+    # -- reads ---------------------------------------------------------------------------------------------
+
+    async def get(self, request_id: str) -> Task | None:
+        doc = await self.tasks.find_one({"_id": request_id}, INTERNAL)
+        return Task.model_validate(doc) if doc else None
+
+    async def get_document(self, request_id: str) -> Document | None:
+        return await self.tasks.find_one({"_id": request_id}, INTERNAL)
+
+    async def find(self, id_or_code: str) -> Task | None:
+        """By request id, or by tracking code."""
+        task = await self.get(id_or_code)
+        if task is not None:
+            return task
+        doc = await self.tasks.find_one({"tracking_code": id_or_code.upper()}, INTERNAL)
+        return Task.model_validate(doc) if doc else None
+
+    async def loads(self, team_id: str) -> dict[str, int]:
+        """Open tasks per assignee in a team (for load-based assignment)."""
+        counts: Counter[str] = Counter()
+        cursor = self.tasks.find(
+            {"team_id": team_id, "status": {"$in": list(LOAD_STATUSES)}, "assignee": {"$ne": None}},
+            {"assignee": 1},
+        )
+        async for doc in cursor:
+            counts[doc["assignee"]] += 1
+        return dict(counts)
+
+    async def query(self, filter_: Document, *, limit: int, skip: int = 0) -> tuple[list[Task], int]:
+        total = await self.tasks.count_documents(filter_)
+        cursor = (
+            self.tasks.find(filter_, {**INTERNAL, "history": 0})
+            .sort([("priority_rank", ASCENDING), ("due_at", ASCENDING), ("submitted_at", ASCENDING)])
+            .skip(skip)
+            .limit(limit)
+        )
+        return [Task.model_validate(d) async for d in cursor], total
+
+    async def due_for_sweep(self, now: datetime, limit: int) -> list[Task]:
+        cursor = (
+            self.tasks.find({"next_check_at": {"$lte": now}}, INTERNAL).sort("next_check_at", ASCENDING).limit(limit)
+        )
+        return [Task.model_validate(d) async for d in cursor]
+
+    async def ledger_rows(self, start: datetime, end: datetime, limit: int) -> list[Document]:
+        fields = (
+            "service_code",
+            "team_id",
+            "channel",
+            "status",
+            "priority",
+            "submitted_at",
+            "first_dispatched_at",
+            "first_claimed_at",
+            "first_resolved_at",
+            "resolved_at",
+            "claim_due_at",
+            "handle_due_at",
+            "resolved_on_time",
+            "rating",
+            "reply",
+            "closed_reason",
+            "counts",
+            "hold",
+        )
+        cursor = (
+            self.tasks.find({"submitted_at": {"$gte": start, "$lt": end}}, dict.fromkeys(fields, 1))
+            .sort("submitted_at", DESCENDING)
+            .limit(limit + 1)
+        )
+        return [d async for d in cursor]

@@ -52,6 +52,7 @@ class TaskDispatched(TaskEvent):
     TYPE = "task.dispatched"
     rule: str  # which rule (id@version) made the decision
     redispatch: bool = False
+    priority_rules: list[str] = []  # which rules (id@version) set the priority
 
 
 @register
@@ -101,6 +102,7 @@ class TaskExtensionDenied(TaskEvent):
 class TaskReturned(TaskEvent):
     TYPE = "task.returned"
     reason_code: str
+    returned_by_team: TeamRef | None = None  # the team that sent it back (`team` is now None)
 
 
 @register
@@ -136,6 +138,7 @@ class TaskNotAccepted(TaskEvent):
 class TaskDuplicate(TaskEvent):
     TYPE = "task.duplicate"
     original_request_id: str
+    original_tracking_code: str | None = None
 
 
 @register

@@ -1,0 +1,80 @@
+"""GET /v1/ledger/summary: the classified ledgers (分类台账) for supervisors and admins, as JSON or CSV."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import PlainTextResponse
+
+from services.routing import ledger
+from services.routing.api.deps import CurrentActor, Service, require
+from services.routing.domain import Invalid
+
+router = APIRouter(prefix="/v1", tags=["ledger"])
+
+MAX_DAYS = 366
+
+
+def _bound(value: str | None, zone: ZoneInfo, field: str, *, end: bool) -> datetime | None:
+    """A date (a whole local day; `to` includes it) or an ISO 8601 time with a zone."""
+    if value is None:
+        return None
+    if len(value) > 10:
+        try:
+            instant = datetime.fromisoformat(value)
+        except ValueError as exc:
+            raise Invalid(field, "give a date like 2026-11-01 or a time like 2026-11-01T08:00:00+08:00") from exc
+        if instant.tzinfo is None:
+            raise Invalid(field, "a time needs its zone, e.g. +08:00 or Z")
+        return instant.astimezone(UTC)
+    try:
+        day = date.fromisoformat(value)
+    except ValueError as exc:
+        raise Invalid(field, "give a date like 2026-11-01 or a time like 2026-11-01T08:00:00+08:00") from exc
+    if end:
+        day += timedelta(days=1)
+    return datetime.combine(day, time(0), zone).astimezone(UTC)
+
+
+@router.get(
+    "/ledger/summary",
+    summary="Counts and KPIs per category, team, channel, status or week (supervisors, admins)",
+    responses={200: {"content": {"text/csv": {}}}, 403: {"description": "Members and leads"}},
+)
+async def summary(
+    request: Request,
+    actor: CurrentActor,
+    svc: Service,
+    from_: Annotated[str | None, Query(alias="from", description="first day (default: 30 days before `to`)")] = None,
+    to: Annotated[str | None, Query(description="last day, included (default: today)")] = None,
+    group_by: Annotated[Literal["category", "team", "channel", "status", "week"], Query()] = "category",
+    format: Annotated[Literal["json", "csv"], Query()] = "json",
+) -> Any:
+    require(actor, "supervisor", "admin")
+    zone = ZoneInfo(svc.calendar.timezone)
+    now: datetime = request.app.state.clock()
+    end = _bound(to, zone, "to", end=True) or datetime.combine(
+        now.astimezone(zone).date() + timedelta(days=1), time(0), zone
+    ).astimezone(UTC)
+    start = _bound(from_, zone, "from", end=False) or end - timedelta(days=30)
+    if start >= end:
+        raise Invalid("from", "must be before `to`")
+    if end - start > timedelta(days=MAX_DAYS):
+        raise Invalid("from", f"the period is at most {MAX_DAYS} days; narrow it")
+    limit = request.app.state.settings.routing_ledger_max_tasks
+    rows = await svc.store.ledger_rows(start, end, limit)
+    if len(rows) > limit:
+        raise Invalid("from", f"more than {limit} tasks in the period; narrow it")
+    result = ledger.summarize(rows, group_by, now, zone)
+    if format == "csv":
+        first, last = start.astimezone(zone), (end - timedelta(seconds=1)).astimezone(zone)
+        name = f"ledger-{group_by}-{first:%Y%m%d}-{last:%Y%m%d}.csv"
+        return PlainTextResponse(
+            ledger.to_csv(result),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+    return {"from": start, "to": end, "timezone": svc.calendar.timezone, **result}

@@ -1,0 +1,126 @@
+"""The classified ledgers (分类台账): counts and KPIs per category, team, channel, status or week. Pure.
+
+Definitions (every rate is None when nothing is there to count):
+- count: tasks whose request was submitted in the period (front-door 不受理 included).
+- resolved: tasks resolved at least once (办结); closed: tasks now closed (归档).
+- on_time_closure_rate: of the resolved tasks, the share whose (last) resolution came by the handling due time
+  (extensions approved by a lead count).
+- reply_rate: of the tasks that needed an answer (all but cancelled and duplicates), the share that got one: a
+  resolution reply, or a referral (不受理).
+- satisfaction_rate: of the tasks the resident rated, the share rated satisfied or fairly satisfied (latest rating).
+- median_hours_to_claim / _to_resolve: wall-clock hours from the first dispatch to the first claim / resolution.
+- overdue: tasks open now and past the due time of their running clock; resolved_late: resolved after it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+GroupBy = Literal["category", "team", "channel", "status", "week"]
+GROUPS: tuple[str, ...] = GroupBy.__args__  # type: ignore[attr-defined]
+COLUMNS = (
+    "group",
+    "count",
+    "resolved",
+    "closed",
+    "on_time_closure_rate",
+    "reply_rate",
+    "satisfaction_rate",
+    "rated",
+    "median_hours_to_claim",
+    "median_hours_to_resolve",
+    "overdue",
+    "resolved_late",
+)
+
+Row = dict[str, Any]
+
+
+def group_key(row: Row, group_by: str, zone: ZoneInfo) -> str:
+    if group_by == "category":
+        return str(row.get("service_code") or "unknown")
+    if group_by == "team":
+        return str(row.get("team_id") or "none")
+    if group_by == "channel":
+        return str(row.get("channel") or "unknown")
+    if group_by == "status":
+        return str(row["status"])
+    year, week, _ = row["submitted_at"].astimezone(zone).isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def _hours(start: datetime | None, end: datetime | None) -> float | None:
+    if start is None or end is None:
+        return None
+    return (end - start).total_seconds() / 3600
+
+
+def _rate(numerator: int, denominator: int) -> float | None:
+    return round(numerator / denominator, 4) if denominator else None
+
+
+def _median(values: Iterable[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return round(statistics.median(present), 2) if present else None
+
+
+def _overdue(row: Row, now: datetime) -> bool:
+    status = row["status"]
+    if status in ("dispatched", "reopened"):
+        due = row.get("claim_due_at")
+    elif status in ("claimed", "in_progress"):
+        due = row.get("handle_due_at")
+    else:
+        return False
+    return due is not None and now >= due
+
+
+def metrics(rows: list[Row], now: datetime) -> dict[str, Any]:
+    resolved = [r for r in rows if r.get("first_resolved_at") is not None]
+    judged = [r for r in resolved if r.get("resolved_on_time") is not None]
+    answerable = [r for r in rows if r["status"] not in ("cancelled", "duplicate")]
+    replied = [r for r in answerable if r.get("first_resolved_at") is not None or r["status"] == "not_accepted"]
+    rated = [r for r in rows if r.get("rating")]
+    happy = [r for r in rated if r["rating"] in ("satisfied", "fairly_satisfied")]
+    return {
+        "count": len(rows),
+        "resolved": len(resolved),
+        "closed": sum(1 for r in rows if r["status"] == "closed"),
+        "on_time_closure_rate": _rate(sum(1 for r in judged if r["resolved_on_time"]), len(judged)),
+        "reply_rate": _rate(len(replied), len(answerable)),
+        "satisfaction_rate": _rate(len(happy), len(rated)),
+        "rated": len(rated),
+        "median_hours_to_claim": _median(_hours(r.get("first_dispatched_at"), r.get("first_claimed_at")) for r in rows),
+        "median_hours_to_resolve": _median(
+            _hours(r.get("first_dispatched_at"), r.get("first_resolved_at")) for r in rows
+        ),
+        "overdue": sum(1 for r in rows if _overdue(r, now)),
+        "resolved_late": sum(1 for r in judged if r["resolved_on_time"] is False),
+    }
+
+
+def summarize(rows: list[Row], group_by: str, now: datetime, zone: ZoneInfo) -> dict[str, Any]:
+    grouped: dict[str, list[Row]] = defaultdict(list)
+    for row in rows:
+        grouped[group_key(row, group_by, zone)].append(row)
+    return {
+        "group_by": group_by,
+        "groups": [{"group": key, **metrics(grouped[key], now)} for key in sorted(grouped)],
+        "total": metrics(rows, now),
+    }
+
+
+def to_csv(summary: dict[str, Any]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for group in [*summary["groups"], {"group": "total", **summary["total"]}]:
+        writer.writerow(["" if group[c] is None else group[c] for c in COLUMNS])
+    return out.getvalue()

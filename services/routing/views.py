@@ -1,0 +1,97 @@
+"""What the staff API returns: complete enough for the console (issue 6) to render without more calls."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from services.routing import lifecycle
+from services.routing.domain import Actor, Task
+from services.routing.teams import Directory
+
+STATUS_LABELS: dict[str, dict[str, str]] = {
+    "dispatched": {"zh-CN": "已派单", "en": "Dispatched"},
+    "claimed": {"zh-CN": "已签收", "en": "Claimed"},
+    "in_progress": {"zh-CN": "办理中", "en": "In progress"},
+    "on_hold": {"zh-CN": "已挂起", "en": "On hold"},
+    "returned": {"zh-CN": "已退单", "en": "Returned"},
+    "reopened": {"zh-CN": "重办", "en": "Reopened"},
+    "resolved": {"zh-CN": "已办结", "en": "Resolved"},
+    "closed": {"zh-CN": "已归档", "en": "Closed"},
+    "not_accepted": {"zh-CN": "不予受理", "en": "Not accepted"},
+    "duplicate": {"zh-CN": "重复件", "en": "Duplicate"},
+    "cancelled": {"zh-CN": "已撤销", "en": "Cancelled"},
+}
+PRIORITY_LABELS: dict[str, dict[str, str]] = {
+    "urgent": {"zh-CN": "紧急", "en": "Urgent"},
+    "high": {"zh-CN": "较急", "en": "High"},
+    "normal": {"zh-CN": "一般", "en": "Normal"},
+    "low": {"zh-CN": "不急", "en": "Low"},
+}
+
+
+def _team(directory: Directory, team_id: str | None) -> dict[str, Any] | None:
+    ref = directory.ref(team_id)
+    return {"id": ref.id, "name": ref.name} if ref else None
+
+
+def queue_item(task: Task, actor: Actor, directory: Directory, now: datetime) -> dict[str, Any]:
+    return {
+        "id": task.id,
+        "tracking_code": task.tracking_code,
+        "status": task.status,
+        "status_label": STATUS_LABELS[task.status],
+        "service_code": task.service_code,
+        "service_name": task.service_name,
+        "summary": task.description[:140],
+        "grid": task.grid,
+        "building": task.building,
+        "team": _team(directory, task.team_id),
+        "assignee": task.assignee,
+        "priority": task.priority,
+        "priority_label": PRIORITY_LABELS[task.priority],
+        "submitted_at": task.submitted_at,
+        "dispatched_at": task.dispatched_at,
+        "claim_due_at": task.claim_due_at,
+        "handle_due_at": task.handle_due_at,
+        "due_at": task.due_at,
+        "overdue": lifecycle.is_overdue(task, now),
+        "extension_pending": task.extension is not None and task.extension.status == "requested",
+        "reason_code": task.reason_code,
+        "allowed_actions": lifecycle.allowed_actions(task, actor),
+    }
+
+
+def task_view(task: Task, actor: Actor, directory: Directory, now: datetime) -> dict[str, Any]:
+    out = queue_item(task, actor, directory, now)
+    out.pop("summary")
+    out |= {
+        "description": task.description,
+        "location": {"address": task.address, "building": task.building, "unit": task.unit, "grid": task.grid},
+        "resident": task.resident,
+        "vulnerability": task.vulnerability,
+        "attributes": task.attributes,
+        "language": task.language,
+        "channel": task.channel,
+        "channel_kind": task.channel_kind,
+        "on_behalf": task.on_behalf,
+        "decision": task.decision.model_dump() if task.decision else None,
+        "claimed_at": task.claimed_at,
+        "started_at": task.started_at,
+        "resolved_at": task.resolved_at,
+        "closed_at": task.closed_at,
+        "sla": task.sla.model_dump(),
+        "hold": task.hold.model_dump() if task.hold else None,
+        "extension": task.extension.model_dump() if task.extension else None,
+        "public_note": task.public_note,
+        "reply": task.reply,
+        "feedback": [f.model_dump() for f in task.feedback],
+        "rating": task.rating,
+        "duplicate_of": task.duplicate_of,
+        "closed_reason": task.closed_reason,
+        "resolved_on_time": task.resolved_on_time,
+        "counts": task.counts.model_dump(),
+        "seq": task.seq,
+        "history": [h.model_dump() for h in task.history],
+    }
+    return out

@@ -1,0 +1,66 @@
+"""Team work queues: every dispatch also becomes a work item on `work.<team_id>` (exchange `huiying.work`).
+
+Decision: the work item is published by a consumer of routing's OWN task events (`task.dispatched`,
+`task.transferred`, `task.reopened`), not straight after the write. Those events are in the task's
+outbox, so they reach the broker at least once; the queue `routing.work-items` holds them until this
+handler has published the work item with a confirm, and only then acks. A crash anywhere means a
+redelivery and a re-publish with the same `message_id` (the event id), never a lost item; a team's
+system deduplicates on `message_id`. No second outbox kind is needed.
+
+An event that is no longer current (the task moved to another team since) gives no item: the later
+event gives the right one.
+"""
+
+from __future__ import annotations
+
+import structlog
+
+from services.routing.store import RoutingStore
+from shared.bus import Bus, Poison, RetryLater
+from shared.events import Envelope, EventData, TaskEvent, WorkItem
+
+log = structlog.get_logger("huiying.routing.work")
+
+KINDS = {"task.dispatched": "dispatched", "task.transferred": "transferred_in", "task.reopened": "reopened"}
+WORK_EVENTS = tuple(KINDS)
+
+
+def work_item(envelope: Envelope, data: TaskEvent, task: dict[str, object]) -> WorkItem:
+    kind = KINDS[envelope.type]
+    if envelope.type == "task.dispatched" and envelope.data.get("redispatch"):
+        kind = "redispatched"
+    assert data.team is not None
+    address = " ".join(str(p) for p in (task.get("address"), task.get("building"), task.get("unit")) if p) or None
+    return WorkItem(
+        request_id=data.request_id,
+        tracking_code=data.tracking_code,
+        team_id=data.team.id,
+        service_code=str(task["service_code"]),
+        priority=data.priority,
+        description=str(task.get("description") or ""),
+        address=address,
+        due_at=data.due_at,
+        dispatched_at=envelope.occurred_at,
+        kind=kind,  # type: ignore[arg-type]
+    )
+
+
+class WorkItemPublisher:
+    def __init__(self, store: RoutingStore, bus: Bus, team_ids: set[str]) -> None:
+        self.store, self.bus, self.team_ids = store, bus, team_ids
+
+    async def __call__(self, envelope: Envelope, data: EventData) -> None:
+        if not isinstance(data, TaskEvent) or data.team is None:
+            raise Poison(f"{envelope.type} without a team cannot become a work item")
+        if data.team.id not in self.team_ids:
+            raise Poison(f"team {data.team.id!r} has no work queue (is it still in deploy/teams.yaml?)")
+        task = await self.store.get_document(data.request_id)
+        if task is None:
+            raise RetryLater(f"task {data.request_id} not readable yet")
+        if task.get("seq", 0) > envelope.seq and task.get("team_id") != data.team.id:
+            log.info("stale work item skipped", request_id=data.request_id, team=data.team.id)
+            return
+        item = work_item(envelope, data, task)
+        await self.bus.publish_work_item(
+            item.team_id, item.model_dump_json().encode(), message_id=str(envelope.event_id)
+        )
