@@ -23,7 +23,7 @@ from services.intake import attributes, domain
 from services.intake.catalogue import Catalogue
 from services.intake.channels import StoreDep, limit_address, require_channel
 from services.intake.desk import Busy, Desk, IdempotencyConflict, UnknownRequest, fingerprint
-from services.intake.errors import FieldErrors
+from services.intake.errors import FieldErrors, native_errors
 from services.intake.fields import (
     MAX_DESCRIPTION,
     MAX_MEDIA_URLS,
@@ -39,7 +39,12 @@ from shared.http import FieldError
 from shared.i18n import negotiate
 from shared.tracking import normalize_tracking_code
 
-router = APIRouter(prefix="/v1", tags=["requests"], dependencies=[Depends(limit_address)])
+router = APIRouter(
+    prefix="/v1",
+    tags=["requests"],
+    dependencies=[Depends(limit_address)],
+    responses=native_errors(400, 413, 422, 429),
+)
 
 Vulnerability = Literal["elderly_alone", "disabled", "widowed", "hardship"]
 AttributeCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_]{1,40}$")]
@@ -262,13 +267,7 @@ IdempotencyKey = Annotated[
     ),
 ]
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "no API key"},
-    403: {"description": "unknown or disabled API key"},
-    409: {"description": "Idempotency-Key reused with a different body"},
-    413: {"description": "body too large"},
-    429: {"description": "rate limited; see Retry-After"},
-}
+ERRORS = native_errors(401, 403, 409, 503)
 
 
 # -- routes --------------------------------------------------------------------------------------------
@@ -387,7 +386,7 @@ def raise_attribute_errors(errors: list[attributes.AnswerError]) -> None:
     "/track/{tracking_code}",
     response_model=TrackOut,
     summary="The public status of one request",
-    responses={404: {"description": "no request with this tracking code"}},
+    responses=native_errors(404),
 )
 async def track(
     tracking_code: str,
@@ -407,7 +406,7 @@ async def track(
     "/requests/{request_id}/cancel",
     response_model=CancelOut,
     summary="Cancel a request that is not final yet; the tracking code is the proof",
-    responses={404: {"description": "no request with this id and tracking code"}, 409: {"description": "final"}},
+    responses=native_errors(404, 409, 503),
 )
 async def cancel_request(request_id: str, body: CancelIn, desk: DeskDep) -> dict[str, Any]:
     try:
@@ -431,7 +430,7 @@ async def cancel_request(request_id: str, body: CancelIn, desk: DeskDep) -> dict
     status_code=201,
     response_model=FeedbackOut,
     summary="Rate the resolution of your request (only while it is resolved)",
-    responses={404: {"description": "no request with this tracking code"}, 409: {"description": "not resolved"}},
+    responses=native_errors(404, 409, 503),
 )
 async def give_feedback(tracking_code: str, body: FeedbackIn, desk: DeskDep) -> dict[str, Any]:
     try:

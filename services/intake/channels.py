@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.intake.errors import native_errors
 from services.intake.fields import Line, check_webhook_url
 from services.intake.limits import RateLimiter
 from services.intake.store import IntakeStore, hash_key
@@ -161,14 +162,14 @@ async def require_admin(
 StoreDep = Annotated[IntakeStore, Depends(get_store)]
 AdminDep = Annotated[str, Depends(require_admin)]
 
-router = APIRouter(prefix="/v1/admin/channels", tags=["channels"], dependencies=[Depends(limit_address)])
+router = APIRouter(
+    prefix="/v1/admin/channels",
+    tags=["channels"],
+    dependencies=[Depends(limit_address)],
+    responses=native_errors(400, 413, 422, 429),
+)
 
-ADMIN_ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "no admin credentials"},
-    403: {"description": "not an admin"},
-    404: {"description": "no such channel"},
-    429: {"description": "rate limited"},
-}
+ADMIN_ERRORS = native_errors(401, 403, 404)
 
 
 def _webhook(request: Request, value: str | None) -> str | None:
@@ -180,7 +181,13 @@ def _webhook(request: Request, value: str | None) -> str | None:
         raise FieldError("webhook_url", str(exc)) from exc
 
 
-@router.post("", status_code=201, response_model=ChannelWithKeyOut, responses=ADMIN_ERRORS, summary="Create a channel")
+@router.post(
+    "",
+    status_code=201,
+    response_model=ChannelWithKeyOut,
+    responses={**ADMIN_ERRORS, **native_errors(409)},
+    summary="Create a channel",
+)
 async def create_channel(body: ChannelIn, request: Request, store: StoreDep, actor: AdminDep) -> dict[str, Any]:
     webhook = _webhook(request, body.webhook_url)
     now = request.app.state.clock()

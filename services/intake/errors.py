@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 from starlette.types import Scope
 
@@ -30,6 +31,36 @@ SLUGS = {
     429: "rate_limited",
     503: "unavailable",
 }
+
+
+class FieldOut(BaseModel):
+    field: str
+    message: str
+    type: str | None = None
+
+
+class ErrorOut(BaseModel):
+    """The native API's error body."""
+
+    error: str
+    message: str
+    fields: list[FieldOut] = []
+
+
+def native_errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for the native API's error answers (the default 422 schema is replaced)."""
+    meaning = {
+        400: "the body could not be read (not UTF-8 / not JSON)",
+        401: "no credentials",
+        403: "credentials refused",
+        404: "not found",
+        409: "conflict with the current state",
+        413: "body too large",
+        422: "invalid input: every wrong field is named with the fix",
+        429: "rate limited; see Retry-After",
+        503: "busy; retry after Retry-After",
+    }
+    return {s: {"model": ErrorOut, "description": meaning[s]} for s in statuses}
 
 
 class FieldErrors(FieldError):

@@ -159,8 +159,10 @@ def _responses(model: Any, status: int = 200, *errors: int) -> dict[int | str, d
         413: "body too large",
         429: "rate limited; see Retry-After",
     }
-    for code in (400, *errors, 429):
+    for code in (400, *errors, 413, 429):
         documented[code] = {"model": list[O311Error], "description": meaning[code], "content": xml}
+    # Open311 answers 400 where FastAPI would answer 422; documenting 4XX keeps FastAPI from listing a 422.
+    documented["4XX"] = {"model": list[O311Error], "description": "any other client error", "content": xml}
     return documented
 
 
@@ -319,7 +321,7 @@ def build_router(catalogue: Catalogue) -> APIRouter:
         "/requests.{format}",
         response_class=Response,
         status_code=201,
-        responses=_responses(list[O311Created], 201, 403, 404, 413),
+        responses=_responses(list[O311Created], 201, 403, 404),
         summary="POST Service Request (form-encoded)",
         openapi_extra={
             "requestBody": {

@@ -1,0 +1,137 @@
+"""Answers checked against a kind's questions, and 不受理 at the door (by answer, kind, keyword)."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.intake.attributes import check_answers
+from services.intake.catalogue import Catalogue, Question, Service, load_catalogue
+from services.intake.config import DEPLOY
+from services.intake.triage import Triage
+
+TEXT = {"zh-CN": "问", "en": "Question"}
+VALUES = [{"key": k, "name": {"zh-CN": k, "en": k}} for k in ("a", "b", "c")]
+
+
+def service(*questions: Question) -> Service:
+    return Service(code="kind", group="g", name=TEXT, description=TEXT, questions=list(questions))
+
+
+def q(code: str, datatype: str, order: int, *, required: bool = False) -> Question:
+    values = VALUES if datatype.endswith("valuelist") else []
+    return Question.model_validate(
+        {
+            "code": code,
+            "datatype": datatype,
+            "order": order,
+            "required": required,
+            "description": TEXT,
+            "values": values,
+        }
+    )
+
+
+KIND = service(
+    q("s", "string", 1),
+    q("n", "number", 2),
+    q("d", "datetime", 3),
+    q("t", "text", 4),
+    q("one", "singlevaluelist", 5, required=True),
+    q("many", "multivaluelist", 6),
+)
+
+
+def test_valid_answers_are_normalized() -> None:
+    checked = check_answers(
+        KIND,
+        {"s": " hello ", "n": "3.0", "d": "2025-05-01T09:00:00Z", "t": "a\nb", "one": "b", "many": ["c", "a", "c"]},
+    )
+    assert checked.errors == []
+    assert checked.answers == {
+        "s": "hello",
+        "n": "3",
+        "d": "2025-05-01T09:00:00+00:00",
+        "t": "a\nb",
+        "one": "b",
+        "many": ["c", "a"],
+    }
+    assert check_answers(KIND, {"one": "a", "n": 2.5}).answers["n"] == "2.5"
+    assert check_answers(KIND, {"one": "a", "many": "b"}).answers["many"] == ["b"]  # one value of a list
+
+
+@pytest.mark.parametrize(
+    ("answers", "code", "hint"),
+    [
+        ({}, "one", "required"),
+        ({"one": ""}, "one", "required"),  # empty is not an answer (Open311: empty = not given)
+        ({"one": "z"}, "one", "choose one of: a, b, c"),
+        ({"one": ["a", "b"]}, "one", "single value"),
+        ({"one": "a", "many": ["a", "z"]}, "many", "choose any of"),
+        ({"one": "a", "n": "lots"}, "n", "number"),
+        ({"one": "a", "n": "nan"}, "n", "finite"),
+        ({"one": "a", "n": True}, "n", "number"),
+        ({"one": "a", "d": "2025-05-01T09:00:00"}, "d", "time zone"),
+        ({"one": "a", "d": "next week"}, "d", "ISO 8601"),
+        ({"one": "a", "s": "two\nlines"}, "s", "single line"),
+        ({"one": "a", "s": "x" * 201}, "s", "200"),
+        ({"one": "a", "t": "bell\x07"}, "t", "control"),
+        ({"one": "a", "t": "x" * 2001}, "t", "2000"),
+        ({"one": "a", "colour": "red"}, "colour", "unknown question; the questions of kind are: s, n"),
+    ],
+)
+def test_wrong_answers_say_how_to_fix(answers: dict[str, object], code: str, hint: str) -> None:
+    errors = {e.code: e.message for e in check_answers(KIND, answers).errors}
+    assert code in errors, errors
+    assert hint in errors[code]
+
+
+def test_all_errors_at_once() -> None:
+    errors = check_answers(KIND, {"one": "z", "n": "x", "extra": "1"}).errors
+    assert {e.code for e in errors} == {"one", "n", "extra"}
+
+
+@pytest.fixture(scope="module")
+def triage() -> Triage:
+    catalogue: Catalogue = load_catalogue(DEPLOY / "catalogue.yaml")
+    return Triage(catalogue)
+
+
+@pytest.mark.parametrize(
+    ("service_code", "description", "answers", "reason", "number"),
+    [
+        ("enquiry_complaint", "楼道里一股煤气味，好像燃气泄漏了", {}, "gas_leak", "119"),
+        ("property_repair", "There is a GAS  LEAK in the stairwell!", {}, "gas_leak", "119"),
+        ("property_repair", "隔壁着火了，冒黑烟", {}, "fire", "119"),
+        ("care_visit", "my neighbour is unconscious on the floor", {}, "medical", "120"),
+        ("environment_order", "楼下有人持刀打架", {}, "crime", "110"),
+        ("emergency", "", {"kind": "medical"}, "medical", "120"),
+        ("emergency", "", {"kind": "crime"}, "crime", "110"),
+        ("emergency", "", {}, "emergency", "110"),  # the kind itself is an emergency
+        ("dispute_mediation", "和邻居的纠纷", {"in_court": "yes"}, "in_litigation", "12368"),
+        ("emergency", "闻到燃气味", {"kind": "fire"}, "fire", "119"),  # the explicit answer decides
+    ],
+)
+def test_emergencies_are_referred(
+    triage: Triage, service_code: str, description: str, answers: dict[str, str], reason: str, number: str
+) -> None:
+    referral = triage.check(service_code, description, answers)
+    assert referral is not None
+    assert (referral.reason_code, referral.number) == (reason, number)
+    assert number in referral.notice["zh-CN"] and number in referral.notice["en"]
+    assert "{reason}" not in referral.notice["en"]
+
+
+@pytest.mark.parametrize(
+    ("service_code", "description", "answers"),
+    [
+        ("employment", "I was fired last month and need a new job", {}),  # "fire" only as a whole phrase
+        ("property_repair", "厨房水管漏水", {}),
+        ("dispute_mediation", "邻里噪音纠纷", {"in_court": "no"}),
+        ("property_repair", "the firewall of the building needs insulation", {}),
+        ("legal_aid", "去年受了工伤，想咨询赔偿", {"topic": "injury_compensation"}),
+    ],
+)
+def test_ordinary_requests_are_accepted(
+    triage: Triage, service_code: str, description: str, answers: dict[str, str]
+) -> None:
+    assert triage.check(service_code, description, answers) is None
