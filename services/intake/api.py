@@ -117,8 +117,26 @@ class ResidentIn(BaseModel):
         return self
 
 
+EXAMPLE_REQUEST = {
+    "service_code": "property_repair",
+    "description": "厨房水管漏水，楼下也在渗水",
+    "location": {"address": "幸福路8号", "building": "3号楼", "unit": "2单元501", "lat": 39.91, "long": 116.4},
+    "resident": {
+        "name": "王阿姨",
+        "phone": "13800138000",
+        "language": "zh-CN",
+        "preferred_channel": "sms",
+        "vulnerability": ["elderly_alone"],
+    },
+    "attributes": {"place": "kitchen", "urgency": "leaking_now"},
+    "media_urls": ["https://example.org/leak.jpg"],
+}
+
+
 class RequestIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(
+        extra="forbid", str_strip_whitespace=True, json_schema_extra={"examples": [EXAMPLE_REQUEST]}
+    )
     service_code: Line = Field(min_length=1, max_length=64, examples=["property_repair"])
     description: Text = Field(min_length=1, max_length=MAX_DESCRIPTION)
     location: LocationIn
@@ -141,13 +159,21 @@ class RequestIn(BaseModel):
 
 
 class CancelIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        json_schema_extra={"examples": [{"tracking_code": "HY7K2M9QX4TB", "reason": "已自行修好"}]},
+    )
     tracking_code: Line = Field(min_length=1, max_length=40, description="the proof: the code on the receipt")
     reason: Text | None = Field(None, max_length=500)
 
 
 class FeedbackIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        json_schema_extra={"examples": [{"rating": "satisfied", "comment": "师傅很及时"}]},
+    )
     rating: Literal["satisfied", "fairly_satisfied", "dissatisfied"]
     comment: Text | None = Field(None, max_length=1000)
 

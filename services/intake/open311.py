@@ -315,6 +315,16 @@ def build_router(catalogue: Catalogue) -> APIRouter:
         },
         "patternProperties": {r"^attribute\[[A-Za-z0-9_]{1,40}\](\[\])?$": {"type": "string", "maxLength": 2000}},
         "additionalProperties": False,
+        "example": {
+            "api_key": "your-channel-key",
+            "service_code": "property_repair",
+            "lat": 39.9042,
+            "long": 116.4074,
+            "address_string": "幸福路8号3号楼",
+            "description": "楼道灯坏了",
+            "phone": "13912345678",
+            "attribute[place]": "stairwell",
+        },
     }
 
     @router.post(
