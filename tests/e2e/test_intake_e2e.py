@@ -34,11 +34,11 @@ def test_open311_client_files_and_follows_a_request(stack: Stack) -> None:
         rid = ET.fromstring(created.content).findtext("request/service_request_id")
         assert rid
 
-        def dispatched() -> ET.Element | None:
-            tree = ET.fromstring(http.get(f"{intake}/open311/v2/requests/{rid}.xml").content)
-            return tree if tree.findtext("request/agency_responsible") else None
+        def dispatched() -> bytes | None:
+            body = http.get(f"{intake}/open311/v2/requests/{rid}.xml").content
+            return body if ET.fromstring(body).findtext("request/agency_responsible") else None
 
-        tree = wait_sync(dispatched, timeout=30, what=f"agency_responsible from routing\n{dump_logs(stack)}")
+        tree = ET.fromstring(wait_sync(dispatched, timeout=30, what=f"agency_responsible\n{dump_logs(stack)}"))
         assert tree.findtext("request/status") == "open"
         assert tree.findtext("request/requested_datetime").endswith("+08:00")
         [view] = http.get(f"{intake}/open311/v2/requests/{rid}.json").json()
