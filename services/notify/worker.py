@@ -76,12 +76,15 @@ class DeliveryWorker:
                 await self._loop_task
         if self._inflight:
             await asyncio.wait(self._inflight, timeout=grace_s)
-        for task in self._inflight:
+        for task in list(self._inflight):
             task.cancel()  # past the grace: the lease expires and another replica sends it
 
     async def _run(self) -> None:
         while not self._stopping.is_set():
             await self._slots.acquire()
+            if self._stopping.is_set():
+                self._slots.release()
+                break
             self._wake.clear()  # before the claim, so a wake-up during it is not lost
             try:
                 claimed = await self.store.claim_due(self.owner, self.clock(), self.lease_s)
