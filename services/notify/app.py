@@ -13,8 +13,9 @@ from services.notify.channels import Senders
 from services.notify.channels.email import SmtpTarget
 from services.notify.config import NotifySettings
 from services.notify.deliveries import RetryPolicy
-from services.notify.domain import Links, Policy
+from services.notify.domain import Policy
 from services.notify.handlers import NotifyHandler
+from services.notify.messages import Links
 from services.notify.store import NotifyStore
 from services.notify.templates import Templates
 from services.notify.worker import DeliveryWorker

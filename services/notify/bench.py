@@ -30,10 +30,10 @@ from starlette.routing import Route
 
 from huiying.procs import read_ready_line, stop
 from services.notify.channels import Senders
-from services.notify.channels.sms import SmsSender
 from services.notify.config import NotifySettings
 from services.notify.deliveries import RetryPolicy
-from services.notify.domain import Links, Policy, plan_for_resident, recipient_from
+from services.notify.domain import Policy, plan_for_resident, recipient_from
+from services.notify.messages import Links
 from services.notify.store import NotifyStore
 from services.notify.templates import Templates
 from services.notify.worker import DeliveryWorker
@@ -105,10 +105,8 @@ async def bench_sending(uri: str, deliveries: list[dict[str, Any]], replicas: in
             await asyncio.sleep(0.05)
         workers = []
         for r in range(replicas):
-            senders = Senders.from_settings(NotifySettings(), lambda: DAYTIME)
-            senders.by_channel["sms"] = SmsSender(
-                senders.http, url=f"http://127.0.0.1:{port}/sms", api_key=None, timeout_s=10
-            )  # type: ignore[arg-type]
+            gateway = NotifySettings(notify_sms_url=f"http://127.0.0.1:{port}/sms")
+            senders = Senders.from_settings(gateway, lambda: DAYTIME)
             worker = DeliveryWorker(
                 store,
                 senders,

@@ -1,4 +1,5 @@
-"""Notify's rules: who hears of an event, what they are told, on which channels, and when. No I/O.
+"""Notify's rules: who hears of an event, on which channels, and when (what they are told: messages.py).
+No I/O.
 
 - Residents hear of every step of their request: the inbox always, plus their preferred channel (and
   email when they left an address but kept the default preference, see NotifySettings).
@@ -15,41 +16,25 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from services.notify.deliveries import (
-    EMAIL,
-    INBOX,
-    PENDING,
-    SENT,
-    SKIPPED,
-    SMS,
-    WEBHOOK,
-    delivery_id,
-    new_delivery,
+from services.notify.deliveries import EMAIL, INBOX, PENDING, SENT, SKIPPED, SMS, WEBHOOK, new_delivery
+from services.notify.messages import (
+    STAFF_EVENTS,
+    Links,
+    context_for,
+    inbox_message,
+    is_told,
+    is_urgent,
+    message_for,
+    webhook_payload,
 )
 from services.notify.quiet_hours import QuietHours
 from services.notify.templates import Rendered, Templates
-from shared.events import (
-    DEFAULT_LANGUAGE,
-    LANGUAGES,
-    Envelope,
-    EventData,
-    FeedbackReceived,
-    RequestNotAccepted,
-    RequestSubmitted,
-    TaskEvent,
-)
-from shared.i18n import pick
+from shared.events import DEFAULT_LANGUAGE, LANGUAGES, Envelope, EventData, RequestNotAccepted, RequestSubmitted
 
 Document = dict[str, Any]
 
 RESIDENT = "resident"
-STAFF_EVENTS = frozenset({"task.reminder", "task.escalated"})
-URGENT_EVENTS = frozenset({"request.not_accepted", "task.not_accepted", "task.escalated"})
-# task.closed after a cancellation or as a duplicate: the resident has already been told by the
-# request.cancelled / task.duplicate message.
-SILENT_CLOSE_REASONS = frozenset({"cancelled", "duplicate"})
 
 _ADDRESS_FIELD = {EMAIL: "email", SMS: "phone", WEBHOOK: "webhook_url"}
 _NO_ADDRESS = {
@@ -62,21 +47,6 @@ _DISABLED = {
     SMS: "SMS is disabled: set HUIYING_NOTIFY_SMS_URL",
     WEBHOOK: "webhooks are disabled",
 }
-
-
-@dataclass(frozen=True)
-class Links:
-    intake: str  # intake's public base URL (the resident portal)
-    routing: str  # routing's public base URL (the staff console)
-
-    def track(self, code: str) -> str:
-        return f"{self.intake}/track/{code}"
-
-    def feedback(self, code: str) -> str:
-        return f"{self.intake}/feedback/{code}"
-
-    def console(self) -> str:
-        return f"{self.routing}/console/"
 
 
 @dataclass(frozen=True)
@@ -128,127 +98,7 @@ def resident_channels(recipient: Document, *, email_when_given: bool) -> list[st
     return channels
 
 
-# --- what is told ------------------------------------------------------------------------------------
-
-
-def is_told(envelope: Envelope, data: EventData, templates: Templates) -> bool:
-    if not templates.has(envelope.type):
-        return False
-    return not (envelope.type == "task.closed" and getattr(data, "reason", None) in SILENT_CLOSE_REASONS)
-
-
-def is_urgent(envelope: Envelope, data: EventData) -> bool:
-    priority = getattr(data, "priority", None) or envelope.data.get("priority")
-    return envelope.type in URGENT_EVENTS or priority == "urgent"
-
-
-def format_time(value: datetime | str | None, language: str, tz: str) -> str:
-    if value is None or value == "":
-        return ""
-    if isinstance(value, str):
-        try:
-            moment = datetime.fromisoformat(value)
-        except ValueError:
-            return value
-    else:
-        moment = value
-    local = moment.astimezone(ZoneInfo(tz))
-    return local.strftime("%Y年%m月%d日 %H:%M") if language == "zh-CN" else local.strftime("%d %b %Y %H:%M")
-
-
-def context_for(
-    envelope: Envelope,
-    data: EventData,
-    recipient: Document | None,
-    language: str,
-    templates: Templates,
-    policy: Policy,
-) -> Document:
-    """The template variables (see deploy/notify/templates.yaml) in one language."""
-    raw = envelope.data
-    code = str(getattr(data, "tracking_code", None) or (recipient or {}).get("tracking_code") or "")
-    service_name = (recipient or {}).get("service_name") or raw.get("service_name")
-    ctx: Document = {
-        "tracking_code": code,
-        "service_name": pick(service_name, language),
-        "status": getattr(data, "status", None) or "",
-        "priority": getattr(data, "priority", None) or raw.get("priority") or "normal",
-        "urgent": is_urgent(envelope, data),
-        "track_url": policy.links.track(code),
-        "feedback_url": "",
-        "console_url": policy.links.console(),
-        "expected_at": format_time(raw.get("expected_at") or raw.get("expected_datetime"), language, policy.tz),
-        "reason": templates.label("reasons", raw.get("reason_code"), language),
-    }
-    if isinstance(data, TaskEvent):
-        # A returned task has no team any more; the message names the team that sent it back.
-        returned_by = raw.get("returned_by_team") or {}
-        team_names = data.team.name if data.team else returned_by.get("name") if isinstance(returned_by, dict) else None
-        ctx["team_name"] = pick(team_names, language)
-        ctx["original_tracking_code"] = raw.get("original_tracking_code") or ""
-        ctx["public_note"] = data.public_note or ""
-        ctx["due_at"] = format_time(data.due_at, language, policy.tz)
-        ctx["redispatch"] = bool(raw.get("redispatch"))
-        ctx["reply"] = raw.get("reply") or data.public_note or ""
-        ctx["referral"] = data.public_note or ""
-        from_team = raw.get("from_team") or {}
-        ctx["from_team_name"] = pick(from_team.get("name") if isinstance(from_team, dict) else None, language)
-        ctx["level"] = raw.get("level") or ""
-        ctx["clock"] = raw.get("clock") or ""
-        ctx["overdue_since"] = format_time(raw.get("overdue_since"), language, policy.tz)
-        if envelope.type == "task.resolved":
-            ctx["feedback_url"] = policy.links.feedback(code)
-    if isinstance(data, RequestNotAccepted):
-        ctx["referral"] = pick(data.referral, language)
-    if isinstance(data, FeedbackReceived):
-        ctx["rating"] = data.rating
-        ctx["comment"] = data.comment or ""
-    return ctx
-
-
 # --- the plan: inbox message and delivery records ------------------------------------------------------
-
-
-def inbox_message(envelope: Envelope, recipient: Document, rendered: Rendered, now: datetime) -> Document:
-    return {
-        "_id": str(envelope.event_id),  # one inbox message per event, whatever the redeliveries
-        "request_id": envelope.correlation_id,
-        "tracking_code": recipient["tracking_code"],
-        "event_type": envelope.type,
-        "language": rendered.language,
-        "subject": rendered.subject,
-        "body": rendered.body,
-        "created_at": now,
-        "event_at": envelope.occurred_at,
-    }
-
-
-def _message_for(channel: str, rendered: Rendered) -> Document:
-    if channel == EMAIL:
-        return {"subject": rendered.subject, "text": rendered.body, "html": rendered.html}
-    if channel == SMS:
-        return {"text": rendered.sms}
-    return {"subject": rendered.subject, "text": rendered.body}
-
-
-def webhook_payload(
-    envelope: Envelope, data: EventData, recipient_key: str, rendered: Rendered, ctx: Document
-) -> Document:
-    """The JSON a channel's webhook receives (documented in docs/notify.md). No contact details."""
-    return {
-        "id": delivery_id(str(envelope.event_id), WEBHOOK, recipient_key),
-        "event_id": str(envelope.event_id),
-        "event_type": envelope.type,
-        "occurred_at": envelope.occurred_at.isoformat(),
-        "request_id": data.request_id,
-        "tracking_code": ctx["tracking_code"],
-        "status": ctx["status"] or None,
-        "urgent": ctx["urgent"],
-        "language": rendered.language,
-        "subject": rendered.subject,
-        "text": rendered.body,
-        "links": {"track": ctx["track_url"], "feedback": ctx["feedback_url"] or None},
-    }
 
 
 def _channel_delivery(
@@ -263,7 +113,7 @@ def _channel_delivery(
     now: datetime,
     payload: Document | None = None,
 ) -> Document:
-    message = _message_for(channel, rendered)
+    message = message_for(channel, rendered)
     if payload is not None:
         message["payload"] = payload
     common: Document = {
@@ -304,7 +154,7 @@ def plan_for_resident(
     if not is_told(envelope, data, templates):
         return Plan()
     language = language_of(recipient.get("language"))
-    ctx = context_for(envelope, data, recipient, language, templates, policy)
+    ctx = context_for(envelope, data, recipient, language, templates, policy.links, policy.tz)
     rendered = templates.render(envelope.type, language, ctx)
     urgent = is_urgent(envelope, data)
     event = _event_fields(envelope, data, recipient)
@@ -356,7 +206,7 @@ def plan_for_staff(
     staff_list: Iterable[Any] = getattr(data, "recipients", None) or []
     for staff in staff_list:
         language = language_of(staff.language)
-        ctx = context_for(envelope, data, recipient, language, templates, policy)
+        ctx = context_for(envelope, data, recipient, language, templates, policy.links, policy.tz)
         ctx["staff_name"] = staff.display_name or staff.username
         ctx["track_url"] = ""  # staff work from the console, not the resident's track page
         rendered = templates.render(envelope.type, language, ctx)

@@ -5,13 +5,13 @@ from typing import Any
 
 from services.notify.config import NotifySettings
 from services.notify.domain import (
-    Links,
     Plan,
     Policy,
     plan_for_resident,
     plan_for_staff,
     recipient_from,
 )
+from services.notify.messages import Links
 from services.notify.quiet_hours import QuietHours
 from services.notify.templates import Templates
 from shared.events import Envelope, RequestNotAccepted, new_event
