@@ -9,6 +9,7 @@ from datetime import datetime
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.routing.api import routers
 from services.routing.calendar import WorkingCalendar, load_calendar
@@ -146,7 +147,16 @@ def create_app(settings: RoutingSettings | None = None, clock: Callable[[], date
     return app
 
 
+ERROR_NAMES = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed", 409: "conflict"}
+
+
 def install_lifecycle_errors(app: FastAPI) -> None:
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # One shape for every error: {error, message} (and FastAPI's usual `detail`).
+        body = {"error": ERROR_NAMES.get(exc.status_code, "error"), "message": exc.detail, "detail": exc.detail}
+        return JSONResponse(body, exc.status_code, headers=getattr(exc, "headers", None))
+
     @app.exception_handler(NotVisible)
     async def _not_visible(_request: Request, exc: NotVisible) -> JSONResponse:
         # The same answer as for a task that does not exist: another team's work is not revealed.

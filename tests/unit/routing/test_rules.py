@@ -104,8 +104,12 @@ def test_vulnerable_residents_get_one_level_more() -> None:
 
 
 def test_attribute_answers_raise_priority() -> None:
-    assert route("property_repair", "门坏了", attributes={"urgency": "urgent"})[2:] == ("high", ("urgency-answer@7",))
-    assert route("property_repair", "门坏了", attributes={"urgency": ["normal"]})[2] == "normal"
+    # the repair form's urgency question (deploy/catalogue.yaml)
+    assert route("property_repair", "门坏了", attributes={"urgency": "safety_risk"})[2:] == (
+        "urgent",
+        ("urgency-answer@7",),
+    )
+    assert route("property_repair", "门坏了", attributes={"urgency": ["can_wait"]})[2] == "normal"
 
 
 def test_priority_rank_sorts_urgent_first() -> None:
