@@ -145,7 +145,11 @@ class Bus:
                 f"RabbitMQ is not reachable at {redact_url(url)} ({type(exc).__name__}: {exc}); "
                 "start it with `rabbitmq-server -detached` or set HUIYING_AMQP_URL"
             ) from exc
-        self._publish_channel = await self._connection.channel(publisher_confirms=True)  # type: ignore[assignment]
+        # on_return_raises: a mandatory publish nobody can route (a missing work queue) raises instead of
+        # being confirmed and silently dropped (aio-pika's default).
+        self._publish_channel = await self._connection.channel(  # type: ignore[assignment]
+            publisher_confirms=True, on_return_raises=True
+        )
         self._consume_channel = await self._connection.channel(publisher_confirms=True)  # type: ignore[assignment]
         assert self._consume_channel is not None and self._publish_channel is not None
         await self._consume_channel.set_qos(prefetch_count=self.settings.prefetch)
