@@ -14,6 +14,7 @@ event gives the right one.
 from __future__ import annotations
 
 import structlog
+from aiormq.exceptions import DeliveryError
 
 from services.routing.store import RoutingStore
 from shared.bus import Bus, Poison, RetryLater
@@ -61,6 +62,15 @@ class WorkItemPublisher:
             log.info("stale work item skipped", request_id=data.request_id, team=data.team.id)
             return
         item = work_item(envelope, data, task)
-        await self.bus.publish_work_item(
-            item.team_id, item.model_dump_json().encode(), message_id=str(envelope.event_id)
-        )
+        body, message_id = item.model_dump_json().encode(), str(envelope.event_id)
+        try:
+            await self.bus.publish_work_item(item.team_id, body, message_id=message_id)
+        except DeliveryError:
+            # Unroutable: someone deleted the team's queue. Declare it again and publish once more; if that
+            # fails too the message is retried later (RetryLater), never dropped.
+            log.warning("work queue missing; declaring it again", team=item.team_id)
+            try:
+                await self.bus.declare_work_queue(item.team_id)
+                await self.bus.publish_work_item(item.team_id, body, message_id=message_id)
+            except DeliveryError as exc:
+                raise RetryLater(f"work queue for {item.team_id} is not routable: {exc}") from exc
