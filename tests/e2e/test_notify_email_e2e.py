@@ -43,7 +43,7 @@ def stack_with_mail(
     tmp_path_factory: pytest.TempPathFactory, amqp_url: str, mailbox: tuple[Inbox, int]
 ) -> Iterator[Stack]:
     tmp = tmp_path_factory.mktemp("notify-stack")
-    env = stack_env(tmp, HUIYING_NOTIFY_SMTP_URL=f"smtp://127.0.0.1:{mailbox[1]}")
+    env = stack_env(tmp, HUIYING_NOTIFY_SMTP_URL=f"smtp://127.0.0.1:{mailbox[1]}", HUIYING_AMQP_URL=amqp_url)
     s = Stack(settings_from(env), env=env, log_dir=Path(tmp) / "logs")
     s.start()
     yield s
