@@ -93,3 +93,99 @@ def test_a_resident_with_an_email_address_gets_the_receipt_by_mail_and_in_the_in
         messages = wait_sync(in_inbox, timeout=30, what="the receipt in the inbox")
         assert messages[0]["event_type"] == "request.submitted" and messages[0]["language"] == language
         assert messages[0]["subject"] == str(receipt["Subject"])
+
+
+class Console:
+    """Staff actions over routing's HTTP API, with routing-issued tokens."""
+
+    def __init__(self, http: httpx.Client, routing: str) -> None:
+        self.http, self.routing = http, routing
+        self.tokens: dict[str, str] = {}
+
+    def token(self, username: str) -> str:
+        if username not in self.tokens:
+            r = self.http.post(f"{self.routing}/v1/auth/login", json={"username": username, "password": "dev-password"})
+            assert r.status_code == 200, r.text
+            self.tokens[username] = r.json()["access_token"]
+        return self.tokens[username]
+
+    def act(self, request_id: str, action: str, username: str, body: dict[str, Any] | None = None) -> None:
+        r = self.http.post(
+            f"{self.routing}/v1/tasks/{request_id}/{action}",
+            json=body,
+            headers={"Authorization": f"Bearer {self.token(username)}"},
+        )
+        assert r.status_code == 200, f"{action}: {r.status_code} {r.text}"
+
+
+def test_every_step_reaches_the_resident_by_mail_and_inbox_and_staff_see_the_log(
+    stack_with_mail: Stack, mailbox: tuple[Inbox, int]
+) -> None:
+    inbox, _ = mailbox
+    stack = stack_with_mail
+    intake, routing, notify = stack.url("intake"), stack.url("routing"), stack.url("notify")
+    address = "steps@example.com"
+    with httpx.Client(timeout=15) as http:
+        console = Console(http, routing)
+        r = http.post(
+            f"{intake}/v1/requests",
+            headers={"X-API-Key": "dev-web-key"},
+            json={
+                "service_code": "legal_aid",
+                "description": "Question about my employment contract",
+                "location": {"address": "5号楼1单元302"},
+                "resident": {"name": "Li", "phone": "13912345678", "email": address, "language": "en"},
+            },
+        )
+        assert r.status_code == 201, r.text
+        code, request_id = r.json()["tracking_code"], r.json()["id"]
+        member = "legal_aid.member"
+
+        def messages(count: int) -> Any:
+            r = http.get(f"{notify}/v1/inbox/{code}")
+            got = r.json()["messages"] if r.status_code == 200 else []
+            return got if len(got) >= count else None
+
+        wait_sync(lambda: messages(2), timeout=60, what=f"receipt and dispatch notice\n{dump_logs(stack)}")
+        console.act(request_id, "claim", member)
+        wait_sync(lambda: messages(3), timeout=30, what="the claim notice")
+        console.act(request_id, "start", member, {"public_note": "A lawyer will call you tomorrow."})
+        wait_sync(lambda: messages(4), timeout=30, what="the in-progress notice")
+        console.act(request_id, "resolve", member, {"reply": "The lawyer reviewed your contract with you."})
+        got = wait_sync(lambda: messages(5), timeout=30, what=f"the resolution\n{dump_logs(stack)}")
+        assert [m["event_type"] for m in got] == [
+            "request.submitted",
+            "task.dispatched",
+            "task.claimed",
+            "task.started",
+            "task.resolved",
+        ]
+        assert all(m["language"] == "en" for m in got)
+        resolution = got[-1]["body"]
+        assert "The lawyer reviewed your contract with you." in resolution
+        assert f"{intake}/feedback/{code}" in resolution
+
+        def mails() -> Any:
+            mine = [m for rcpts, m in inbox.messages if address in rcpts]
+            return mine if len(mine) >= 5 else None
+
+        mine = wait_sync(mails, timeout=60, what=f"five mails\n{dump_logs(stack)}")
+        assert [str(m["Subject"]) for m in mine] == [m["subject"] for m in got]
+        assert "A lawyer will call you tomorrow." in mine[3].get_body(preferencelist=("plain",)).get_content()
+
+        # The delivery log, with a routing-issued token: the team's member sees it, another team does not.
+        url = f"{notify}/v1/deliveries"
+        assert http.get(url, params={"request_id": request_id}).status_code == 401
+        own = http.get(
+            url, params={"request_id": request_id}, headers={"Authorization": f"Bearer {console.token(member)}"}
+        )
+        assert own.status_code == 200, own.text
+        rows = own.json()["deliveries"]
+        assert sorted({(d["channel"], d["status"]) for d in rows}) == [("email", "sent"), ("inbox", "sent")]
+        assert len(rows) == 10
+        other = http.get(
+            url,
+            params={"request_id": request_id},
+            headers={"Authorization": f"Bearer {console.token('mediation.member')}"},
+        )
+        assert other.status_code == 404
