@@ -18,6 +18,7 @@ from services.routing import lifecycle
 from services.routing.calendar import WorkingCalendar
 from services.routing.domain import Actor, Context, Feedback, IllegalTransition, LifecycleError, NotVisible, Task
 from services.routing.lifecycle import Outcome
+from services.routing.metrics import LOST_RACES, TASK_CHANGES
 from services.routing.rules import RoutingInput, decide
 from services.routing.rulestore import RuleStore
 from services.routing.sla import SlaPolicy
@@ -63,11 +64,14 @@ class RoutingService:
             original=original,
         )
 
-    async def _commit(self, outcome: Outcome) -> Task | None:
+    async def _commit(self, outcome: Outcome, source: str = "api") -> Task | None:
         """Write; publish what the write carried. None when the task changed meanwhile."""
         doc = await self.store.save(outcome)
         if doc is None:
+            LOST_RACES.labels(source=source).inc()
             return None
+        for entry in outcome.history:
+            TASK_CHANGES.labels(action=entry.action).inc()
         if doc.get("outbox"):
             await self.relay.publish_after_write(self.store.tasks, doc)
         return outcome.task
@@ -122,6 +126,7 @@ class RoutingService:
         outcome = lifecycle.open_task(data, decision, grid, building, ctx, now, str(envelope.event_id))
         document = await self.store.insert_task(outcome)
         if document is not None:
+            TASK_CHANGES.labels(action="dispatch").inc()
             await self.relay.publish_after_write(self.store.tasks, document)
 
     async def record_not_accepted(self, envelope: Envelope, data: RequestNotAccepted) -> None:
@@ -135,7 +140,7 @@ class RoutingService:
                 # The request.submitted that creates it has not been handled yet.
                 raise RetryLater(f"no task {request_id} yet")
             outcome = apply(task, await self.context(teams=(task.team_id,)))
-            if outcome is None or await self._commit(outcome) is not None:
+            if outcome is None or await self._commit(outcome, "event") is not None:
                 return
         raise RetryLater(f"task {request_id} kept changing")
 
@@ -179,7 +184,7 @@ class RoutingService:
                 # Nothing due (the schedule moved): look again when something is.
                 await self.store.set_next_check(task, lifecycle.next_check(task, ctx))
                 continue
-            if await self._commit(outcome) is not None:
+            if await self._commit(outcome, "sweeper") is not None:
                 written += len(outcome.events)
             # else: another replica (or a staff action) changed it first; the next pass sees the new state.
         return written

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
@@ -125,6 +125,15 @@ class StaffPatch(BaseModel):
     language: Literal["zh-CN", "en"] | None = None
     active: bool | None = None
     on_duty: bool | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_null_for_required(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for name in ("password", "role", "language", "active", "on_duty"):
+                if name in data and data[name] is None:
+                    raise ValueError(f"`{name}` cannot be null; leave it out to keep the current value")
+        return data
 
 
 def team_problem(role: str, team: str | None, directory: Directory) -> tuple[str, str] | None:

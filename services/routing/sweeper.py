@@ -12,6 +12,7 @@ import asyncio
 
 import structlog
 
+from services.routing.metrics import SLA_SWEEP_SECONDS
 from services.routing.service import RoutingService
 
 log = structlog.get_logger("huiying.routing.sla")
@@ -38,7 +39,8 @@ class SlaSweeper:
     async def _run(self) -> None:
         while not self._stopping.is_set():
             try:
-                written = await self.sweep_once()
+                with SLA_SWEEP_SECONDS.time():
+                    written = await self.sweep_once()
                 if written:
                     log.info("sla sweep", events=written)
             except Exception as exc:
