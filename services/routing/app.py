@@ -180,7 +180,8 @@ def install_lifecycle_errors(app: FastAPI) -> None:
 
     @app.exception_handler(Conflict)
     async def _conflict(_request: Request, exc: Conflict) -> JSONResponse:
-        return JSONResponse({"error": "conflict", "message": str(exc)}, 409)
+        body = {"error": "conflict", "message": str(exc), "allowed_actions": exc.allowed, "your_actions": exc.yours}
+        return JSONResponse(body, 409)
 
     @app.exception_handler(LostRace)
     async def _lost(_request: Request, exc: LostRace) -> JSONResponse:

@@ -293,6 +293,10 @@ class IllegalTransition(LifecycleError):
 class Conflict(LifecycleError):
     """The action is possible in this status but something else is in the way (409)."""
 
+    def __init__(self, message: str, allowed: list[str] | None = None, yours: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.allowed, self.yours = allowed or [], yours or []
+
 
 class Invalid(LifecycleError):
     """A parameter is wrong (422), naming the field and the fix."""

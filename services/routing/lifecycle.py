@@ -316,7 +316,7 @@ def check(task: Task, actor: Actor, action: str) -> Spec:
         raise Forbidden(problem)
     problem = _precondition_problem(spec, task)
     if problem:
-        raise Conflict(problem)
+        raise Conflict(problem, legal_actions(task), allowed_actions(task, actor))
     return spec
 
 

@@ -46,6 +46,9 @@ async def test_the_whole_lifecycle_over_http(routing: Routing) -> None:
     await routing.ok(rid, "resume", M)
     asked = await routing.ok(rid, "extend", M, {"reason": "配件缺货", "working_days": 2})
     assert asked["extension"]["status"] == "requested" and asked["extension_pending"] is True
+    again = await routing.act(rid, "extend", M, {"reason": "再延", "working_days": 1})
+    assert again.status_code == 409 and "already waiting" in again.json()["message"]
+    assert "approve-extension" in again.json()["allowed_actions"] and "extend" not in again.json()["your_actions"]
     approved = await routing.ok(rid, "approve-extension", L, {"note": "同意"})
     assert approved["handle_due_at"] == approved["extension"]["requested_due_at"]
     resolved = await routing.ok(rid, "resolve", M, {"reply": "已更换门锁，请验收。"})
