@@ -23,6 +23,7 @@ from services.intake import attributes, domain
 from services.intake.catalogue import Catalogue
 from services.intake.channels import StoreDep, limit_address, require_channel
 from services.intake.desk import Busy, Desk, IdempotencyConflict, UnknownRequest, fingerprint
+from services.intake.domain import referral_view, track_view
 from services.intake.errors import FieldErrors, native_errors
 from services.intake.fields import (
     MAX_DESCRIPTION,
@@ -33,7 +34,6 @@ from services.intake.fields import (
     check_media_url,
     normalize_phone,
 )
-from services.intake.views import referral_view, track_view
 from shared.events import Location, Resident
 from shared.http import FieldError
 from shared.i18n import negotiate
@@ -117,7 +117,7 @@ class ResidentIn(BaseModel):
         return self
 
 
-EXAMPLE_REQUEST = {
+EXAMPLE_REQUEST: dict[str, Any] = {
     "service_code": "property_repair",
     "description": "厨房水管漏水，楼下也在渗水",
     "location": {"address": "幸福路8号", "building": "3号楼", "unit": "2单元501", "lat": 39.91, "long": 116.4},

@@ -20,6 +20,7 @@ from shared.events import (
     TaskEvent,
     new_event,
 )
+from shared.i18n import pick
 
 PRODUCER = "intake"
 
@@ -269,3 +270,49 @@ def keeps_cancelled(state: dict[str, Any]) -> dict[str, Any]:
     if state["status"] in FINAL_STATUSES:
         return state
     return {k: v for k, v in state.items() if k != "status"}
+
+
+# -- the public status view -----------------------------------------------------------------------
+
+
+def referral_view(doc: dict[str, Any], language: str) -> dict[str, Any] | None:
+    referral = doc.get("referral")
+    if not referral:
+        return None
+    return {
+        "reason_code": referral["reason_code"],
+        "number": referral["number"],
+        "notice": pick(referral["notice"], language),
+    }
+
+
+def track_view(doc: dict[str, Any], language: str) -> dict[str, Any]:
+    """The public status of one request: no name, phone, email or address."""
+    team = doc.get("team")
+    timeline = sorted(doc.get("timeline") or [], key=lambda e: e["at"])
+    status = doc["status"]
+    return {
+        "id": doc["_id"],
+        "tracking_code": doc["tracking_code"],
+        "status": status,
+        "service_code": doc["service_code"],
+        "service_name": pick(doc.get("service_name"), language) or doc["service_code"],
+        "submitted_at": doc["submitted_at"],
+        "updated_at": doc.get("updated_at"),
+        "team": {"id": team["id"], "name": pick(team["name"], language)} if team else None,
+        "due_at": doc.get("due_at"),
+        "public_note": doc.get("public_note"),
+        "referral": referral_view(doc, language),
+        "can_cancel": status not in CLOSED_STATUSES,
+        "can_give_feedback": status == "resolved" and doc.get("feedback_routing_seq") != doc.get("routing_seq"),
+        "timeline": [
+            {
+                "type": e["type"],
+                "status": e["status"],
+                "at": e["at"],
+                "note": e.get("note"),
+                "team": pick(e["team"]["name"], language) if e.get("team") else None,
+            }
+            for e in timeline
+        ],
+    }

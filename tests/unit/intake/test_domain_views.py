@@ -10,8 +10,9 @@ import pytest
 from services.intake import domain
 from services.intake.catalogue import load_catalogue
 from services.intake.config import DEPLOY
+from services.intake.domain import track_view
 from services.intake.triage import Triage
-from services.intake.views import open311_request, open311_status, track_view, w3c
+from services.intake.views import open311_request, open311_status, w3c
 from shared.events import Location, Resident, TeamRef, new_event
 from shared.events.tasks import TaskClaimed, TaskClosed
 
