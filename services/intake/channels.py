@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.intake.desk import to_millis
 from services.intake.errors import native_errors
 from services.intake.fields import Line, check_webhook_url
 from services.intake.limits import RateLimiter
@@ -190,7 +191,7 @@ def _webhook(request: Request, value: str | None) -> str | None:
 )
 async def create_channel(body: ChannelIn, request: Request, store: StoreDep, actor: AdminDep) -> dict[str, Any]:
     webhook = _webhook(request, body.webhook_url)
-    now = request.app.state.clock()
+    now = to_millis(request.app.state.clock())  # the answer shows what a later read shows
     api_key = new_api_key()
     doc = {
         "_id": body.id,
