@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
@@ -718,6 +718,8 @@ def _extend(c: _Change, p: ExtendParams) -> None:
         requested = p.requested_due_at
         if requested <= current or requested <= c.now:
             raise Invalid("requested_due_at", f"must be later than the current due time {current.isoformat()}")
+        if requested > c.now + timedelta(days=366):
+            raise Invalid("requested_due_at", "must be within a year; ask again later for more")
     t.extension = Extension(
         status="requested",
         requested_due_at=requested,

@@ -110,7 +110,9 @@ async def update_staff(
 
 class RulesEdit(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    base_version: int = Field(ge=1, description="the version you edited (GET /v1/rules); a stale one gets 409")
+    base_version: int = Field(
+        ge=1, le=1_000_000_000, description="the version you edited (GET /v1/rules); a stale one gets 409"
+    )
     note: str | None = Field(None, max_length=500)
     rules: RuleSet
 
@@ -123,7 +125,7 @@ class Preview(BaseModel):
     address: str | None = Field(None, max_length=300)
     attributes: dict[str, str | list[str]] = {}
     vulnerability: list[str] = Field([], description=f"any of {', '.join(VULNERABILITIES)}")
-    version: int | None = Field(None, ge=1, description="a stored version (default: the current one)")
+    version: int | None = Field(None, ge=1, le=1_000_000_000, description="a stored version (default: the current one)")
     rules: RuleSet | None = Field(None, description="unsaved rules to try instead")
 
 
@@ -140,7 +142,9 @@ async def rule_versions(actor: CurrentActor, svc: Service) -> dict[str, Any]:
 
 
 @router.get("/rules/versions/{version}", summary="One version of the rules", tags=["rules"])
-async def rule_version(version: Annotated[int, Path(ge=1)], actor: CurrentActor, svc: Service) -> dict[str, Any]:
+async def rule_version(
+    version: Annotated[int, Path(ge=1, le=1_000_000_000)], actor: CurrentActor, svc: Service
+) -> dict[str, Any]:
     require(actor, "supervisor", "admin")
     found = await svc.rules.get(version)
     if found is None:

@@ -56,10 +56,13 @@ async def summary(
     require(actor, "supervisor", "admin")
     zone = ZoneInfo(svc.calendar.timezone)
     now: datetime = request.app.state.clock()
-    end = _bound(to, zone, "to", end=True) or datetime.combine(
-        now.astimezone(zone).date() + timedelta(days=1), time(0), zone
-    ).astimezone(UTC)
-    start = _bound(from_, zone, "from", end=False) or end - timedelta(days=30)
+    try:
+        end = _bound(to, zone, "to", end=True) or datetime.combine(
+            now.astimezone(zone).date() + timedelta(days=1), time(0), zone
+        ).astimezone(UTC)
+        start = _bound(from_, zone, "from", end=False) or end - timedelta(days=30)
+    except OverflowError as exc:
+        raise Invalid("from" if from_ else "to", "the date is out of range") from exc
     if start >= end:
         raise Invalid("from", "must be before `to`")
     if end - start > timedelta(days=MAX_DAYS):

@@ -145,3 +145,10 @@ async def test_front_door_refusals_count_in_the_reply_rate(routing: Routing) -> 
 
     body = await eventually(counted, what="the refusal in the ledger")
     assert body["groups"][0]["group"] == "emergency" and body["total"]["reply_rate"] == 1.0
+
+
+async def test_dates_at_the_edge_of_the_calendar_are_refused_not_crashed(routing: Routing) -> None:
+    headers = await routing.headers("supervisor")
+    for query in ("to=9999-12-31", "to=0001-01-01", "from=0001-01-01T00:00:00+14:00&to=0001-01-02"):
+        r = await routing.http.get(f"/v1/ledger/summary?{query}", headers=headers)
+        assert r.status_code == 422, (query, r.text)

@@ -430,3 +430,10 @@ def test_allowed_actions_are_what_the_caller_can_do_now() -> None:
 
 def test_the_system_actor_is_not_a_staff_member() -> None:
     assert SYSTEM.sees_everything and SYSTEM.username == "system"
+
+
+def test_an_extension_is_at_most_a_year() -> None:
+    claimed = step(new_task(), "claim", ASSIGNEE)
+    far = lc.ExtendParams(reason="x", requested_due_at=T0 + timedelta(days=400))
+    with pytest.raises(Invalid, match="within a year"):
+        step(claimed, "extend", ASSIGNEE, far)
