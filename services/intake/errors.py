@@ -7,15 +7,19 @@ from __future__ import annotations
 
 from typing import Any
 
+import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
+from pymongo.errors import PyMongoError
 from starlette.exceptions import HTTPException
 from starlette.types import Scope
 
 from services.intake.open311_format import errors_response
 from shared.http import FieldError, field_name, validation_error_body
+
+log = structlog.get_logger("huiying.intake")
 
 OPEN311_PREFIX = "/open311/"
 
@@ -120,6 +124,16 @@ def install_error_handlers(app: FastAPI) -> None:
             descriptions = [f"{field_name(e.get('loc', ()))}: {e.get('msg', 'invalid value')}" for e in errors]
             return errors_response(request.url.path, 400, safe(descriptions))
         return JSONResponse(safe(validation_error_body(errors)), status_code=422)
+
+    @app.exception_handler(PyMongoError)
+    async def _database(request: Request, exc: PyMongoError) -> Response:
+        # An operator's problem, not the client's: say so and invite a retry instead of a bare 500.
+        log.warning("database unavailable", error=f"{type(exc).__name__}: {exc}"[:300], path=request.url.path)
+        message = "the service is temporarily unavailable (database); try again shortly"
+        if is_open311(request.url.path):  # GeoReport v2: "400 - General Service Error (eg CRM is down)"
+            return errors_response(request.url.path, 400, [message], {"Retry-After": "5"})
+        body = {"error": "unavailable", "message": message, "fields": []}
+        return JSONResponse(body, status_code=503, headers={"Retry-After": "5"})
 
     @app.exception_handler(FieldErrors)
     async def _fields(_request: Request, exc: FieldErrors) -> Response:
