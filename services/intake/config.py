@@ -21,7 +21,7 @@ class IntakeSettings(Settings):
     rate_limit_window_s: int = Field(60, ge=1)
     # Every API call from one client address (the address uvicorn reports; behind a proxy, see
     # --forwarded-allow-ips). Generous, because a service window or hotline centre sits behind one address.
-    rate_limit_per_address: int = Field(600, ge=0)
+    rate_limit_per_address: int = Field(3000, ge=0)
     # Submissions per channel API key.
     rate_limit_per_key: int = Field(1200, ge=0)
 
