@@ -29,42 +29,91 @@ def pytest_configure(config: pytest.Config) -> None:
             del os.environ[key]
 
 
+# Every queue and exchange a test (or a service running inside it) declares is recorded here, so the test
+# can delete what it made when it ends: quorum queues hold file handles, and a broker started with the
+# distribution's default limit (1024) stops accepting connections once a few hundred are left behind.
+DECLARED: dict[str, set[str]] = {"queues": set(), "exchanges": set()}
+
+
+def _record_declarations() -> None:
+    from aio_pika.channel import Channel
+
+    if getattr(Channel, "_huiying_recorded", False):
+        return
+    declare_queue, declare_exchange = Channel.declare_queue, Channel.declare_exchange
+
+    async def queue(self: Any, name: str | None = None, *args: Any, **kwargs: Any) -> Any:
+        result = await declare_queue(self, name, *args, **kwargs)
+        if name and name.startswith(SESSION_TAG):
+            DECLARED["queues"].add(name)
+        return result
+
+    async def exchange(self: Any, name: str, *args: Any, **kwargs: Any) -> Any:
+        result = await declare_exchange(self, name, *args, **kwargs)
+        if name.startswith(SESSION_TAG):
+            DECLARED["exchanges"].add(name)
+        return result
+
+    Channel.declare_queue = queue  # type: ignore[method-assign,assignment]
+    Channel.declare_exchange = exchange  # type: ignore[method-assign,assignment]
+    Channel._huiying_recorded = True  # type: ignore[attr-defined]
+
+
+async def delete_topology(url: str, prefix: str) -> None:
+    """Delete the recorded queues and exchanges whose names start with `prefix`."""
+    queues = sorted(q for q in DECLARED["queues"] if q.startswith(prefix))
+    exchanges = sorted(e for e in DECLARED["exchanges"] if e.startswith(prefix))
+    if not queues and not exchanges:
+        return
+    conn = await aio_pika.connect(url, timeout=10)
+    async with conn:
+        channel = await conn.channel()
+        for q in queues:
+            await channel.queue_delete(q)
+            DECLARED["queues"].discard(q)
+        for e in exchanges:
+            await channel.exchange_delete(e)
+            DECLARED["exchanges"].discard(e)
+
+
+def _rabbitmqctl(*args: str) -> str:
+    if shutil.which("rabbitmqctl") is None:
+        return ""
+    try:
+        return subprocess.run(["rabbitmqctl", "-q", *args], capture_output=True, text=True, timeout=60).stdout
+    except subprocess.TimeoutExpired:
+        return ""
+
+
 @pytest.fixture(scope="session")
-def amqp_url() -> str:
+def amqp_url() -> Iterator[str]:
     async def probe() -> None:
-        conn = await aio_pika.connect(AMQP_URL, timeout=5)
+        conn = await aio_pika.connect(AMQP_URL, timeout=10)
         await conn.close()
 
     try:
         asyncio.run(probe())
     except Exception as exc:
-        pytest.exit(f"RabbitMQ is not reachable at 127.0.0.1:5672 ({exc}); start it with `rabbitmq-server -detached`")
+        pytest.exit(
+            f"RabbitMQ does not accept connections at 127.0.0.1:5672 ({type(exc).__name__}: {exc}); "
+            "start it with `rabbitmq-server -detached` (`.ci/run` also restarts a broker that stopped answering)"
+        )
+    _record_declarations()
+    # Safety net for runs that are killed before their teardown: the broker itself deletes test queues
+    # nobody has used for 10 minutes.
+    _rabbitmqctl("set_policy", "--apply-to", "queues", "huiying-test-expiry", "^(hyt|bench-)", '{"expires":600000}')
     yield AMQP_URL
     _delete_session_topology()
 
 
 def _delete_session_topology() -> None:
-    """Remove every queue and exchange this session created (names start with SESSION_TAG)."""
-    if shutil.which("rabbitmqctl") is None:
-        return
-
-    def names(kind: str) -> list[str]:
-        out = subprocess.run(
-            ["rabbitmqctl", "-q", f"list_{kind}", "name"], capture_output=True, text=True, timeout=60
-        ).stdout
-        return [n.strip() for n in out.splitlines() if n.strip().startswith(SESSION_TAG)]
-
-    async def delete(queues: list[str], exchanges: list[str]) -> None:
-        conn = await aio_pika.connect(AMQP_URL)
-        async with conn:
-            channel = await conn.channel()
-            for q in queues:
-                await channel.queue_delete(q)
-            for e in exchanges:
-                await channel.exchange_delete(e)
-
+    """At the end of the run, remove what is left of this session's topology (e2e stacks in subprocesses)."""
+    for kind in ("queues", "exchanges"):
+        for line in _rabbitmqctl(f"list_{kind}", "name").splitlines():
+            if line.strip().startswith(SESSION_TAG):
+                DECLARED[kind].add(line.strip())
     try:
-        asyncio.run(delete(names("queues"), names("exchanges")))
+        asyncio.run(delete_topology(AMQP_URL, SESSION_TAG))
     except Exception as exc:
         print(f"could not clean up test queues: {exc}", file=sys.stderr)
 
@@ -88,9 +137,11 @@ def mongo_uri() -> Iterator[str]:
 
 
 @pytest.fixture
-def names() -> str:
-    """A unique prefix for this test's exchanges, queues and databases."""
-    return f"{SESSION_TAG}{unique('')}-"
+async def names(amqp_url: str) -> AsyncIterator[str]:
+    """A unique prefix for this test's exchanges, queues and databases; its topology is deleted after."""
+    prefix = f"{SESSION_TAG}{unique('')}-"
+    yield prefix
+    await delete_topology(amqp_url, prefix)
 
 
 @pytest.fixture

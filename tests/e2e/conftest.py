@@ -3,6 +3,8 @@ free ports, this test module's own exchange, queues and databases)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -12,6 +14,7 @@ import pytest
 
 from huiying.stack import Stack
 from shared.settings import Settings
+from tests.conftest import AMQP_URL, DECLARED, _rabbitmqctl, delete_topology
 from tests.support import SESSION_TAG, free_port
 
 
@@ -21,6 +24,7 @@ def stack_env(tmp: Path, **extra: str) -> dict[str, str]:
     env.update(
         {
             "HUIYING_MODE": "dev",
+            "HUIYING_AMQP_URL": AMQP_URL,
             "HUIYING_EVENTS_EXCHANGE": f"{tag}events",
             "HUIYING_WORK_EXCHANGE": f"{tag}work",
             "HUIYING_QUEUE_PREFIX": tag,
@@ -41,16 +45,34 @@ def settings_from(env: dict[str, str]) -> Settings:
     return Settings(**values)
 
 
+def delete_stack_topology(env: dict[str, str]) -> None:
+    """Delete the queues and exchanges a stack (in other processes) declared under its prefix."""
+    prefix = env["HUIYING_QUEUE_PREFIX"]
+    for kind in ("queues", "exchanges"):
+        for line in _rabbitmqctl(f"list_{kind}", "name").splitlines():
+            if line.strip().startswith(prefix):
+                DECLARED[kind].add(line.strip())
+    asyncio.run(delete_topology(env["HUIYING_AMQP_URL"], prefix))
+
+
+@contextlib.contextmanager
+def running_stack(tmp: Path, **extra: str) -> Iterator[Stack]:
+    """`make run`'s stack with this test's own names; stopped and its queues deleted afterwards."""
+    env = stack_env(tmp, **extra)
+    s = Stack(settings_from(env), env=env, log_dir=tmp / "logs")
+    s.start()
+    try:
+        yield s
+    finally:
+        print("stack exit codes:", s.stop())
+        delete_stack_topology(env)
+
+
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory, amqp_url: str) -> Iterator[Stack]:
     """A running stack shared by the tests of one module. Logs are under the module's tmp dir."""
-    tmp = tmp_path_factory.mktemp("stack")
-    env = stack_env(tmp)
-    s = Stack(settings_from(env), env=env, log_dir=tmp / "logs")
-    s.start()
-    yield s
-    codes = s.stop()
-    print("stack exit codes:", codes)
+    with running_stack(tmp_path_factory.mktemp("stack")) as s:
+        yield s
 
 
 def dump_logs(stack: Stack) -> str:

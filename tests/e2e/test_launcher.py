@@ -13,7 +13,7 @@ import httpx
 import psutil
 import pytest
 
-from tests.e2e.conftest import stack_env
+from tests.e2e.conftest import delete_stack_topology, stack_env
 from tests.support import free_port, wait_sync
 
 REQUEST = {
@@ -51,8 +51,12 @@ def test_run_serves_stops_cleanly_on_ctrl_c_and_keeps_data_across_restarts(tmp_p
 
     proc = start_run(env, log)
     try:
-        wait_sync(lambda: up(proc, log, intake, notify), timeout=90, what="the stack")
-        assert "Huiying is running" in log.read_text() and intake in log.read_text()
+        wait_sync(
+            lambda: up(proc, log, intake, notify) and "Huiying is running" in log.read_text(),
+            timeout=90,
+            what="the stack and its banner",
+        )
+        assert intake in log.read_text()
         children = psutil.Process(proc.pid).children(recursive=True)
         assert len(children) == 6  # three databases, three services
 
@@ -86,6 +90,7 @@ def test_run_serves_stops_cleanly_on_ctrl_c_and_keeps_data_across_restarts(tmp_p
     finally:
         proc.send_signal(signal.SIGINT)
         assert proc.wait(60) == 0
+        delete_stack_topology(env)
 
 
 def test_run_says_in_one_line_how_to_start_a_missing_broker(tmp_path: Path) -> None:
