@@ -10,7 +10,7 @@ from typing import Any
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -101,7 +101,7 @@ def install_common(app: FastAPI, service: str, readiness: Callable[[Request], Aw
         ok = all(checks.values())
         return JSONResponse({"status": "ready" if ok else "not_ready", "checks": checks}, 200 if ok else 503)
 
-    @app.get("/metrics", tags=["ops"], summary="Prometheus metrics")
+    @app.get("/metrics", tags=["ops"], summary="Prometheus metrics", response_class=PlainTextResponse)
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
@@ -125,3 +125,27 @@ def install_field_errors(app: FastAPI) -> None:
             "fields": [{"field": exc.field, "message": exc.message, "type": "value_error"}],
         }
         return JSONResponse(body, status_code=exc.status_code)
+
+
+def create_service_app(
+    *,
+    service: str,
+    settings: Any,
+    clock: Callable[[], Any],
+    lifespan: Any,
+    title: str,
+    description: str,
+    version: str = "0.2.0",
+) -> FastAPI:
+    """The FastAPI app every service starts from: settings and clock on `app.state`, /healthz, /readyz
+    (from `app.state.infra`, set by the service's lifespan), /metrics, correlation ids, error bodies."""
+    app = FastAPI(title=title, version=version, description=description, lifespan=lifespan)
+    app.state.settings, app.state.clock = settings, clock
+
+    async def readiness(request: Request) -> dict[str, bool]:
+        checks: dict[str, bool] = await request.app.state.infra.readiness()
+        return checks
+
+    install_common(app, service, readiness)
+    install_field_errors(app)
+    return app

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 
 from services.intake import api, channels, open311
 from services.intake.catalogue import load_catalogue
@@ -17,7 +17,7 @@ from services.intake.handlers import TaskEventsHandler
 from services.intake.limits import BodySizeLimit, RateLimiter
 from services.intake.store import IntakeStore
 from services.intake.triage import Triage
-from shared.http import install_common, install_field_errors
+from shared.http import create_service_app
 from shared.logs import configure_logging
 from shared.outbox import utcnow
 from shared.runtime import Infrastructure
@@ -49,23 +49,18 @@ def create_app(settings: IntakeSettings | None = None, clock: Callable[[], datet
         finally:
             await infra.close()
 
-    app = FastAPI(
+    app = create_service_app(
+        service=SERVICE,
+        settings=settings,
+        clock=clock,
+        lifespan=lifespan,
         title="Huiying intake",
-        version="0.2.0",
         description=(
             "The resident-facing desk: submit a request (native API or Open311 GeoReport v2), follow it with its "
             "tracking code, cancel it, rate the outcome. Channels (front ends) are managed under /v1/admin."
         ),
-        lifespan=lifespan,
     )
-    app.state.settings, app.state.catalogue, app.state.clock = settings, catalogue, clock
-
-    async def readiness(request: Request) -> dict[str, bool]:
-        infra: Infrastructure = request.app.state.infra
-        return await infra.readiness()
-
-    install_common(app, SERVICE, readiness)
-    install_field_errors(app)
+    app.state.catalogue = catalogue
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, render=render_for_scope)
     app.include_router(api.router)

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 
 from services.notify import api
 from services.notify.channels import Senders
@@ -19,7 +19,7 @@ from services.notify.messages import Links
 from services.notify.store import NotifyStore
 from services.notify.templates import Templates
 from services.notify.worker import DeliveryWorker
-from shared.http import install_common, install_field_errors
+from shared.http import create_service_app
 from shared.logs import configure_logging
 from shared.outbox import new_owner_id, utcnow
 from shared.runtime import Infrastructure
@@ -79,19 +79,14 @@ def create_app(settings: NotifySettings | None = None, clock: Callable[[], datet
             await infra.close()
             await senders.close()
 
-    app = FastAPI(
-        title="Huiying notify",
-        version="0.1.0",
-        description="Tells residents about every step of their request: inbox, email, SMS and signed webhooks.",
+    app = create_service_app(
+        service=SERVICE,
+        settings=settings,
+        clock=clock,
         lifespan=lifespan,
+        title="Huiying notify",
+        description="Tells residents about every step of their request: inbox, email, SMS and signed webhooks.",
     )
-    app.state.settings, app.state.templates, app.state.clock = settings, templates, clock
-
-    async def readiness(request: Request) -> dict[str, bool]:
-        infra: Infrastructure = request.app.state.infra
-        return await infra.readiness()
-
-    install_common(app, SERVICE, readiness)
-    install_field_errors(app)
+    app.state.templates = templates
     app.include_router(api.router)
     return app

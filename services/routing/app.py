@@ -25,7 +25,7 @@ from services.routing.store import RoutingStore
 from services.routing.sweeper import SlaSweeper
 from services.routing.teams import Directory, load_directory
 from services.routing.workqueue import WORK_EVENTS, WorkItemPublisher
-from shared.http import install_common, install_field_errors
+from shared.http import create_service_app
 from shared.logs import configure_logging
 from shared.outbox import OutboxRelay, utcnow
 from shared.runtime import Infrastructure
@@ -124,23 +124,18 @@ def create_app(settings: RoutingSettings | None = None, clock: Callable[[], date
                 await sweeper.stop()
             await infra.close()
 
-    app = FastAPI(
+    app = create_service_app(
+        service=SERVICE,
+        settings=settings,
+        clock=clock,
+        lifespan=lifespan,
         title="Huiying routing",
-        version="0.2.0",
         description=(
             "Assigns requests to teams and runs the work-order lifecycle: staff sign-in, queues, task actions, "
             "SLA clocks and escalation, team work queues, rules and ledgers. See docs/routing.md."
         ),
-        lifespan=lifespan,
     )
-    app.state.settings, app.state.directory, app.state.clock = settings, directory, clock
-
-    async def readiness(request: Request) -> dict[str, bool]:
-        infra: Infrastructure = request.app.state.infra
-        return await infra.readiness()
-
-    install_common(app, SERVICE, readiness)
-    install_field_errors(app)
+    app.state.directory = directory
     install_lifecycle_errors(app)
     for router in routers:
         app.include_router(router)
