@@ -1,0 +1,95 @@
+"""Browser tests: the stack as `make run` starts it, driven in headless Chromium (Debian's `chromium`,
+Playwright's sync API). Every page must load without a JavaScript error; screenshots go to
+docs/screenshots/ (shown in the README)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from huiying.stack import Stack
+from tests.e2e.conftest import running_stack
+
+CHROMIUM = os.environ.get("HUIYING_TEST_CHROMIUM", "/usr/bin/chromium")
+SCREENSHOTS = Path(
+    os.environ.get("HUIYING_SCREENSHOT_DIR", Path(__file__).resolve().parents[2] / "docs" / "screenshots")
+)
+# Flags for a root user on a machine without outside network (see the machine notes).
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/browser/" in str(item.fspath):
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
+        pytest.fail(f"no chromium at {CHROMIUM}: install Debian's package (`apt-get install chromium`); .ci/run does")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory, amqp_url: str) -> Iterator[Stack]:
+    """One stack per browser test module (memory engine, own names, free ports)."""
+    with running_stack(tmp_path_factory.mktemp("browser-stack")) as s:
+        yield s
+
+
+class PageErrors:
+    """Collects JavaScript errors (uncaught exceptions and console errors) of one page."""
+
+    def __init__(self) -> None:
+        self.errors: list[str] = []
+
+    def attach(self, page: Any) -> None:
+        page.on("pageerror", lambda exc: self.errors.append(f"pageerror: {exc}"))
+        page.on("console", lambda msg: msg.type == "error" and self.errors.append(f"console: {msg.text}"))
+
+
+@pytest.fixture
+def new_page(browser: Any) -> Iterator[Any]:
+    """`page = new_page(locale="zh-CN", viewport=(390, 844))` — a fresh context per call. After the test,
+    no page may have logged a JavaScript error."""
+    contexts: list[Any] = []
+    errors = PageErrors()
+
+    def make(locale: str = "zh-CN", viewport: tuple[int, int] = (390, 844)) -> Any:
+        context = browser.new_context(locale=locale, viewport={"width": viewport[0], "height": viewport[1]})
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        errors.attach(page)
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()
+    assert errors.errors == [], "JavaScript errors:\n" + "\n".join(errors.errors)
+
+
+def screenshot(page: Any, name: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
