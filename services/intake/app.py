@@ -8,7 +8,7 @@ from datetime import datetime
 
 from fastapi import FastAPI
 
-from services.intake import api, channels, open311
+from services.intake import api, channels, open311, web
 from services.intake.catalogue import load_catalogue
 from services.intake.config import IntakeSettings
 from services.intake.desk import Desk
@@ -39,6 +39,7 @@ def create_app(settings: IntakeSettings | None = None, clock: Callable[[], datet
             await store.ensure_indexes()
             if settings.is_dev:
                 await store.seed_channel("web", "web", settings.dev_web_key, clock())
+            await web.ensure_portal_channel(store, clock())
             relay = infra.relay([store.requests], clock=clock)
             app.state.infra, app.state.store, app.state.relay = infra, store, relay
             app.state.desk = Desk(store, relay, triage, clock)
@@ -66,4 +67,5 @@ def create_app(settings: IntakeSettings | None = None, clock: Callable[[], datet
     app.include_router(api.router)
     app.include_router(channels.router)
     app.include_router(open311.build_router(catalogue))
+    web.install(app, settings, catalogue)  # the resident portal at / (HTML, not in the OpenAPI document)
     return app
