@@ -36,11 +36,23 @@ class InboxOut(BaseModel):
     summary="The messages sent to the resident about one request",
     responses={404: {"description": "no request with this tracking code"}},
 )
-async def inbox(tracking_code: str, request: Request) -> dict[str, Any]:
+async def inbox(
+    tracking_code: str,
+    request: Request,
+    allow_empty: Annotated[
+        bool,
+        Query(
+            description="answer 200 with no messages (instead of 404) for a well-formed code nothing was sent "
+            "about yet: for pages that show the inbox right after submitting"
+        ),
+    ] = False,
+) -> dict[str, Any]:
     store = request.app.state.store
     code = normalize_tracking_code(tracking_code)
     recipient = await store.recipient_by_code(code) if code else None
     if recipient is None:
+        if allow_empty and code:
+            return {"tracking_code": code, "messages": []}
         raise HTTPException(404, "no messages for this tracking code; check the code on your receipt")
     return {"tracking_code": code, "messages": await store.inbox_for(code)}
 

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from services.notify import api
 from services.notify.channels import Senders
@@ -88,5 +89,7 @@ def create_app(settings: NotifySettings | None = None, clock: Callable[[], datet
         description="Tells residents about every step of their request: inbox, email, SMS and signed webhooks.",
     )
     app.state.templates = templates
+    # The resident portal (intake's origin) reads the inbox from the browser: GET only, no credentials.
+    app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET"], max_age=600)
     app.include_router(api.router)
     return app

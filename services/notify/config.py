@@ -48,6 +48,11 @@ class NotifySettings(Settings):
     notify_poll_interval_s: float = Field(1.0, gt=0)
     notify_concurrency: int = Field(4, ge=1, le=64)  # sends in flight per replica
 
+    # --- the resident portal's browser reads the inbox (GET /v1/inbox/{code}) from intake's origin ----
+    # Comma-separated origins allowed to read notify's API from a browser (CORS, GET only, no cookies).
+    # Empty: intake's public URL (HUIYING_INTAKE_PUBLIC_URL), and in dev mode its localhost/127.0.0.1 twin.
+    notify_cors_origins: str = ""
+
     @field_validator("notify_quiet_hours")
     @classmethod
     def _quiet_hours_parse(cls, value: str) -> str:
@@ -58,6 +63,19 @@ class NotifySettings(Settings):
     @classmethod
     def _blank_is_unset(cls, value: str | None) -> str | None:
         return (value.strip() or None) if value is not None else None
+
+    @property
+    def cors_origins(self) -> list[str]:
+        configured = [o.strip().rstrip("/") for o in self.notify_cors_origins.split(",") if o.strip()]
+        if configured:
+            return configured
+        intake = self.public_url("intake")
+        origins = [intake]
+        if self.is_dev:  # a browser may be pointed at either name of the loopback address
+            for a, b in (("://127.0.0.1", "://localhost"), ("://localhost", "://127.0.0.1")):
+                if a in intake:
+                    origins.append(intake.replace(a, b))
+        return origins
 
     @property
     def quiet_hours(self) -> QuietHours | None:
