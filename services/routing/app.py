@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from services.routing import console
 from services.routing.api import routers
 from services.routing.calendar import WorkingCalendar, load_calendar
 from services.routing.config import RoutingSettings
@@ -139,6 +140,7 @@ def create_app(settings: RoutingSettings | None = None, clock: Callable[[], date
     install_lifecycle_errors(app)
     for router in routers:
         app.include_router(router)
+    console.install(app)  # the staff console and the ledger dashboard (HTML, not in the OpenAPI schema)
     return app
 
 

@@ -1,0 +1,102 @@
+"""What every console page shares: the templates and the catalogue, the page context, security headers,
+the sign-in redirect and the error page."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+from zoneinfo import ZoneInfo
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from services.routing.config import DEPLOY
+from services.routing.console.present import Present
+from services.routing.console.session import Session
+from shared.web import Catalogue, make_templates, page_language, render
+
+HERE = Path(__file__).resolve().parent.parent
+TEMPLATES = HERE / "templates"
+STATIC = HERE / "static"
+MESSAGES = DEPLOY / "routing" / "console-messages.yaml"
+# How often an open queue asks whether anything changed (a conditional request; paused in hidden tabs).
+POLL_SECONDS = 5
+
+
+@cache
+def templates() -> Jinja2Templates:
+    """Loaded once, at app creation (`install`), so a broken catalogue stops routing at start."""
+    return make_templates(TEMPLATES, Catalogue(MESSAGES))
+
+
+def catalogue() -> Catalogue:
+    found: Catalogue = templates().env.globals["catalogue"]  # type: ignore[assignment]
+    return found
+
+
+# Pages load nothing from elsewhere and run only our own script.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+
+def secure(response: Response) -> Response:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers[name] = value
+    return response
+
+
+def present(request: Request) -> Present:
+    svc = request.app.state.service
+    return Present(
+        lang=page_language(request),
+        zone=ZoneInfo(svc.calendar.timezone),
+        now=request.app.state.clock(),
+        catalogue=catalogue(),
+        directory=svc.directory,
+    )
+
+
+def lang_url(request: Request, lang: str) -> str:
+    params = [(k, v) for k, v in request.query_params.multi_items() if k not in ("lang", "done")]
+    params.append(("lang", lang))
+    return f"{request.url.path}?{urlencode(params)}"
+
+
+def page(request: Request, name: str, session: Session | None, *, status_code: int = 200, **context: Any) -> Response:
+    p = present(request)
+    response = render(
+        templates(),
+        request,
+        name,
+        p=p,
+        session=session,
+        lang_url=lambda lang: lang_url(request, lang),
+        path=request.url.path,
+        **context,
+    )
+    response.status_code = status_code
+    return secure(response)
+
+
+def error_page(request: Request, session: Session | None, status_code: int, message: str) -> Response:
+    return page(request, "console/error.html", session, status_code=status_code, message=message)
+
+
+def not_found(request: Request, session: Session | None) -> Response:
+    return error_page(request, session, 404, present(request).t("error.not_found"))
+
+
+def to_login(request: Request) -> Response:
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return secure(RedirectResponse(f"/console/login?next={quote(here, safe='')}", status_code=303))

@@ -1,0 +1,158 @@
+"""The ledger dashboard (/console/ledger, supervisors and admins): the KPIs of a period, charts by category,
+team and week (server-rendered SVG), the figures as tables, and CSV downloads from the ledger API.
+
+The figures are the ledger API's (`services.routing.ledger`): the same rows, the same definitions."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from services.routing import ledger
+from services.routing.api.ledger import MAX_DAYS, _bound
+from services.routing.console import charts
+from services.routing.console.base import error_page, page, present, to_login
+from services.routing.console.present import Present
+from services.routing.console.session import load_session
+from services.routing.domain import Invalid
+from services.routing.service import RoutingService
+
+router = APIRouter(include_in_schema=False)
+
+CHARTED = ("category", "team", "week")
+KPIS = (
+    ("count", "count"),
+    ("resolved", "count"),
+    ("on_time_closure_rate", "rate"),
+    ("reply_rate", "rate"),
+    ("satisfaction_rate", "rate"),
+    ("median_hours_to_claim", "hours"),
+    ("median_hours_to_resolve", "hours"),
+    ("overdue", "count"),
+)
+
+
+class PeriodError(Exception):
+    """The dates cannot be used; the message is in the page's language."""
+
+
+def _period(raw_from: str, raw_to: str, today: date, zone: ZoneInfo, p: Present) -> tuple[str, str, datetime, datetime]:
+    """The form's dates (defaults: the 30 days up to today) as the ledger API reads them."""
+    to_day = raw_to or today.isoformat()
+    if not raw_from:
+        try:
+            raw_from = (date.fromisoformat(to_day) - timedelta(days=29)).isoformat()
+        except ValueError as exc:
+            raise PeriodError(p.t("error.date", field=p.t("ledger.to"))) from exc
+    try:
+        start = _bound(raw_from, zone, "from", end=False)
+        end = _bound(to_day, zone, "to", end=True)
+    except (Invalid, OverflowError) as exc:
+        field = getattr(exc, "field", "from")
+        raise PeriodError(p.t("error.date", field=p.t(f"ledger.{field}"))) from exc
+    assert start is not None and end is not None
+    if start >= end:
+        raise PeriodError(p.t("error.date_order"))
+    if end - start > timedelta(days=MAX_DAYS):
+        raise PeriodError(p.t("error.date_span", days=MAX_DAYS))
+    return raw_from, to_day, start, end
+
+
+async def _category_names(svc: RoutingService, codes: list[str], p: Present) -> dict[str, str]:
+    names: dict[str, str] = {}
+    for code in codes:
+        doc = await svc.store.tasks.find_one({"service_code": code}, {"service_name": 1})
+        names[code] = p.pick((doc or {}).get("service_name"), code)
+    return names
+
+
+def _label(group_by: str, key: str, p: Present, categories: dict[str, str]) -> str:
+    if group_by == "category":
+        return categories.get(key, key)
+    if group_by == "team":
+        return p.team(key)
+    return key
+
+
+@router.get("/console/ledger")
+async def ledger_page(request: Request) -> Response:
+    session = await load_session(request)
+    if session is None:
+        return to_login(request)
+    p = present(request)
+    if not session.supervises:
+        return error_page(request, session, 403, p.t("error.supervisors_only"))
+    svc: RoutingService = request.app.state.service
+    zone = ZoneInfo(svc.calendar.timezone)
+    now: datetime = request.app.state.clock()
+    today = now.astimezone(zone).date()
+    raw_from = request.query_params.get("from", "").strip()[:40]
+    raw_to = request.query_params.get("to", "").strip()[:40]
+    ranges = [
+        (days, {"from": (today - timedelta(days=days - 1)).isoformat(), "to": today.isoformat()})
+        for days in (7, 30, 90, 365)
+    ]
+    context: dict[str, Any] = {"from_value": raw_from, "to_value": raw_to, "ranges": ranges, "error": None}
+    try:
+        first, last, start, end = _period(raw_from, raw_to, today, zone, p)
+    except PeriodError as exc:
+        return page(request, "console/ledger.html", session, status_code=422, **{**context, "error": str(exc)})
+    limit = request.app.state.settings.routing_ledger_max_tasks
+    rows = await svc.store.ledger_rows(start, end, limit)
+    if len(rows) > limit:
+        context |= {"from_value": first, "to_value": last, "error": p.t("error.too_many", limit=limit)}
+        return page(request, "console/ledger.html", session, status_code=422, **context)
+    summaries = {g: ledger.summarize(rows, g, now, zone) for g in CHARTED}
+    categories = await _category_names(svc, [g["group"] for g in summaries["category"]["groups"]], p)
+    tables = {
+        g: [{**row, "label": _label(g, row["group"], p, categories)} for row in summaries[g]["groups"]] for g in CHARTED
+    }
+    common = {"received": p.t("ledger.received"), "resolved": p.t("ledger.resolved"), "empty": p.t("ledger.empty")}
+    by_count = sorted(tables["category"], key=lambda r: (-r["count"], r["label"]))
+    by_team = sorted(tables["team"], key=lambda r: (-r["count"], r["label"]))
+    chart = {
+        "category": charts.bars(
+            [charts.Bar(r["label"], r["count"], r["resolved"]) for r in by_count],
+            title=p.t("ledger.by_category"),
+            **common,
+        ),
+        "team": charts.bars(
+            [
+                charts.Bar(
+                    r["label"],
+                    r["count"],
+                    r["resolved"],
+                    p.t("ledger.on_time_short", rate=p.percent(r["on_time_closure_rate"])),
+                )
+                for r in by_team
+            ],
+            title=p.t("ledger.by_team"),
+            **common,
+        ),
+        "week": charts.columns(
+            [charts.Bar(r["group"].split("-")[-1], r["count"], r["resolved"]) for r in tables["week"]],
+            title=p.t("ledger.by_week"),
+            **common,
+        ),
+    }
+    csv = {
+        g: "/v1/ledger/summary?" + urlencode({"from": first, "to": last, "group_by": g, "format": "csv"})
+        for g in (*CHARTED, "channel", "status")
+    }
+    context |= {
+        "from_value": first,
+        "to_value": last,
+        "total": summaries["category"]["total"],
+        "kpis": KPIS,
+        "tables": {"category": by_count, "team": by_team, "week": tables["week"]},
+        "chart": chart,
+        "csv": csv,
+        "columns": ledger.COLUMNS[1:],
+        "timezone": svc.calendar.timezone,
+    }
+    return page(request, "console/ledger.html", session, **context)

@@ -1,0 +1,106 @@
+"""How the console shows things: local times, spans, and labels in the page's language. Pure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from services.routing import lifecycle
+from services.routing.teams import Directory
+from services.routing.views import PRIORITY_LABELS, STATUS_LABELS
+from shared.web import Catalogue
+
+
+def _instant(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
+@dataclass(frozen=True)
+class Present:
+    lang: str
+    zone: ZoneInfo
+    now: datetime
+    catalogue: Catalogue
+    directory: Directory
+
+    def t(self, key: str, **values: Any) -> str:
+        return self.catalogue.t(key, self.lang, **values)
+
+    def pick(self, labels: dict[str, str] | None, fallback: str = "") -> str:
+        """A {zh-CN, en} label in the page's language."""
+        if not labels:
+            return fallback
+        return labels.get(self.lang) or labels.get("zh-CN") or fallback
+
+    # -- time --------------------------------------------------------------------------------------------
+
+    def time(self, value: Any) -> str:
+        instant = _instant(value)
+        return instant.astimezone(self.zone).strftime("%Y-%m-%d %H:%M") if instant else ""
+
+    def iso(self, value: Any) -> str:
+        instant = _instant(value)
+        return instant.isoformat() if instant else ""
+
+    def span(self, delta: timedelta) -> str:
+        minutes = max(0, int(delta.total_seconds() // 60))
+        days, rest = divmod(minutes, 24 * 60)
+        hours, minutes = divmod(rest, 60)
+        if days:
+            return self.t("span.days_hours", days=days, hours=hours)
+        if hours:
+            return self.t("span.hours_minutes", hours=hours, minutes=minutes)
+        return self.t("span.minutes", minutes=minutes)
+
+    def relative(self, value: Any) -> str:
+        """ "due in 3 h 20 min" or "overdue by 1 d 2 h"."""
+        instant = _instant(value)
+        if instant is None:
+            return ""
+        if instant >= self.now:
+            return self.t("due.in", span=self.span(instant - self.now))
+        return self.t("due.late", span=self.span(self.now - instant))
+
+    # -- labels ------------------------------------------------------------------------------------------
+
+    def status(self, status: str | None) -> str:
+        return self.pick(STATUS_LABELS.get(status or ""), status or "")
+
+    def priority(self, priority: str | None) -> str:
+        return self.pick(PRIORITY_LABELS.get(priority or ""), priority or "")
+
+    def action(self, action: str) -> str:
+        return self.t(f"action.{action}")
+
+    def team(self, team_id: str | None) -> str:
+        ref = self.directory.ref(team_id)
+        if ref is None:
+            return self.t("team.none") if team_id in (None, "none") else str(team_id)
+        return self.pick(ref.name, ref.id)
+
+    def return_reason(self, code: str | None) -> str:
+        return self.pick(lifecycle.RETURN_REASONS.get(code or ""), code or "")
+
+    def not_accept_reason(self, code: str | None) -> str:
+        return self.pick(lifecycle.NOT_ACCEPT_REASONS.get(code or ""), code or "")
+
+    def reason(self, action: str, code: str | None) -> str:
+        return self.not_accept_reason(code) if action == "not-accept" else self.return_reason(code)
+
+    def role(self, role: str) -> str:
+        return self.t(f"role.{role}")
+
+    def percent(self, rate: float | None) -> str:
+        return "—" if rate is None else f"{rate * 100:.0f}%"
+
+    def hours(self, value: float | None) -> str:
+        return "—" if value is None else self.t("unit.hours", hours=f"{value:.1f}")
