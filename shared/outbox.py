@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
@@ -99,6 +100,14 @@ class OutboxRelay:
         self.batch = batch
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
+        self._pending_counted_at = 0.0
+
+    def _pending_due(self) -> bool:
+        now = time.monotonic()
+        if now - self._pending_counted_at < 60:
+            return False
+        self._pending_counted_at = now
+        return True
 
     @property
     def owner(self) -> str:
@@ -174,9 +183,11 @@ class OutboxRelay:
                     OUTBOX_SWEPT.labels(collection=collection.name).inc(len(events))
                 else:
                     break  # the broker is down; try again next sweep
-            OUTBOX_PENDING.labels(collection=collection.name).set(
-                await collection.count_documents({f"{OUTBOX}.event_id": {"$exists": True}})
-            )
+            if self._pending_due():
+                # A count scans on the embedded engine, so the gauge is refreshed once a minute, not every sweep.
+                OUTBOX_PENDING.labels(collection=collection.name).set(
+                    await collection.count_documents({f"{OUTBOX}.event_id": {"$exists": True}})
+                )
         if total:
             log.info("sweeper published left-behind events", count=total)
         return total

@@ -119,6 +119,18 @@ class IntakeStore:
 
         Returns False if the request is unknown.
         """
+        # The common case in one write: a new event that is also the newest.
+        both = await self.requests.update_one(
+            {
+                "_id": request_id,
+                "routing_seq": {"$lt": seq},
+                "status": {"$ne": "cancelled"},
+                "timeline.event_id": {"$ne": entry["event_id"]},
+            },
+            {"$set": state, "$push": {"timeline": entry}},
+        )
+        if both.matched_count:
+            return True
         newer = await self.requests.update_one(
             {"_id": request_id, "routing_seq": {"$lt": seq}, "status": {"$ne": "cancelled"}}, {"$set": state}
         )
