@@ -52,29 +52,30 @@ def _legend(y: int, received: str, resolved: str) -> list[str]:
 
 
 def bars(rows: list[Bar], *, title: str, received: str, resolved: str, empty: str) -> Markup:
-    """Horizontal bars, one row per group: the label above, received (outlined) and resolved (filled)."""
-    width, row_h, numbers = 420, 46, 96
+    """Horizontal bars, one row per group: the label and the figures above, received (outlined) and resolved
+    (filled) below, on one scale."""
+    width, row_h = 420, 46
     if not rows:
         return _empty(width, title, empty)
     top = 26
     height = top + row_h * len(rows) + 4
-    scale = (width - numbers - 4) / max(max(r.total for r in rows), 1)
+    scale = (width - 4) / max(max(r.total for r in rows), 1)
     body = _legend(0, received, resolved)
     for i, r in enumerate(rows):
         y = top + i * row_h
         total_w = max(r.total * scale, 1.5 if r.total else 0)
         part_w = r.part * scale
+        figures = f"{r.total} / {r.part}" + (f" · {r.note}" if r.note else "")
         body.append(f'<text x="0" y="{y + 14}" font-size="14" fill="{INK}">{escape(r.label)}</text>')
+        body.append(
+            f'<text x="{width}" y="{y + 14}" font-size="13" text-anchor="end" fill="{INK}">{escape(figures)}</text>'
+        )
         body.append(
             f'<rect x="1" y="{y + 20}" width="{total_w:.1f}" height="16" fill="{LIGHT}" stroke="{BLUE}" '
             f'stroke-width="2"/>'
         )
         if part_w:
             body.append(f'<rect x="1" y="{y + 20}" width="{part_w:.1f}" height="16" fill="{BLUE}"/>')
-        figures = f"{r.total} / {r.part}" + (f" · {r.note}" if r.note else "")
-        body.append(
-            f'<text x="{width}" y="{y + 33}" font-size="13" text-anchor="end" fill="{INK}">{escape(figures)}</text>'
-        )
     description = "; ".join(f"{r.label}: {r.total} / {r.part}" + (f" ({r.note})" if r.note else "") for r in rows)
     return _frame(width, height, title, description, body)
 

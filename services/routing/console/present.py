@@ -87,6 +87,10 @@ class Present:
             return self.t("team.none") if team_id in (None, "none") else str(team_id)
         return self.pick(ref.name, ref.id)
 
+    def grid(self, grid_id: str | None) -> str:
+        found = next((g for g in self.directory.areas.grids if g.id == grid_id), None)
+        return self.pick(found.name, found.id) if found else (grid_id or "")
+
     def return_reason(self, code: str | None) -> str:
         return self.pick(lifecycle.RETURN_REASONS.get(code or ""), code or "")
 
