@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
 from huiying.stack import Stack
 from tests.browser.conftest import screenshot
@@ -213,7 +214,7 @@ def test_the_queue_refreshes_by_itself_when_new_work_arrives(stack: Stack, new_p
     card.wait_for(timeout=30_000)  # the page polls every few seconds
     assert page.evaluate("window.__sameDocument === true")  # no reload: the list was swapped in place
     assert "is-new" in (card.get_attribute("class") or "")
-    assert "队列已更新" in page.locator("#live").inner_text()
+    expect(page.locator("#live")).to_contain_text("队列已更新（新工单 1 件）")  # said to screen readers
     screenshot(page, "console-queue-refreshed")
 
 

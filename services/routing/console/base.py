@@ -67,7 +67,10 @@ def present(request: Request) -> Present:
     )
 
 
-def lang_url(request: Request, lang: str) -> str:
+def lang_url(request: Request, lang: str, canonical: str | None = None) -> str:
+    """This page in the other language. A page answering a form post links to the page the form was on."""
+    if canonical is not None or request.method != "GET":
+        return f"{canonical or '/console/'}?{urlencode({'lang': lang})}"
     params = [(k, v) for k, v in request.query_params.multi_items() if k not in ("lang", "done")]
     params.append(("lang", lang))
     return f"{request.url.path}?{urlencode(params)}"
@@ -75,13 +78,14 @@ def lang_url(request: Request, lang: str) -> str:
 
 def page(request: Request, name: str, session: Session | None, *, status_code: int = 200, **context: Any) -> Response:
     p = present(request)
+    canonical = context.pop("canonical", None)
     response = render(
         templates(),
         request,
         name,
         p=p,
         session=session,
-        lang_url=lambda lang: lang_url(request, lang),
+        lang_url=lambda lang: lang_url(request, lang, canonical),
         path=request.url.path,
         **context,
     )

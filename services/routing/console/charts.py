@@ -45,16 +45,16 @@ def _empty(width: int, title: str, text: str) -> Markup:
 def _legend(y: int, received: str, resolved: str) -> list[str]:
     return [
         f'<rect x="0" y="{y}" width="14" height="14" fill="{LIGHT}" stroke="{BLUE}" stroke-width="2"/>',
-        f'<text x="20" y="{y + 12}" font-size="13" fill="{INK}">{escape(received)}</text>',
+        f'<text x="20" y="{y + 12}" font-size="14" fill="{INK}">{escape(received)}</text>',
         f'<rect x="150" y="{y}" width="14" height="14" fill="{BLUE}"/>',
-        f'<text x="170" y="{y + 12}" font-size="13" fill="{INK}">{escape(resolved)}</text>',
+        f'<text x="170" y="{y + 12}" font-size="14" fill="{INK}">{escape(resolved)}</text>',
     ]
 
 
 def bars(rows: list[Bar], *, title: str, received: str, resolved: str, empty: str) -> Markup:
     """Horizontal bars, one row per group: the label and the figures above, received (outlined) and resolved
     (filled) below, on one scale."""
-    width, row_h = 420, 46
+    width, row_h = 420, 50
     if not rows:
         return _empty(width, title, empty)
     top = 26
@@ -66,16 +66,16 @@ def bars(rows: list[Bar], *, title: str, received: str, resolved: str, empty: st
         total_w = max(r.total * scale, 1.5 if r.total else 0)
         part_w = r.part * scale
         figures = f"{r.total} / {r.part}" + (f" · {r.note}" if r.note else "")
-        body.append(f'<text x="0" y="{y + 14}" font-size="14" fill="{INK}">{escape(r.label)}</text>')
+        body.append(f'<text x="0" y="{y + 16}" font-size="16" fill="{INK}">{escape(r.label)}</text>')
         body.append(
-            f'<text x="{width}" y="{y + 14}" font-size="13" text-anchor="end" fill="{INK}">{escape(figures)}</text>'
+            f'<text x="{width}" y="{y + 16}" font-size="15" text-anchor="end" fill="{INK}">{escape(figures)}</text>'
         )
         body.append(
-            f'<rect x="1" y="{y + 20}" width="{total_w:.1f}" height="16" fill="{LIGHT}" stroke="{BLUE}" '
+            f'<rect x="1" y="{y + 23}" width="{total_w:.1f}" height="16" fill="{LIGHT}" stroke="{BLUE}" '
             f'stroke-width="2"/>'
         )
         if part_w:
-            body.append(f'<rect x="1" y="{y + 20}" width="{part_w:.1f}" height="16" fill="{BLUE}"/>')
+            body.append(f'<rect x="1" y="{y + 23}" width="{part_w:.1f}" height="16" fill="{BLUE}"/>')
     description = "; ".join(f"{r.label}: {r.total} / {r.part}" + (f" ({r.note})" if r.note else "") for r in rows)
     return _frame(width, height, title, description, body)
 
@@ -108,7 +108,7 @@ def columns(rows: list[Bar], *, title: str, received: str, resolved: str, empty:
         )
         if i % every == 0:
             body.append(
-                f'<text x="{x + bar_w:.1f}" y="{base + 18}" font-size="12" text-anchor="middle" fill="{INK}">'
+                f'<text x="{x + bar_w:.1f}" y="{base + 18}" font-size="13" text-anchor="middle" fill="{INK}">'
                 f"{escape(r.label)}</text>"
             )
     description = "; ".join(f"{r.label}: {r.total} / {r.part}" for r in rows)

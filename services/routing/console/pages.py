@@ -87,8 +87,16 @@ async def login(request: Request) -> Response:
     target = safe_next(form.get("next"))
 
     def refused(key: str) -> Response:
-        return page(request, "console/login.html", None, status_code=400, next=target, username=username[:64],
-                    error=p.t(key))  # fmt: skip
+        return page(
+            request,
+            "console/login.html",
+            None,
+            status_code=400,
+            next=target,
+            username=username[:64],
+            error=p.t(key),
+            canonical="/console/login",
+        )
 
     if not username or not isinstance(password, str) or not password:
         return refused("error.login_missing")
@@ -336,6 +344,7 @@ async def _task_page(
         values=values or {},
         done=_done(request),
         next_url=f"/console/tasks/{task.id}",
+        canonical=f"/console/tasks/{task.id}",
     )
 
 

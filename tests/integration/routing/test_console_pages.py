@@ -84,6 +84,15 @@ async def test_sign_in_sets_a_strict_http_only_cookie_and_sign_out_ends_it(routi
         # the cookie is the API's token too (shared.security reads it)
         assert (await c.get("/v1/auth/me")).json()["username"] == M
 
+        await routing.add_staff("pm.wang", "member", "property_maintenance")
+        async with browser(routing) as other:
+            await other.sign_in("pm.wang")
+            assert (await other.get("/console/")).status_code == 200
+            r = await routing.http.patch("/v1/staff/pm.wang", json={"active": False},
+                                         headers={"X-Admin-Token": routing.settings.admin_token})  # fmt: skip
+            assert r.status_code == 200
+            assert (await other.get("/console/")).status_code == 303  # a disabled account is out at once
+
         assert (await c.http.post("/console/logout", data={}, headers=ORIGIN)).status_code == 403
         r = await c.http.post("/console/logout", data={"csrf": csrf}, headers=ORIGIN)
         assert r.status_code == 303 and r.headers["location"] == "/console/login"
@@ -155,6 +164,7 @@ async def test_a_refusal_gives_the_reason_in_the_staff_members_language(routing:
         assert r.status_code == 403
         assert f"The task is with {M}; only its assignee or a team lead may “Resolve”." in r.text
         assert '<html lang="en">' in r.text
+        assert f'href="/console/tasks/{task["id"]}?lang=zh-CN"' in r.text  # the switch leads back to the task
     async with browser(routing) as c:
         await c.sign_in(M)
         r = await c.act(task["id"], "return", {"reason_code": "other"})
@@ -277,6 +287,22 @@ async def test_a_supervisor_dispatches_returned_work_again(routing: Routing) -> 
     view = (await routing.task(task["id"])).json()
     assert view["status"] == "dispatched" and view["team"]["id"] == "community_work_group"
     await eventually(lambda: routing.listener.of("task.dispatched", task["id"])[1:], timeout=20, what="re-dispatch")
+
+    # overdue work of any team is there too, and can be moved from the same page
+    late = await routing.submit(submitted("legal_aid", "劳动合同纠纷咨询"))
+    routing.clock.advance(hours=24)  # past the 4 working hours to claim
+    async with browser(routing) as c:
+        await c.sign_in("supervisor")
+        page = await c.get("/console/supervise")
+        overdue = page.text[page.text.index('id="overdue-h"') :]
+        assert late["tracking_code"] in overdue and "已超时" in overdue
+        assert f'action="/console/tasks/{late["id"]}/dispatch"' in overdue
+        r = await c.act(
+            late["id"], "dispatch", {"team_id": "mediation", "priority": "high", "next": "/console/supervise"}
+        )
+        assert r.status_code == 303
+    view = (await routing.task(late["id"])).json()
+    assert (view["team"]["id"], view["priority"], view["overdue"]) == ("mediation", "high", False)
 
 
 async def test_the_english_switch_is_remembered(routing: Routing) -> None:
