@@ -43,8 +43,11 @@
       return iso;
     }
     try {
-      return moment.toLocaleString(lang, {
-        timeZone: timeZone, year: "numeric", month: "long", day: "numeric", hour: "2-digit", minute: "2-digit"
+      // The same form as the server's dates: 2026年5月1日 10:30 / 1 May 2026, 10:30.
+      var english = lang === "en";
+      return moment.toLocaleString(english ? "en-GB" : "zh-CN", {
+        timeZone: timeZone, year: "numeric", month: english ? "short" : "long", day: "numeric",
+        hour: "2-digit", minute: "2-digit", hour12: false
       });
     } catch (e) {
       return moment.toLocaleString();

@@ -35,7 +35,7 @@ SUBMISSION_TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
 _description = RequestIn.model_fields["description"]
 # The API's own rule for the description (length, control characters), checked on its own.
-DESCRIPTION: TypeAdapter[str] = TypeAdapter(Annotated[_description.annotation, *_description.metadata])  # type: ignore[name-defined]
+DESCRIPTION: TypeAdapter[str] = TypeAdapter(Annotated[_description.annotation, *_description.metadata])  # type: ignore[arg-type]
 
 
 class Values:

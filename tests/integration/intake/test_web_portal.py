@@ -318,3 +318,13 @@ async def test_the_portal_is_not_in_the_openapi_document(run_service: Any) -> No
     async with run_service("intake") as (client, _app):
         paths = (await client.get("/openapi.json")).json()["paths"]
         assert not [p for p in paths if not p.startswith(("/v1/", "/open311/", "/healthz", "/readyz", "/metrics"))]
+
+
+async def test_a_database_outage_answers_a_page_with_retry_after(run_service: Any) -> None:
+    async with run_service("intake") as (client, app):
+        code = code_of(await file(client))
+        await app.state.infra.client.close()  # the database is gone for this replica
+        for r in (await client.get(f"/track/{code}"), await file(client), await client.get(f"/feedback/{code}")):
+            assert r.status_code == 503 and r.headers["retry-after"] == "5", r.text
+            assert r.headers["content-type"].startswith("text/html") and "系统暂时繁忙" in r.text
+        assert (await client.get("/")).status_code == 200  # the home page needs no database
