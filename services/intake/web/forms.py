@@ -152,7 +152,7 @@ def _problem(name: str, error: dict[str, Any]) -> Problem:
     kind = error.get("type", "")
     if kind in ("missing", "string_too_short"):
         return Problem(name, "required")
-    if kind == "string_too_long":
+    if kind in ("string_too_long", "too_long"):
         return Problem(name, "too_long", int((error.get("ctx") or {}).get("max_length") or 0) or None)
     if kind in ("literal_error", "enum"):
         return Problem(name, "choice")
@@ -175,7 +175,8 @@ def _from_field_error(exc: FieldError) -> Problem:
     return Problem(_form_field(exc.field), "required" if required else "invalid")
 
 
-def _validate(model: type[BaseModel], data: Any, prefix: str) -> tuple[Any, list[Problem]]:
+def validate(model: type[BaseModel], data: Any, prefix: str = "") -> tuple[Any, list[Problem]]:
+    """An API model's own checks on the form's values: the model, or the problems by field."""
     try:
         return model.model_validate(data), []
     except ValidationError as exc:
@@ -191,8 +192,8 @@ def check(body: dict[str, Any], service: Service) -> Checked:
         DESCRIPTION.validate_python(body["description"])
     except ValidationError as exc:
         problems += _from_validation(exc, "description")
-    _, location_problems = _validate(LocationIn, body["location"], "location.")
-    resident, resident_problems = _validate(ResidentIn, body["resident"], "resident.")
+    _, location_problems = validate(LocationIn, body["location"], "location.")
+    resident, resident_problems = validate(ResidentIn, body["resident"], "resident.")
     problems += location_problems + resident_problems
     if resident is not None and resident.preferred_channel not in NOTIFY_CHOICES:
         problems.append(Problem("resident.preferred_channel", "choice"))
@@ -203,7 +204,7 @@ def check(body: dict[str, Any], service: Service) -> Checked:
     if problems:
         return Checked(None, problems=_first_per_field(problems))
     # The whole body once more, exactly as the API checks it (nothing slips between the parts).
-    request, whole = _validate(RequestIn, body, "")
+    request, whole = validate(RequestIn, body, "")
     return Checked(request, answers.answers, _first_per_field(whole))
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import secrets
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, get_args
 from urllib.parse import quote, urlsplit
 
 import structlog
@@ -20,10 +20,10 @@ from fastapi.responses import RedirectResponse, Response
 from pymongo.errors import PyMongoError
 
 from services.intake import domain
+from services.intake.api import CancelIn, FeedbackIn
 from services.intake.catalogue import Catalogue, Service
 from services.intake.channels import get_limiter, get_store, limit_address
 from services.intake.desk import Busy, Desk, IdempotencyConflict, UnknownRequest, fingerprint
-from services.intake.fields import check_text
 from services.intake.limits import RateLimited
 from services.intake.web import forms, present
 from shared.events import LANGUAGES, Location, Resident
@@ -35,9 +35,7 @@ from shared.web import page_language, render
 log = structlog.get_logger("huiying.intake.portal")
 
 PORTAL_CHANNEL = "portal"
-RATINGS = ("satisfied", "fairly_satisfied", "dissatisfied")
-MAX_CANCEL_REASON = 500
-MAX_COMMENT = 1000
+RATINGS: tuple[str, ...] = get_args(FeedbackIn.model_fields["rating"].annotation)  # satisfied, fairly_..., dissatisfied
 
 router = APIRouter(include_in_schema=False)
 
@@ -340,9 +338,10 @@ async def cancel(code: str, request: Request) -> Response:
     values = forms.Values.of(await request.form())
     reason = values.one("reason")
     lang = page_language(request)
-    problem = _text_problem(reason, MAX_CANCEL_REASON)
-    if problem is not None:
-        return page(request, "cancel.html", view=domain.track_view(doc, lang), reason=reason, error=problem)
+    problems = small_form_problems(CancelIn, {"tracking_code": doc["tracking_code"], "reason": reason or None})
+    if problems:
+        view = domain.track_view(doc, lang)
+        return page(request, "cancel.html", view=view, reason=reason, error=problems.get("reason"))
     desk: Desk = request.app.state.desk
     try:
         await desk.cancel(doc["_id"], doc["tracking_code"], reason or None)
@@ -356,15 +355,19 @@ async def cancel(code: str, request: Request) -> Response:
     return RedirectResponse(f"/track/{doc['tracking_code']}?cancelled=1", status_code=303)
 
 
-def _text_problem(text: str, limit: int) -> dict[str, Any] | None:
-    """A free-text field's problem as (catalogue key, values), or None."""
-    if len(text) > limit:
-        return {"key": "error.too_long", "max": limit}
-    try:
-        check_text(text)
-    except ValueError:
-        return {"key": "error.invalid"}
-    return None
+def small_form_problems(model: type[CancelIn] | type[FeedbackIn], data: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The cancel and feedback forms, checked by the native API's own models: field -> message key (and
+    the limit, for a text that is too long)."""
+    _, problems = forms.validate(model, data)
+    out: dict[str, dict[str, Any]] = {}
+    for p in problems:
+        if p.kind == "too_long":
+            out[p.field] = {"key": "error.too_long", "max": p.max}
+        elif p.field == "rating":
+            out[p.field] = {"key": "error.required.rating"}
+        else:
+            out[p.field] = {"key": "error.line" if p.kind == "line" else "error.invalid"}
+    return out
 
 
 # -- feedback ---------------------------------------------------------------------------------------------
@@ -414,11 +417,7 @@ async def feedback(code: str, request: Request) -> Response:
         return not_found(request, code)
     values = forms.Values.of(await request.form())
     rating, comment = values.one("rating"), values.one("comment")
-    errors: dict[str, dict[str, Any]] = {}
-    if rating not in RATINGS:
-        errors["rating"] = {"key": "error.required.rating"}
-    if (problem := _text_problem(comment, MAX_COMMENT)) is not None:
-        errors["comment"] = problem
+    errors = small_form_problems(FeedbackIn, {"rating": rating, "comment": comment or None})
     if errors:
         return feedback_page(request, doc, rating=rating, comment=comment, errors=errors)
     desk: Desk = request.app.state.desk

@@ -23,7 +23,8 @@ async def test_admin_api_needs_an_admin(run_service: Any) -> None:
         admin = {"Authorization": f"Bearer {staff_token(app, 'admin', 'root')}"}
         listed = await client.get("/v1/admin/channels", headers=admin)
         assert listed.status_code == 200
-        assert [c["id"] for c in listed.json()["channels"]] == ["web"]  # dev mode seeds the web channel
+        # dev mode seeds the web channel; every mode has the resident portal's own channel (no usable key)
+        assert [c["id"] for c in listed.json()["channels"]] == ["portal", "web"]
         created = await client.post("/v1/admin/channels", json=HOTLINE, headers=admin)
         assert created.status_code == 201 and created.json()["updated_by"] == "root"
 
@@ -89,14 +90,15 @@ async def test_channel_input_is_checked(run_service: Any) -> None:
         for body in bad:
             r = await client.post("/v1/admin/channels", json=body, headers=ADMIN)
             assert r.status_code == 422, body
-        assert len((await client.get("/v1/admin/channels", headers=ADMIN)).json()["channels"]) == 1
+        assert len((await client.get("/v1/admin/channels", headers=ADMIN)).json()["channels"]) == 2  # web, portal
 
 
 async def test_prod_mode_seeds_no_channel_and_needs_https_webhooks(run_service: Any) -> None:
     secrets = {"jwt_secret": "j" * 40, "webhook_secret": "w" * 40, "admin_token": "a" * 40}
     async with run_service("intake", mode="prod", **secrets) as (client, _app):
         admin = {"X-Admin-Token": "a" * 40}
-        assert (await client.get("/v1/admin/channels", headers=admin)).json()["channels"] == []
+        channels = (await client.get("/v1/admin/channels", headers=admin)).json()["channels"]
+        assert [(c["id"], c["key_hint"]) for c in channels] == [("portal", None)]  # the portal's, with no known key
         assert (await client.get("/v1/admin/channels", headers=ADMIN)).status_code == 403  # the dev token is not it
         r = await client.post(
             "/v1/admin/channels", json={**HOTLINE, "webhook_url": "http://x.example/h"}, headers=admin

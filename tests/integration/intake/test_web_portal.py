@@ -281,6 +281,9 @@ async def test_feedback_after_resolution_once(run_service: Any, listen: Any) -> 
 
         missing = await client.post(f"/feedback/{code}", data={"rating": "", "comment": "好"})
         assert missing.status_code == 200 and field_error(missing.text, "f-rating") == "请选择您的评价。"
+        long = await client.post(f"/feedback/{code}", data={"rating": "satisfied", "comment": "好" * 1001})
+        assert field_error(long.text, "f-comment") == "太长了，最多 1000 个字。"
+        assert 'value="satisfied" checked' in long.text  # the choice is kept
 
         r = await client.post(f"/feedback/{code}", data={"rating": "satisfied", "comment": "师傅很及时"})
         assert r.status_code == 303 and r.headers["location"] == f"/feedback/{code}?thanks=1"
