@@ -28,6 +28,12 @@ from tests.support import wait_sync
 WEB = {"X-API-Key": "dev-web-key"}
 MEMBER, SUPERVISOR = "property_maintenance.member", "supervisor"
 DESKTOP = (1280, 900)
+PHONE_WIDTH = 390  # the `new_page` default
+
+
+def fits_the_phone(page: Any) -> None:
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE_WIDTH, f"{page.url} is {width}px wide on a {PHONE_WIDTH}px phone"
 
 
 @pytest.fixture(scope="module")
@@ -101,6 +107,7 @@ def test_a_member_claims_and_resolves_a_request_with_a_public_reply(stack: Stack
     card = page.locator(f'li[data-code="{code}"]')
     card.wait_for()
     assert "物业维修组" in page.locator("h1").inner_text()
+    fits_the_phone(page)
     screenshot(page, "console-queue")
 
     card.locator("a.code").click()
@@ -117,6 +124,7 @@ def test_a_member_claims_and_resolves_a_request_with_a_public_reply(stack: Stack
     page.locator(".ok-notice").wait_for()
     assert page.locator("dd[data-status]").inner_text() == "已办结"
     assert reply in page.locator(".task-history").inner_text()
+    fits_the_phone(page)
     screenshot(page, "console-task-resolved")
 
     view = task(stack, created["id"])
@@ -202,6 +210,7 @@ def test_the_dashboard_shows_the_new_counts_after_work_is_done(stack: Stack, new
     sign_in(phone, stack, SUPERVISOR)
     phone.goto(f"{stack.url('routing')}/console/ledger")
     assert phone.locator('[data-kpi="count"] .kpi-value').inner_text().strip() == after["count"]
+    fits_the_phone(phone)
     screenshot(phone, "ledger-dashboard-phone")
 
 
@@ -237,3 +246,33 @@ def test_the_english_switch_is_remembered(stack: Stack, new_page: Any) -> None:
     screenshot(page, "console-task-en")
     page.click("text=中文")
     assert page.locator("#actions-h").inner_text() == "可办理的操作"
+
+
+def test_keyboard_only(stack: Stack, new_page: Any) -> None:
+    """Sign in, find the new task and claim it with the keyboard alone."""
+    created = file_request(stack, "单元门禁刷卡没反应")
+    page = new_page()
+    page.goto(f"{stack.url('routing')}/console/login")
+    page.focus(".skip-link")  # hidden until focused, then on screen
+    box = page.locator(".skip-link").bounding_box()
+    assert box is not None and box["x"] >= 0 and box["y"] >= 0
+    page.focus("#username")
+    page.keyboard.type(MEMBER)
+    page.keyboard.press("Tab")
+    page.keyboard.type("dev-password")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{stack.url('routing')}/console/")
+    claim = f'li[data-code="{created["tracking_code"]}"] form button'
+    page.locator(claim).wait_for()
+    for _ in range(60):
+        page.keyboard.press("Tab")
+        if page.evaluate(f"document.activeElement === document.querySelector('{claim}')"):
+            break
+    else:
+        raise AssertionError("the claim button cannot be reached with Tab")
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline != "none", "the focused button shows no focus ring"
+    screenshot(page, "console-keyboard-focus")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**/console/tasks/{created['id']}?done=claim")
+    assert page.locator("dd[data-status]").inner_text() == "已签收"
