@@ -39,7 +39,9 @@
         if (!before[el.getAttribute("data-id")]) { el.classList.add("is-new"); fresh += 1; }
       });
       region.setAttribute("data-etag", etag);
-      announce((region.getAttribute("data-updated") || "").replace("{n}", String(fresh)));
+      if (fresh > 0) {  /* a quiet swap otherwise (a colleague took a task, the minute turned) */
+        announce((region.getAttribute("data-updated") || "").replace("{n}", String(fresh)));
+      }
     }
 
     function tick() {

@@ -314,3 +314,27 @@ async def test_the_english_switch_is_remembered(routing: Routing) -> None:
         assert '<html lang="en">' in page.text and "Property" in page.text and "Sign out" in page.text
         page = await c.get("/console/?lang=zh-CN")
         assert '<html lang="zh-CN">' in page.text and "退出" in page.text
+
+
+async def test_two_replicas_serve_one_console_session(start_routing: Any) -> None:
+    """Nothing of a console session lives in a process: sign in on one replica, act and poll on the other."""
+    async with start_routing() as a, start_routing() as b:
+        assert a.settings.routing_mongodb_db == b.settings.routing_mongodb_db
+        task = await a.submit()
+        async with browser(a) as on_a:
+            await on_a.sign_in(M)
+            page = await on_a.get("/console/")
+            etag = re.search(r'data-etag="([^"]+)"', page.text).group(1).replace("&#34;", '"')  # type: ignore[union-attr]
+            transport = httpx.ASGITransport(app=b.app)
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://routing", cookies=on_a.http.cookies
+            ) as h:
+                on_b = Console(h)
+                on_b.csrf = on_a.csrf
+                polled = await on_b.get("/console/queue/items", headers={"If-None-Match": etag})
+                assert polled.status_code == 304  # the same answer from the other replica
+                r = await on_b.act(task["id"], "claim")
+                assert r.status_code == 303, r.text
+                polled = await on_a.get("/console/queue/items", headers={"If-None-Match": etag})
+                assert polled.status_code == 200 and "已签收" in polled.text
+        assert (await a.task(task["id"])).json()["status"] == "claimed"
