@@ -293,6 +293,7 @@ def test_keyboard_only(stack: Stack, new_page: Any) -> None:
     intake = stack.url("intake")
     page = new_page(viewport=(1280, 900))
     page.goto(f"{intake}/?lang=zh-CN")
+    page.wait_for_load_state()
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.className") == "skip-link"
     assert page.locator(".skip-link").is_visible()

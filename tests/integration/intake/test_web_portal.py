@@ -331,3 +331,18 @@ async def test_a_database_outage_answers_a_page_with_retry_after(run_service: An
             assert r.status_code == 503 and r.headers["retry-after"] == "5", r.text
             assert r.headers["content-type"].startswith("text/html") and "系统暂时繁忙" in r.text
         assert (await client.get("/")).status_code == 200  # the home page needs no database
+
+
+async def test_a_plain_form_post_as_in_the_docs(run_service: Any) -> None:
+    """docs/intake.md's curl example: the portal route takes an ordinary form post, no page needed first."""
+    async with run_service("intake") as (client, app):
+        data = {
+            "description": "想咨询劳动合同纠纷",
+            "location.building": "5号楼",
+            "resident.name": "李师傅",
+            "resident.preferred_channel": "inbox",
+            "submission": "any-16-to-64-characters",
+        }
+        code = code_of(await client.post("/request/legal_aid", data=data))
+        doc = await app.state.store.by_tracking_code(code)
+        assert doc["resident"]["language"] == "zh-CN" and doc["attributes"] == {}
