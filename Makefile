@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast bench schemas lint typecheck clean
+.PHONY: run test test-fast bench schemas screenshots lint typecheck clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 13) else "Python 3.13+ is required (pyenv install 3.13)")'
@@ -21,6 +21,9 @@ test: $(STAMP)
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -q tests/unit
+
+screenshots: $(STAMP)
+	HUIYING_SCREENSHOT_DIR=docs/screenshots $(PY) -m pytest -q tests/browser
 
 bench: $(STAMP)
 	$(VENV)/bin/huiying bench --spawn -n 500 -c 50

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +17,10 @@ from huiying.stack import Stack
 from tests.e2e.conftest import running_stack
 
 CHROMIUM = os.environ.get("HUIYING_TEST_CHROMIUM", "/usr/bin/chromium")
+# `make test` keeps its screenshots out of the tree (var/ is ignored); `make screenshots` refreshes the
+# README's pictures in docs/screenshots/.
 SCREENSHOTS = Path(
-    os.environ.get("HUIYING_SCREENSHOT_DIR", Path(__file__).resolve().parents[2] / "docs" / "screenshots")
+    os.environ.get("HUIYING_SCREENSHOT_DIR", Path(__file__).resolve().parents[2] / "var" / "screenshots")
 )
 # Flags for a root user on a machine without outside network (see the machine notes).
 CHROMIUM_ARGS = [
@@ -53,9 +56,18 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory, amqp_url: str) -> Iterator[Stack]:
-    """One stack per browser test module (memory engine, own names, free ports)."""
-    with running_stack(tmp_path_factory.mktemp("browser-stack")) as s:
-        yield s
+    """One stack per browser test module (memory engine, own names, free ports), started and stopped on a
+    thread of its own that lives as long as the stack: while the browser is open, Playwright's sync API
+    runs an event loop on the test thread, where the launcher's broker check and the topology clean-up
+    (`asyncio.run`) cannot run; and the stack's processes die with the thread that started them
+    (PR_SET_PDEATHSIG)."""
+    manager = running_stack(Path(tmp_path_factory.mktemp("browser-stack")))
+    keeper = ThreadPoolExecutor(1, thread_name_prefix="browser-stack")
+    try:
+        yield keeper.submit(manager.__enter__).result()
+    finally:
+        keeper.submit(manager.__exit__, None, None, None).result()
+        keeper.shutdown()
 
 
 class PageErrors:

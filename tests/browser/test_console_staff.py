@@ -11,18 +11,13 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from playwright.sync_api import expect
 
 from huiying.stack import Stack
 from tests.browser.conftest import screenshot
-from tests.e2e.conftest import running_stack
 from tests.support import wait_sync
 
 WEB = {"X-API-Key": "dev-web-key"}
@@ -34,21 +29,6 @@ PHONE_WIDTH = 390  # the `new_page` default
 def fits_the_phone(page: Any) -> None:
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE_WIDTH, f"{page.url} is {width}px wide on a {PHONE_WIDTH}px phone"
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory, amqp_url: str) -> Iterator[Stack]:
-    """The browser fixtures' stack, started and stopped on a thread of its own that lives as long as the
-    stack: the session-scoped browser (Playwright's sync API) runs an event loop on the test thread, where
-    the launcher's broker check and the topology clean-up (`asyncio.run`) cannot run; and the stack's
-    processes die with the thread that started them (PR_SET_PDEATHSIG)."""
-    manager = running_stack(Path(tmp_path_factory.mktemp("console-stack")))
-    keeper = ThreadPoolExecutor(1, thread_name_prefix="console-stack")
-    try:
-        yield keeper.submit(manager.__enter__).result()
-    finally:
-        keeper.submit(manager.__exit__, None, None, None).result()
-        keeper.shutdown()
 
 
 def file_request(stack: Stack, description: str, *, building: str = "3号楼") -> dict[str, Any]:

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,26 +16,10 @@ import pytest
 
 from huiying.stack import Stack
 from tests.browser.conftest import screenshot
-from tests.e2e.conftest import dump_logs, running_stack
+from tests.e2e.conftest import dump_logs
 from tests.support import wait_sync
 
 PHONE_WIDTH = 390
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory, amqp_url: str) -> Iterator[Stack]:
-    """The stack on a thread of its own that lives as long as the stack: the session-scoped browser
-    (Playwright's sync API) runs an event loop on the test thread, where the launcher's broker check and
-    the topology clean-up (`asyncio.run`) cannot run, and the stack's processes die with the thread that
-    started them. (The same as the console's browser tests; tests/browser/conftest.py's `stack` could
-    become this.)"""
-    manager = running_stack(Path(tmp_path_factory.mktemp("portal-stack")))
-    keeper = ThreadPoolExecutor(1, thread_name_prefix="portal-stack")
-    try:
-        yield keeper.submit(manager.__enter__).result()
-    finally:
-        keeper.submit(manager.__exit__, None, None, None).result()
-        keeper.shutdown()
 
 
 @pytest.fixture(scope="module")
