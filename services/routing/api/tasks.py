@@ -43,135 +43,49 @@ async def get_task(request_id: str, request: Request, actor: CurrentActor, svc: 
     return task_view(task, actor, svc.directory, _now(request))
 
 
-def _optional[P: BaseModel](cls: type[P]) -> Any:
-    return Body(default_factory=cls)
-
-
-@router.post("/tasks/{request_id}/claim", summary="签收: take the task (the handling clock starts)", responses=ERRORS)
-async def claim(
-    request_id: str,
-    request: Request,
-    actor: CurrentActor,
-    svc: Service,
-    body: Annotated[lc.ClaimParams, _optional(lc.ClaimParams)],
-) -> dict[str, Any]:
-    return await _act(request, svc, actor, request_id, "claim", body)  # type: ignore[no-any-return]
-
-
-@router.post("/tasks/{request_id}/start", summary="Start the work (办理)", responses=ERRORS)
-async def start(
-    request_id: str,
-    request: Request,
-    actor: CurrentActor,
-    svc: Service,
-    body: Annotated[lc.StartParams, _optional(lc.StartParams)],
-) -> dict[str, Any]:
-    return await _act(request, svc, actor, request_id, "start", body)  # type: ignore[no-any-return]
-
-
-@router.post("/tasks/{request_id}/hold", summary="挂起: put on hold (the clock stops)", responses=ERRORS)
-async def hold(
-    request_id: str, request: Request, actor: CurrentActor, svc: Service, body: lc.HoldParams
-) -> dict[str, Any]:
-    return await _act(request, svc, actor, request_id, "hold", body)  # type: ignore[no-any-return]
-
-
-@router.post("/tasks/{request_id}/resume", summary="Resume (the rest of the clock runs)", responses=ERRORS)
-async def resume(
-    request_id: str,
-    request: Request,
-    actor: CurrentActor,
-    svc: Service,
-    body: Annotated[lc.ResumeParams, _optional(lc.ResumeParams)],
-) -> dict[str, Any]:
-    return await _act(request, svc, actor, request_id, "resume", body)  # type: ignore[no-any-return]
-
-
-@router.post(
-    "/tasks/{request_id}/note", summary="Add a note (internal, or public: the resident sees it)", responses=ERRORS
+# One endpoint per lifecycle action: (action, its parameters, whether the body may be left out, summary).
+ACTIONS: tuple[tuple[str, type[BaseModel], bool, str], ...] = (
+    ("claim", lc.ClaimParams, True, "签收: take the task (the handling clock starts)"),
+    ("start", lc.StartParams, True, "Start the work (办理)"),
+    ("hold", lc.HoldParams, False, "挂起: put on hold (the clock stops)"),
+    ("resume", lc.ResumeParams, True, "Resume (the rest of the clock runs)"),
+    ("note", lc.NoteParams, False, "Add a note (internal, or public: the resident sees it)"),
+    ("resolve", lc.ResolveParams, False, "办结: resolve with a public reply"),
+    ("return", lc.ReturnParams, False, "退单: send back to the supervisors with a reason"),
+    ("transfer", lc.TransferParams, False, "转派: a lead moves the task to another team"),
+    ("extend", lc.ExtendParams, False, "延期: ask a lead for more time"),
+    ("approve-extension", lc.DecideExtensionParams, True, "A lead approves the extension"),
+    ("deny-extension", lc.DecideExtensionParams, True, "A lead denies the extension"),
+    ("dispatch", lc.DispatchParams, False, "派单: a supervisor (re-)dispatches to a team"),
+    ("assign", lc.AssignParams, False, "A lead proposes an assignee (they still claim)"),
+    ("duplicate", lc.DuplicateParams, False, "Mark as a duplicate of an earlier request"),
+    ("not-accept", lc.NotAcceptParams, False, "不受理: decline with a referral"),
 )
-async def note(
-    request_id: str, request: Request, actor: CurrentActor, svc: Service, body: lc.NoteParams
-) -> dict[str, Any]:
-    return await _act(request, svc, actor, request_id, "note", body)  # type: ignore[no-any-return]
 
 
-@router.post("/tasks/{request_id}/resolve", summary="办结: resolve with a public reply", responses=ERRORS)
-async def resolve(
-    request_id: str, request: Request, actor: CurrentActor, svc: Service, body: lc.ResolveParams
-) -> dict[str, Any]:
-    return await _act(request, svc, actor, request_id, "resolve", body)  # type: ignore[no-any-return]
+def _register_action(action: str, params: type[BaseModel], optional: bool, summary: str) -> None:
+    body_type: Any = Annotated[params, Body(default_factory=params)] if optional else params
+
+    async def endpoint(
+        request_id: str, request: Request, actor: CurrentActor, svc: Service, body: body_type
+    ) -> dict[str, Any]:
+        return await _act(request, svc, actor, request_id, action, body)  # type: ignore[no-any-return]
+
+    # Annotations are strings here (`from __future__ import annotations`); give FastAPI the real body type.
+    endpoint.__annotations__["body"] = body_type
+    endpoint.__name__ = action.replace("-", "_")
+    router.add_api_route(
+        f"/tasks/{{request_id}}/{action}",
+        endpoint,
+        methods=["POST"],
+        summary=summary,
+        responses=ERRORS,
+        operation_id=f"task_{endpoint.__name__}",
+    )
 
 
-@router.post("/tasks/{request_id}/return", summary="退单: send back to the supervisors with a reason", responses=ERRORS)
-async def return_(
-    request_id: str, request: Request, actor: CurrentActor, svc: Service, body: lc.ReturnParams
-) -> dict[str, Any]:
-    return await _act(request, svc, actor, request_id, "return", body)  # type: ignore[no-any-return]
-
-
-@router.post("/tasks/{request_id}/transfer", summary="转派: a lead moves the task to another team", responses=ERRORS)
-async def transfer(
-    request_id: str, request: Request, actor: CurrentActor, svc: Service, body: lc.TransferParams
-) -> dict[str, Any]:
-    return await _act(request, svc, actor, request_id, "transfer", body)  # type: ignore[no-any-return]
-
-
-@router.post("/tasks/{request_id}/extend", summary="延期: ask a lead for more time", responses=ERRORS)
-async def extend(
-    request_id: str, request: Request, actor: CurrentActor, svc: Service, body: lc.ExtendParams
-) -> dict[str, Any]:
-    return await _act(request, svc, actor, request_id, "extend", body)  # type: ignore[no-any-return]
-
-
-@router.post("/tasks/{request_id}/approve-extension", summary="A lead approves the extension", responses=ERRORS)
-async def approve_extension(
-    request_id: str,
-    request: Request,
-    actor: CurrentActor,
-    svc: Service,
-    body: Annotated[lc.DecideExtensionParams, _optional(lc.DecideExtensionParams)],
-) -> dict[str, Any]:
-    return await _act(request, svc, actor, request_id, "approve-extension", body)  # type: ignore[no-any-return]
-
-
-@router.post("/tasks/{request_id}/deny-extension", summary="A lead denies the extension", responses=ERRORS)
-async def deny_extension(
-    request_id: str,
-    request: Request,
-    actor: CurrentActor,
-    svc: Service,
-    body: Annotated[lc.DecideExtensionParams, _optional(lc.DecideExtensionParams)],
-) -> dict[str, Any]:
-    return await _act(request, svc, actor, request_id, "deny-extension", body)  # type: ignore[no-any-return]
-
-
-@router.post("/tasks/{request_id}/dispatch", summary="派单: a supervisor (re-)dispatches to a team", responses=ERRORS)
-async def dispatch(
-    request_id: str, request: Request, actor: CurrentActor, svc: Service, body: lc.DispatchParams
-) -> dict[str, Any]:
-    return await _act(request, svc, actor, request_id, "dispatch", body)  # type: ignore[no-any-return]
-
-
-@router.post("/tasks/{request_id}/assign", summary="A lead proposes an assignee (they still claim)", responses=ERRORS)
-async def assign(
-    request_id: str, request: Request, actor: CurrentActor, svc: Service, body: lc.AssignParams
-) -> dict[str, Any]:
-    return await _act(request, svc, actor, request_id, "assign", body)  # type: ignore[no-any-return]
-
-
-@router.post("/tasks/{request_id}/duplicate", summary="Mark as a duplicate of an earlier request", responses=ERRORS)
-async def duplicate(
-    request_id: str, request: Request, actor: CurrentActor, svc: Service, body: lc.DuplicateParams
-) -> dict[str, Any]:
-    return await _act(request, svc, actor, request_id, "duplicate", body)  # type: ignore[no-any-return]
-
-
-@router.post("/tasks/{request_id}/not-accept", summary="不受理: decline with a referral", responses=ERRORS)
-async def not_accept(
-    request_id: str, request: Request, actor: CurrentActor, svc: Service, body: lc.NotAcceptParams
-) -> dict[str, Any]:
-    return await _act(request, svc, actor, request_id, "not-accept", body)  # type: ignore[no-any-return]
+for _action, _params, _optional_body, _summary in ACTIONS:
+    _register_action(_action, _params, _optional_body, _summary)
 
 
 # -- queues ---------------------------------------------------------------------------------------------------
