@@ -52,3 +52,30 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+class ServerThread:
+    """uvicorn serving one app in a background thread, lifespan included (for schemathesis, which needs
+    a real HTTP server)."""
+
+    def __init__(self, app: Any, port: int, name: str = "app-under-test") -> None:
+        import threading
+
+        import uvicorn
+
+        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, name=name, daemon=True)
+        self.url = f"http://127.0.0.1:{port}"
+        self.name = name
+
+    def __enter__(self) -> ServerThread:
+        self.thread.start()
+        wait_sync(lambda: self.server.started or not self.thread.is_alive(), timeout=60, what=f"{self.name} to start")
+        if not self.server.started:
+            raise RuntimeError(f"{self.name} did not start (see the log above)")
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(30)

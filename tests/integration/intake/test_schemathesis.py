@@ -9,13 +9,11 @@ run stays within a few minutes on a 2-core machine.
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import schemathesis
-import uvicorn
 from hypothesis import HealthCheck, Phase, settings
 from pymongo import MongoClient
 from schemathesis.checks import not_a_server_error
@@ -27,32 +25,11 @@ from schemathesis.specs.openapi.checks import (
 
 from services.intake.app import create_app
 from services.intake.config import IntakeSettings
-from tests.support import SESSION_TAG, free_port, unique, wait_sync
+from tests.support import SESSION_TAG, ServerThread, free_port, unique
 
 EXAMPLES = int(os.environ.get("HUIYING_TEST_SCHEMATHESIS_EXAMPLES", "100"))
 KEY = "dev-web-key"
 ADMIN_TOKEN = "dev-admin-token"
-
-
-class ServerThread:
-    """uvicorn serving one app in a background thread, lifespan included."""
-
-    def __init__(self, app: Any, port: int) -> None:
-        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, name="intake-under-test", daemon=True)
-        self.url = f"http://127.0.0.1:{port}"
-
-    def __enter__(self) -> ServerThread:
-        self.thread.start()
-        wait_sync(lambda: self.server.started or not self.thread.is_alive(), timeout=60, what="intake to start")
-        if not self.server.started:
-            raise RuntimeError("intake did not start (see the log above)")
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(30)
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +50,7 @@ def intake_url(amqp_url: str, mongo_uri: str) -> Iterator[str]:
         rate_limit_per_address=0,
         rate_limit_per_key=0,
     )
-    with ServerThread(create_app(config), free_port()) as server:
+    with ServerThread(create_app(config), free_port(), name="intake-under-test") as server:
         yield server.url
     # Generated data must get past the door too, or the run proved little about the deeper code.
     with MongoClient(mongo_uri) as client:

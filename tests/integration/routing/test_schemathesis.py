@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import threading
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -17,7 +16,6 @@ from typing import Any
 import httpx
 import pytest
 import schemathesis
-import uvicorn
 from hypothesis import HealthCheck, Phase, settings
 from schemathesis.checks import not_a_server_error
 
@@ -26,29 +24,10 @@ from services.routing.config import RoutingSettings
 from shared.bus import Bus
 from shared.events import new_event
 from tests.integration.routing.conftest import delete_queues, routing_queues, submitted
-from tests.support import SESSION_TAG, free_port, unique, wait_sync
+from tests.support import SESSION_TAG, ServerThread, free_port, unique, wait_sync
 
 EXAMPLES = max(10, int(os.environ.get("HUIYING_TEST_SCHEMATHESIS_EXAMPLES", "100")) // 2)
 SACRIFICE = "fuzz.target"  # generated PATCH /v1/staff/{username} calls change this account, not the admin
-
-
-class ServerThread:
-    def __init__(self, app: Any, port: int) -> None:
-        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, name="routing-under-test", daemon=True)
-        self.url = f"http://127.0.0.1:{port}"
-
-    def __enter__(self) -> ServerThread:
-        self.thread.start()
-        wait_sync(lambda: self.server.started or not self.thread.is_alive(), timeout=60, what="routing to start")
-        if not self.server.started:
-            raise RuntimeError("routing did not start (see the log above)")
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(30)
 
 
 class Target:
@@ -75,7 +54,10 @@ def routing_target(amqp_url: str, mongo_uri: str) -> Iterator[Target]:
     )
     app = create_app(config)
     try:
-        with ServerThread(app, free_port()) as server, httpx.Client(base_url=server.url, timeout=15) as http:
+        with (
+            ServerThread(app, free_port(), name="routing-under-test") as server,
+            httpx.Client(base_url=server.url, timeout=15) as http,
+        ):
             ids = asyncio.run(_submit(config, 4))
             token = http.post("/v1/auth/login", json={"username": "admin", "password": "dev-password"}).json()
             headers = {"Authorization": f"Bearer {token['access_token']}"}
