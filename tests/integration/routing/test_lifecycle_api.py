@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from shared.metrics import EVENTS_HANDLED
 from tests.integration.routing.conftest import Routing, local, submitted
 from tests.support import eventually
 
@@ -25,10 +26,13 @@ async def test_request_submitted_becomes_a_dispatched_task_with_rule_priority_cl
     assert event.data["rule"] == "repair@1" and event.data["team"]["id"] == "property_maintenance"
     assert event.data["priority"] == "urgent" and event.data["due_at"] is not None
     assert "13800138000" not in event.to_bytes().decode()  # no contact details in task events
-    # a redelivered request.submitted changes nothing
+    # a redelivered request.submitted changes nothing: wait until routing has handled it, then look
+    queue = routing.settings.queue("routing.request-events")
+    handled = EVENTS_HANDLED.labels(queue=queue, type="request.submitted", outcome="ok")
+    before = handled._value.get()
     await routing.publish(data)
-    await asyncio.sleep(0)
-    await routing.wait_task(data.request_id, lambda t: t["seq"] == 1)
+    await eventually(lambda: handled._value.get() > before, what="the redelivered event handled")
+    await routing.wait_task(data.request_id, lambda t: t["seq"] == 1 and len(t["history"]) == 1)
 
 
 async def test_the_whole_lifecycle_over_http(routing: Routing) -> None:
