@@ -16,7 +16,7 @@ import pytest
 
 from huiying.stack import Stack
 from tests.e2e.conftest import dump_logs, settings_from, stack_env
-from tests.support import wait_sync
+from tests.support import eventually, wait_sync
 
 WEB = {"X-API-Key": "dev-web-key"}
 REPAIR = {
@@ -191,14 +191,14 @@ def consume(amqp_url: str, queue: str, count: int) -> list[dict[str, Any]]:
         async with connection:
             channel = await connection.channel()
             work = await channel.get_queue(queue, ensure=True)
-            deadline = asyncio.get_running_loop().time() + 30
-            while len(items) < count and asyncio.get_running_loop().time() < deadline:
-                message = await work.get(no_ack=False, fail=False)
-                if message is None:
-                    await asyncio.sleep(0.2)
-                    continue
-                items.append({**json.loads(message.body), "message_id": message.message_id})
-                await message.ack()
+
+            async def enough() -> bool:
+                while len(items) < count and (message := await work.get(no_ack=False, fail=False)) is not None:
+                    items.append({**json.loads(message.body), "message_id": message.message_id})
+                    await message.ack()
+                return len(items) >= count
+
+            await eventually(enough, timeout=30, interval=0.2, what=f"{count} work items on {queue}")
         return items
 
     return asyncio.run(run())

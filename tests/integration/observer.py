@@ -8,6 +8,8 @@ from typing import Any
 import aio_pika
 from aio_pika.abc import AbstractIncomingMessage
 
+from shared.events import Envelope
+
 
 class Observer:
     def __init__(self, amqp_url: str, exchange: str, keys: list[str]) -> None:
@@ -34,8 +36,24 @@ class Observer:
         if self._connection is not None:
             await self._connection.close()
 
+    @property
+    def events(self) -> list[Envelope]:
+        """Every event seen, decoded, in arrival order."""
+        return [Envelope.from_bytes(m.body) for m in self.messages]
+
+    def of(self, event_type: str, request_id: str | None = None) -> list[Envelope]:
+        return [e for e in self.events if e.type == event_type and request_id in (None, e.correlation_id)]
+
+    def for_request(self, request_id: str, producer: str = "routing") -> list[Envelope]:
+        return [e for e in self.events if e.correlation_id == request_id and e.producer == producer]
+
     def of_type(self, event_type: str) -> list[dict[str, Any]]:
         return [json.loads(m.body) for m in self.messages if m.type == event_type]
 
     def event_ids(self, event_type: str) -> list[str]:
         return [e["event_id"] for e in self.of_type(event_type)]
+
+
+def listening(amqp_url: str, exchange: str) -> Observer:
+    """`async with listening(url, exchange) as heard:` — every event published on the exchange."""
+    return Observer(amqp_url, exchange, ["#"])

@@ -8,12 +8,11 @@ import pwd
 import shutil
 import subprocess
 import tempfile
-import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support import free_port
+from tests.support import free_port, wait_sync
 
 
 @dataclass
@@ -35,28 +34,21 @@ class PrivateBroker:
     def start(self) -> None:
         subprocess.run(["rabbitmq-server", "-detached"], env=self.env, check=True, capture_output=True, timeout=60)
         # `-detached` returns at once; until the node registers, await_startup says "not running".
-        deadline = time.monotonic() + 90
-        while True:
-            result = self._ctl("await_startup", "--timeout", "30", timeout=60)
-            if result.returncode == 0:
-                return
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"private RabbitMQ node did not start: {result.stderr or result.stdout}")
-            time.sleep(0.5)
+        wait_sync(
+            lambda: self._ctl("await_startup", "--timeout", "30", timeout=60).returncode == 0,
+            timeout=90,
+            interval=0.5,
+            what=f"the private RabbitMQ node {self.node} to start",
+        )
 
     def stop(self) -> None:
         self._ctl("stop", timeout=60)
         # `stop` returns when the node is down; wait until the port is free as well.
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if (
-                subprocess.run(["ss", "-ltn", f"sport = :{self.port}"], capture_output=True, text=True).stdout.count(
-                    "LISTEN"
-                )
-                == 0
-            ):
-                return
-            time.sleep(0.2)
+        wait_sync(self._port_free, timeout=30, interval=0.2, what=f"port {self.port} to be free")
+
+    def _port_free(self) -> bool:
+        listing = subprocess.run(["ss", "-ltn", f"sport = :{self.port}"], capture_output=True, text=True).stdout
+        return "LISTEN" not in listing
 
     def restart(self) -> None:
         self.stop()

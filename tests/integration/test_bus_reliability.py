@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
 import time
@@ -171,25 +170,21 @@ async def test_a_message_that_keeps_killing_its_consumer_is_dead_lettered_by_the
     await bus.declare_consumer_queue(queue, ["request.submitted"])
     await bus.publish(submitted("killer"))
     connection = await aio_pika.connect(settings.amqp_url)
-    deliveries = 0
     async with connection:
-        for _ in range(settings.delivery_limit + 3):
+        # The queue allows delivery_limit returns: the message is delivered delivery_limit + 1 times.
+        for attempt in range(settings.delivery_limit + 1):
             channel = await connection.channel()
             q = await channel.declare_queue(queue, passive=True)
-            # A returned message is back in the queue within moments; give it a bounded wait.
-            message = None
-            for _wait in range(20):
-                message = await q.get(no_ack=False, fail=False)
-                if message is not None:
-                    break
-                await asyncio.sleep(0.05)
+            message = await eventually(
+                lambda q=q: q.get(no_ack=False, fail=False), timeout=10, what=f"delivery {attempt + 1}"
+            )
+            assert json.loads(message.body)["data"]["request_id"] == "killer"
             await channel.close()  # "dies" without acking: RabbitMQ returns the message
-            if message is None:
-                break
-            deliveries += 1
-    dead = await drain(settings.amqp_url, f"{queue}.dlq")
-    assert json.loads(dead[0].body)["data"]["request_id"] == "killer"
-    assert deliveries == settings.delivery_limit + 1
+        dead = await drain(settings.amqp_url, f"{queue}.dlq")
+        assert json.loads(dead[0].body)["data"]["request_id"] == "killer"
+        channel = await connection.channel()
+        q = await channel.declare_queue(queue, passive=True)
+        assert await q.get(no_ack=False, fail=False) is None  # no further delivery: it left the queue
 
 
 async def test_topology_declares_quorum_queues_with_dead_lettering(bus: Bus, settings: Settings) -> None:

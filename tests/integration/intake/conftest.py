@@ -3,17 +3,16 @@ a listener on the test's own exchange, and routing's events played as routing wo
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-import aio_pika
 import pytest
 
 from shared.events import Envelope, EventData, TeamRef, new_event
 from shared.events.tasks import TaskDispatched, TaskResolved
 from shared.security import StaffClaims, issue_token
+from tests.integration.observer import listening
 
 WEB = {"X-API-Key": "dev-web-key"}
 ADMIN = {"X-Admin-Token": "dev-admin-token"}
@@ -34,38 +33,6 @@ REQUEST: dict[str, Any] = {
     "attributes": {"place": "kitchen", "urgency": "leaking_now"},
     "media_urls": ["https://example.org/leak.jpg"],
 }
-
-
-class Listener:
-    """Every event published on the test's exchange, in arrival order."""
-
-    def __init__(self) -> None:
-        self.events: list[Envelope] = []
-
-    def of(self, event_type: str, request_id: str | None = None) -> list[Envelope]:
-        return [
-            e for e in self.events if e.type == event_type and (request_id is None or e.correlation_id == request_id)
-        ]
-
-
-@asynccontextmanager
-async def listening(amqp_url: str, exchange: str) -> AsyncIterator[Listener]:
-    listener = Listener()
-    connection = await aio_pika.connect(amqp_url)
-    try:
-        channel = await connection.channel()
-        target = await channel.declare_exchange(exchange, aio_pika.ExchangeType.TOPIC, durable=True)
-        queue = await channel.declare_queue(exclusive=True, auto_delete=True)
-        await queue.bind(target, "#")
-
-        async def on_message(message: aio_pika.abc.AbstractIncomingMessage) -> None:
-            async with message.process():
-                listener.events.append(Envelope.from_bytes(message.body))
-
-        await queue.consume(on_message)
-        yield listener
-    finally:
-        await connection.close()
 
 
 @pytest.fixture

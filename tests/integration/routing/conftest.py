@@ -26,6 +26,7 @@ from shared.events import (
     Resident,
     new_event,
 )
+from tests.integration.observer import Observer, listening
 from tests.support import eventually
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -52,39 +53,6 @@ class MovableClock:
 
     def advance(self, **delta: float) -> None:
         self.now += timedelta(**delta)
-
-
-class Listener:
-    """Every event published on the test's exchange, in arrival order."""
-
-    def __init__(self) -> None:
-        self.events: list[Envelope] = []
-
-    def of(self, event_type: str, request_id: str | None = None) -> list[Envelope]:
-        return [e for e in self.events if e.type == event_type and request_id in (None, e.correlation_id)]
-
-    def for_request(self, request_id: str, producer: str = "routing") -> list[Envelope]:
-        return [e for e in self.events if e.correlation_id == request_id and e.producer == producer]
-
-
-@asynccontextmanager
-async def listening(amqp_url: str, exchange: str) -> AsyncIterator[Listener]:
-    listener = Listener()
-    connection = await aio_pika.connect(amqp_url)
-    try:
-        channel = await connection.channel()
-        target = await channel.declare_exchange(exchange, aio_pika.ExchangeType.TOPIC, durable=True)
-        queue = await channel.declare_queue(exclusive=True, auto_delete=True)
-        await queue.bind(target, "#")
-
-        async def on_message(message: aio_pika.abc.AbstractIncomingMessage) -> None:
-            listener.events.append(Envelope.from_bytes(message.body))
-            await message.ack()
-
-        await queue.consume(on_message)
-        yield listener
-    finally:
-        await connection.close()
 
 
 def submitted(
@@ -116,7 +84,7 @@ class Routing:
     http: httpx.AsyncClient
     app: Any
     clock: MovableClock
-    listener: Listener
+    listener: Observer
     bus: Bus
     tokens: dict[str, str] = field(default_factory=dict)
     seq: dict[str, int] = field(default_factory=dict)
