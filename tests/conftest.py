@@ -17,7 +17,7 @@ import pytest
 from pymongo import AsyncMongoClient
 
 from shared.settings import Settings
-from tests.support import SESSION_TAG, unique
+from tests.support import SESSION_TAG, isolated_settings, unique
 
 AMQP_URL = os.environ.get("HUIYING_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 
@@ -149,27 +149,7 @@ def make_settings(amqp_url: str, mongo_uri: str, names: str) -> Callable[..., An
     """Settings isolated to this test; pass a Settings subclass and overrides."""
 
     def build(cls: type[Settings] = Settings, **overrides: Any) -> Any:
-        values: dict[str, Any] = {
-            "mode": "dev",
-            "amqp_url": amqp_url,
-            "events_exchange": f"{names}events",
-            "work_exchange": f"{names}work",
-            "queue_prefix": names,
-            "retry_delay_ms": 200,
-            "delivery_limit": 3,
-            "transient_retry_limit": 20,
-            "outbox_lease_s": 2.0,
-            "outbox_sweep_interval_s": 0.2,
-            "prefetch": 16,
-            "log_json": False,
-            "log_level": "WARNING",
-            "data_dir": "/tmp/huiying-test-unused",
-        }
-        for service in ("intake", "routing", "notify"):
-            values[f"{service}_mongodb_uri"] = mongo_uri
-            values[f"{service}_mongodb_db"] = f"{names}{service}".replace(".", "_").replace("-", "_")
-        values.update(overrides)
-        return cls(**values)
+        return isolated_settings(cls, amqp_url=amqp_url, mongo_uri=mongo_uri, names=names, **overrides)
 
     return build
 

@@ -79,3 +79,29 @@ class ServerThread:
     def __exit__(self, *_exc: object) -> None:
         self.server.should_exit = True
         self.thread.join(30)
+
+
+def isolated_settings(cls: Any, *, amqp_url: str, mongo_uri: str, names: str, **overrides: Any) -> Any:
+    """Settings of `cls` whose exchanges, queues and databases all start with `names` (a test's own),
+    with quick retries and sweeps for tests."""
+    values: dict[str, Any] = {
+        "mode": "dev",
+        "amqp_url": amqp_url,
+        "events_exchange": f"{names}events",
+        "work_exchange": f"{names}work",
+        "queue_prefix": names,
+        "retry_delay_ms": 200,
+        "delivery_limit": 3,
+        "transient_retry_limit": 20,
+        "outbox_lease_s": 2.0,
+        "outbox_sweep_interval_s": 0.2,
+        "prefetch": 16,
+        "log_json": False,
+        "log_level": "WARNING",
+        "data_dir": "/tmp/huiying-test-unused",
+    }
+    for service in ("intake", "routing", "notify"):
+        values[f"{service}_mongodb_uri"] = mongo_uri
+        values[f"{service}_mongodb_db"] = f"{names}{service}".replace(".", "_").replace("-", "_")
+    values.update(overrides)
+    return cls(**values)

@@ -8,6 +8,7 @@ run stays within a few minutes on a 2-core machine.
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Iterator
 from typing import Any
@@ -25,7 +26,8 @@ from schemathesis.specs.openapi.checks import (
 
 from services.intake.app import create_app
 from services.intake.config import IntakeSettings
-from tests.support import SESSION_TAG, ServerThread, free_port, unique
+from tests.conftest import delete_topology
+from tests.support import SESSION_TAG, ServerThread, free_port, isolated_settings, unique
 
 EXAMPLES = int(os.environ.get("HUIYING_TEST_SCHEMATHESIS_EXAMPLES", "100"))
 KEY = "dev-web-key"
@@ -35,17 +37,11 @@ ADMIN_TOKEN = "dev-admin-token"
 @pytest.fixture(scope="module")
 def intake_url(amqp_url: str, mongo_uri: str) -> Iterator[str]:
     names = f"{SESSION_TAG}{unique('')}-"
-    config = IntakeSettings(
-        mode="dev",
+    config = isolated_settings(
+        IntakeSettings,
         amqp_url=amqp_url,
-        events_exchange=f"{names}events",
-        work_exchange=f"{names}work",
-        queue_prefix=names,
-        intake_mongodb_uri=mongo_uri,
-        intake_mongodb_db=f"{names}intake".replace("-", "_"),
-        outbox_sweep_interval_s=0.5,
-        log_json=False,
-        log_level="WARNING",
+        mongo_uri=mongo_uri,
+        names=names,
         # The limits have their own tests; here they would only turn generated calls into 429s.
         rate_limit_per_address=0,
         rate_limit_per_key=0,
@@ -55,6 +51,7 @@ def intake_url(amqp_url: str, mongo_uri: str) -> Iterator[str]:
     # Generated data must get past the door too, or the run proved little about the deeper code.
     with MongoClient(mongo_uri) as client:
         stored = client[config.intake_mongodb_db]["requests"].count_documents({})
+    asyncio.run(delete_topology(amqp_url, names))
     assert stored > 0, "no generated request was stored: the fuzzing never got past validation"
 
 

@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import aio_pika
 import httpx
 import pytest
 
@@ -167,39 +166,16 @@ def clock() -> MovableClock:
     return MovableClock()
 
 
-def routing_queues(settings: Any, team_ids: list[str]) -> list[str]:
-    """Every queue a routing replica declares (for deleting them when the test ends)."""
-    names = []
-    for base in ("routing.request-events", "routing.work-items"):
-        names += [settings.queue(base + suffix) for suffix in ("", ".retry", ".dlq")]
-    for team in team_ids:
-        names += [settings.queue(f"work.{team}"), settings.queue(f"work.{team}.dlq")]
-    return names
-
-
-async def delete_queues(amqp_url: str, names: list[str]) -> None:
-    """Each quorum queue holds broker resources (file handles); the session's sweep comes late, so
-    routing's tests remove their queues as soon as they are done with them."""
-    connection = await aio_pika.connect(amqp_url)
-    try:
-        channel = await connection.channel()
-        for name in names:
-            await channel.queue_delete(name)
-    finally:
-        await connection.close()
-
-
 @pytest.fixture
 async def start_routing(
     run_service: Callable[..., Any], amqp_url: str, clock: MovableClock
 ) -> AsyncIterator[Callable[..., Any]]:
-    started: list[list[str]] = []
+    """Routing replicas for the test; their queues go with the test's `names` (see tests/conftest.py)."""
 
     @asynccontextmanager
     async def start(**overrides: Any) -> AsyncIterator[Routing]:
         async with run_service("routing", clock=clock, **{**FAST, **overrides}) as (http, app):
             settings = app.state.settings
-            started.append(routing_queues(settings, [t.id for t in app.state.directory.teams]))
             bus = Bus(settings, producer="intake")
             await bus.connect()
             try:
@@ -213,9 +189,6 @@ async def start_routing(
                 await bus.close()
 
     yield start
-    names = sorted({n for names in started for n in names})
-    if names:
-        await delete_queues(amqp_url, names)
 
 
 @pytest.fixture

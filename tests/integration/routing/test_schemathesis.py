@@ -23,8 +23,9 @@ from services.routing.app import create_app
 from services.routing.config import RoutingSettings
 from shared.bus import Bus
 from shared.events import new_event
-from tests.integration.routing.conftest import delete_queues, routing_queues, submitted
-from tests.support import SESSION_TAG, ServerThread, free_port, unique, wait_sync
+from tests.conftest import delete_topology
+from tests.integration.routing.conftest import submitted
+from tests.support import SESSION_TAG, ServerThread, free_port, isolated_settings, unique, wait_sync
 
 EXAMPLES = max(10, int(os.environ.get("HUIYING_TEST_SCHEMATHESIS_EXAMPLES", "100")) // 2)
 SACRIFICE = "fuzz.target"  # generated PATCH /v1/staff/{username} calls change this account, not the admin
@@ -39,18 +40,8 @@ class Target:
 @pytest.fixture(scope="module")
 def routing_target(amqp_url: str, mongo_uri: str) -> Iterator[Target]:
     names = f"{SESSION_TAG}{unique('')}-"
-    config = RoutingSettings(
-        mode="dev",
-        amqp_url=amqp_url,
-        events_exchange=f"{names}events",
-        work_exchange=f"{names}work",
-        queue_prefix=names,
-        routing_mongodb_uri=mongo_uri,
-        routing_mongodb_db=f"{names}routing".replace("-", "_"),
-        outbox_sweep_interval_s=0.5,
-        routing_sla_sweep_interval_s=1.0,
-        log_json=False,
-        log_level="WARNING",
+    config = isolated_settings(
+        RoutingSettings, amqp_url=amqp_url, mongo_uri=mongo_uri, names=names, routing_sla_sweep_interval_s=1.0
     )
     app = create_app(config)
     try:
@@ -70,7 +61,7 @@ def routing_target(amqp_url: str, mongo_uri: str) -> Iterator[Target]:
             )
             yield Target(server.url, token["access_token"], ids)
     finally:
-        asyncio.run(delete_queues(amqp_url, routing_queues(config, [t.id for t in app.state.directory.teams])))
+        asyncio.run(delete_topology(amqp_url, names))
 
 
 async def _submit(config: RoutingSettings, count: int) -> list[str]:
