@@ -14,7 +14,7 @@ from shared.http import install_common
 from shared.logs import configure_logging
 
 
-async def test_a_request_logs_json_with_its_correlation_id_and_no_whole_phone(
+async def test_request_logs_carry_the_correlation_id_and_no_whole_phone(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     configure_logging("intake", "INFO", json=True)
