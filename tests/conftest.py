@@ -149,7 +149,8 @@ def make_settings(amqp_url: str, mongo_uri: str, names: str) -> Callable[..., An
     """Settings isolated to this test; pass a Settings subclass and overrides."""
 
     def build(cls: type[Settings] = Settings, **overrides: Any) -> Any:
-        return isolated_settings(cls, amqp_url=amqp_url, mongo_uri=mongo_uri, names=names, **overrides)
+        url = overrides.pop("amqp_url", amqp_url)  # a test may bring its own broker
+        return isolated_settings(cls, amqp_url=url, mongo_uri=mongo_uri, names=names, **overrides)
 
     return build
 
