@@ -138,12 +138,13 @@ def create_service_app(
     version: str = "0.2.0",
 ) -> FastAPI:
     """The FastAPI app every service starts from: settings and clock on `app.state`, /healthz, /readyz
-    (from `app.state.infra`, set by the service's lifespan), /metrics, correlation ids, error bodies."""
+    (from `app.state.container`, the service's bootstrap container, set by its lifespan), /metrics,
+    correlation ids, error bodies."""
     app = FastAPI(title=title, version=version, description=description, lifespan=lifespan)
     app.state.settings, app.state.clock = settings, clock
 
     async def readiness(request: Request) -> dict[str, bool]:
-        checks: dict[str, bool] = await request.app.state.infra.readiness()
+        checks: dict[str, bool] = await request.app.state.container.readiness()
         return checks
 
     install_common(app, service, readiness)

@@ -26,3 +26,6 @@ OUTBOX_PENDING = Gauge(
 )
 HTTP_REQUESTS = Counter("huiying_http_requests_total", "HTTP requests", ["service", "method", "route", "status"])
 HTTP_SECONDS = Histogram("huiying_http_request_seconds", "HTTP request latency", ["service", "method", "route"])
+LOOP_FAILURES = Counter(
+    "huiying_background_failures_total", "Background passes (sweepers, workers) that raised", ["loop"]
+)

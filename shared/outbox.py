@@ -14,14 +14,13 @@ lease can both publish an event (harmless for the same reason); removal is alway
 
 from __future__ import annotations
 
-import asyncio
 import os
 import socket
 import time
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 from pymongo import ReturnDocument
@@ -30,6 +29,7 @@ from pymongo.errors import PyMongoError
 
 from shared.bus import Bus
 from shared.events import Envelope
+from shared.loop import PeriodicLoop
 from shared.metrics import OUTBOX_PENDING, OUTBOX_PUBLISH_FAILURES, OUTBOX_SWEPT
 
 log = structlog.get_logger("huiying.outbox")
@@ -81,6 +81,23 @@ async def ensure_outbox_indexes(collection: AsyncCollection[Document]) -> None:
     await collection.create_index(f"{OUTBOX}.event_id", sparse=True, name="outbox_pending")
 
 
+class Publisher(Protocol):
+    """What a service layer needs after a guarded write: publish the events the written document carries."""
+
+    async def publish_after_write(self, document: Document) -> bool: ...
+
+
+class CollectionPublisher:
+    """The relay bound to one collection: the `Publisher` a service's application layer depends on."""
+
+    def __init__(self, relay: OutboxRelay, collection: AsyncCollection[Document]) -> None:
+        self.relay = relay
+        self.collection = collection
+
+    async def publish_after_write(self, document: Document) -> bool:
+        return await self.relay.publish_after_write(self.collection, document)
+
+
 class OutboxRelay:
     def __init__(
         self,
@@ -98,8 +115,7 @@ class OutboxRelay:
         self.sweep_interval_s = sweep_interval_s
         self.clock = clock
         self.batch = batch
-        self._task: asyncio.Task[None] | None = None
-        self._stopping = asyncio.Event()
+        self._loop = PeriodicLoop("outbox-sweeper", self._sweep, sweep_interval_s)
         self._pending_counted_at = 0.0
 
     def _pending_due(self) -> bool:
@@ -112,6 +128,9 @@ class OutboxRelay:
     @property
     def owner(self) -> str:
         return self.writer.owner
+
+    def publisher(self, collection: AsyncCollection[Document]) -> CollectionPublisher:
+        return CollectionPublisher(self, collection)
 
     async def publish_after_write(self, collection: AsyncCollection[Document], document: Document) -> bool:
         """Normal path: the caller's write took the lease; publish the document's outbox now.
@@ -192,21 +211,11 @@ class OutboxRelay:
             log.info("sweeper published left-behind events", count=total)
         return total
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="outbox-sweeper")
+    async def _sweep(self) -> None:
+        await self.sweep_once()
 
-    async def _run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                await self.sweep_once()
-            except Exception as exc:
-                log.warning("outbox sweep failed", error=f"{type(exc).__name__}: {exc}")
-            try:
-                await asyncio.wait_for(self._stopping.wait(), self.sweep_interval_s)
-            except TimeoutError:
-                pass
+    def start(self) -> None:
+        self._loop.start()
 
     async def stop(self) -> None:
-        self._stopping.set()
-        if self._task is not None:
-            await self._task
+        await self._loop.stop()
