@@ -72,7 +72,7 @@ def asyncapi() -> dict[str, Any]:
         "info": {
             "title": "Huiying events",
             "version": "1.0.0",
-            "description": "Every event travels in the envelope of DESIGN §4; routing key = event type.",
+            "description": "Every event travels in one envelope (shared/events/envelope.py); routing key = event type.",
         },
         "defaultContentType": "application/json",
         "channels": channels,

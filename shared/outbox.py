@@ -1,4 +1,4 @@
-"""The embedded outbox of DESIGN §5.
+"""The embedded outbox: the writer, the relay and the sweeper.
 
 A state change and the events it causes are written in ONE document update: the aggregate document
 carries its unpublished events in `outbox` (a list of JSON envelopes). The same write also takes a

@@ -1,4 +1,4 @@
-"""The event envelope of DESIGN §4 and the registry of typed events.
+"""The event envelope (docs/architecture.md, "Events") and the registry of typed events.
 
 Consumers are tolerant readers: unknown fields in `data` are ignored, so a producer can add an
 optional field without a version bump. Removing or changing a field bumps the event's `VERSION`.
