@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.charset import CharsetMiddleware, Render
 from shared.metrics import HTTP_REQUESTS, HTTP_SECONDS
 
 log = structlog.get_logger("huiying.http")
@@ -136,6 +137,7 @@ def create_service_app(
     title: str,
     description: str,
     version: str = "0.2.0",
+    render_bad_encoding: Render | None = None,
 ) -> FastAPI:
     """The FastAPI app every service starts from: settings and clock on `app.state`, /healthz, /readyz
     (from `app.state.container`, the service's bootstrap container, set by its lifespan), /metrics,
@@ -149,4 +151,6 @@ def create_service_app(
 
     install_common(app, service, readiness)
     install_field_errors(app)
+    # Bodies in any charset a client names (or raw UTF-8 in a form) reach the routes as UTF-8.
+    app.add_middleware(CharsetMiddleware, **({"render": render_bad_encoding} if render_bad_encoding else {}))
     return app

@@ -26,12 +26,20 @@ SENSITIVE_KEYS = {
 }
 
 # Mainland mobile numbers (optionally +86), and any run of 7+ digits with separators.
-_PHONE = re.compile(r"(?<!\d)(?:\+?86[- ]?)?1[3-9]\d[- ]?\d{4}[- ]?\d{4}(?!\d)|(?<![\w.])\+?\d[\d -]{6,}\d(?!\d)")
+# Digit runs inside identifiers (UUIDs, hex ids: a letter, digit or dash next to them) are not phones.
+_PHONE = re.compile(
+    r"(?<![\w.-])(?:\+?86[- ]?)?1[3-9]\d[- ]?\d{4}[- ]?\d{4}(?![\w-])|(?<![\w.-])\+?\d[\d -]{6,}\d(?![\w-])"
+)
 _BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+")
 
 
 def mask_phone(value: str) -> str:
+    """The one phone mask, everywhere (logs, the delivery log, staff views): `138****8000`.
+
+    The mainland country code is dropped first, so `+86 138 0013 8000` masks like `13800138000`."""
     digits = re.sub(r"\D", "", value)
+    if len(digits) == 13 and digits.startswith("861"):
+        digits = digits[2:]
     if len(digits) < 7:
         return "***"
     return f"{digits[:3]}****{digits[-4:]}"

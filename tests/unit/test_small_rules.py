@@ -78,3 +78,22 @@ def test_prod_mode_refuses_dev_secrets() -> None:
     with pytest.raises(ValidationError, match="shorter than 32"):
         Settings(mode="prod", jwt_secret="short", webhook_secret=strong, admin_token=strong)
     Settings(mode="dev")  # dev mode keeps its defaults
+
+
+@pytest.mark.parametrize(
+    ("phone", "masked"),
+    [
+        ("13800138000", "138****8000"),
+        ("+8613800138000", "138****8000"),
+        ("+86 138-0013-8000", "138****8000"),
+        ("010-62345678", "010****5678"),
+    ],
+)
+def test_one_phone_mask_as_documented(phone: str, masked: str) -> None:
+    assert mask_phone(phone) == masked
+    assert redact_processor(None, "info", {"event": f"call {phone} now"})["event"] == f"call {masked} now"
+
+
+def test_masking_leaves_identifiers_whole() -> None:
+    text = "task 123e4567-e89b-12d3-a456-426614174000 event 9b2e0c51-1df0-4d4f-8c1e-138001380001 ok"
+    assert redact_processor(None, "info", {"event": text})["event"] == text
