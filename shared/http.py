@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -154,3 +154,28 @@ def create_service_app(
     # Bodies in any charset a client names (or raw UTF-8 in a form) reach the routes as UTF-8.
     app.add_middleware(CharsetMiddleware, **({"render": render_bad_encoding} if render_bad_encoding else {}))
     return app
+
+
+def _declared_query(dependant: Any) -> set[str]:
+    names = {p.alias for p in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _declared_query(sub)
+    return names
+
+
+async def no_unknown_query(request: Request) -> None:
+    """A route dependency: a query parameter the route does not declare answers 400 naming it, instead of
+    being ignored (a client filtering by `q=` or `updated_after=` must not get the unfiltered list)."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return
+    unknown = sorted(set(request.query_params) - _declared_query(dependant))
+    if unknown:
+        accepted = ", ".join(sorted(_declared_query(dependant))) or "none"
+        raise HTTPException(
+            400, f"unsupported query parameter(s): {', '.join(unknown)}; this endpoint accepts: {accepted}"
+        )
+
+
+NoUnknownQuery = Depends(no_unknown_query)
