@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -11,6 +12,7 @@ import structlog
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -103,8 +105,21 @@ def install_common(app: FastAPI, service: str, readiness: Callable[[Request], Aw
         return JSONResponse({"status": "ready" if ok else "not_ready", "checks": checks}, 200 if ok else 503)
 
     @app.get("/metrics", tags=["ops"], summary="Prometheus metrics", response_class=PlainTextResponse)
-    async def metrics() -> Response:
+    async def metrics(request: Request) -> Response:
+        settings = getattr(request.app.state, "settings", None)
+        if settings is not None and not metrics_allowed(settings, request.headers.get("authorization")):
+            return JSONResponse({"error": "not_found", "message": "not found"}, 404)
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+def metrics_allowed(settings: Any, authorization: str | None) -> bool:
+    """/metrics is open in dev; in prod it needs `Authorization: Bearer <HUIYING_METRICS_TOKEN>`, or
+    HUIYING_METRICS_PUBLIC=true for a deployment whose network already keeps it internal."""
+    token: str = settings.metrics_token
+    if token:
+        given = (authorization or "").removeprefix("Bearer ").strip()
+        return hmac.compare_digest(given.encode(), token.encode())
+    return bool(settings.is_dev or settings.metrics_public)
 
 
 class FieldError(Exception):
@@ -142,7 +157,21 @@ def create_service_app(
     """The FastAPI app every service starts from: settings and clock on `app.state`, /healthz, /readyz
     (from `app.state.container`, the service's bootstrap container, set by its lifespan), /metrics,
     correlation ids, error bodies."""
-    app = FastAPI(title=title, version=version, description=description, lifespan=lifespan)
+    if settings.docs_public:
+        # Swagger UI and ReDoc served from the package's own files: /docs works with no internet.
+        app = FastAPIOffline(
+            title=title, version=version, description=description, lifespan=lifespan, static_url="/docs-assets"
+        )
+    else:
+        app = FastAPI(
+            title=title,
+            version=version,
+            description=description,
+            lifespan=lifespan,
+            docs_url=None,
+            redoc_url=None,
+            openapi_url=None,
+        )
     app.state.settings, app.state.clock = settings, clock
 
     async def readiness(request: Request) -> dict[str, bool]:

@@ -7,10 +7,14 @@ the launcher can see which databases it must start and `.env.example` stays a si
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.outbound import AllowList
 
 SERVICES = ("intake", "routing", "notify")
 
@@ -18,6 +22,21 @@ SERVICES = ("intake", "routing", "notify")
 DEV_JWT_SECRET = "dev-only-jwt-secret-do-not-use-in-production"
 DEV_WEBHOOK_SECRET = "dev-only-webhook-secret"
 DEV_ADMIN_TOKEN = "dev-admin-token"
+
+
+SECRETS = ("jwt_secret", "webhook_secret", "admin_token")
+MIN_SECRET_BITS = 128
+
+
+def secret_bits(value: str) -> float:
+    """An estimate of a secret's strength: its length times the Shannon entropy of its characters.
+
+    `secrets.token_urlsafe(48)` scores over 350; a run of one letter scores 0; `abcabcabc...` stays low."""
+    if not value:
+        return 0.0
+    counts = Counter(value)
+    per_char = -sum(n / len(value) * math.log2(n / len(value)) for n in counts.values())
+    return per_char * len(value)
 
 
 class Settings(BaseSettings):
@@ -73,6 +92,19 @@ class Settings(BaseSettings):
     webhook_secret: str = DEV_WEBHOOK_SECRET
     admin_token: str = DEV_ADMIN_TOKEN
 
+    # --- what ops endpoints show in prod -----------------------------------------------------------
+    # /docs, /redoc and /openapi.json: on in dev; off in prod unless set true (they map every route).
+    public_docs: bool | None = None
+    # /metrics: open in dev; in prod it needs `Authorization: Bearer <metrics_token>`, or metrics_public.
+    metrics_token: str = ""
+    metrics_public: bool = False
+
+    # --- outbound calls (webhooks, the SMS gateway): see shared/outbound.py ------------------------
+    # Hosts or networks on the deployment's own network that outbound URLs may reach on purpose,
+    # comma-separated (e.g. "10.1.2.0/24,sms.internal"). Loopback, private and metadata addresses are
+    # refused otherwise.
+    outbound_allow: str = ""
+
     # --- embedded MongoDB (the launcher only) -----------------------------------------------------
     embedded_engine: Literal["sqlite", "memory"] = "sqlite"
     data_dir: str = "var"
@@ -90,14 +122,16 @@ class Settings(BaseSettings):
             )
             if getattr(self, name.removeprefix("HUIYING_").lower()) == dev_value
         ]
-        short = [
-            name
-            for name in ("jwt_secret", "webhook_secret", "admin_token")
-            if len(getattr(self, name)) < 32 and f"HUIYING_{name.upper()}" not in unsafe
-        ]
-        if unsafe or short:
+        names = [n for n in SECRETS if f"HUIYING_{n.upper()}" not in unsafe]
+        short = [n for n in names if len(getattr(self, n)) < 32]
+        weak = [n for n in names if n not in short and secret_bits(getattr(self, n)) < MIN_SECRET_BITS]
+        values = [getattr(self, n) for n in SECRETS]
+        if unsafe or short or weak or len(set(values)) < len(values):
             problems = [f"{n} still has its dev default" for n in unsafe]
             problems += [f"HUIYING_{n.upper()} is shorter than 32 characters" for n in short]
+            problems += [f"HUIYING_{n.upper()} is too predictable (repeated or few distinct characters)" for n in weak]
+            if len(set(values)) < len(values):
+                problems.append("the three secrets must differ from each other")
             raise ValueError(
                 "prod mode refuses to start: "
                 + "; ".join(problems)
@@ -124,6 +158,14 @@ class Settings(BaseSettings):
     def public_url(self, service: str) -> str:
         url: str = getattr(self, f"{service}_public_url")
         return (url or f"http://{self.host}:{self.port(service)}").rstrip("/")
+
+    @property
+    def docs_public(self) -> bool:
+        return self.is_dev if self.public_docs is None else self.public_docs
+
+    @property
+    def outbound_allowlist(self) -> AllowList:
+        return AllowList.parse(self.outbound_allow.split(","))
 
     def queue(self, name: str) -> str:
         return f"{self.queue_prefix}{name}"

@@ -12,6 +12,13 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
+# Secrets prod mode accepts (long, varied, distinct); tests that start a service in prod mode use these.
+PROD_SECRETS = {
+    "jwt_secret": "tP7vQ2xK9mR4wZ8nB3cF6hJ1sD5gL0aYeUiO-_Np",
+    "webhook_secret": "Wq3Er8Ty1Ui6Op0As5Df2Gh7Jk4Lz9Xc-_VbNmQw",
+    "admin_token": "Adm1nT0k3n-9fK2pL7qR4sV8wX3yZ6bC1dE5gH0j",
+}
+
 # Every queue, exchange and database a test run creates starts with this; the session deletes them at the end.
 SESSION_TAG = f"hyt{uuid.uuid4().hex[:6]}-"
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import secrets as secrets_module
+
 import pytest
 from pydantic import ValidationError
 
 from shared.bus import topic_matches
 from shared.i18n import negotiate, pick
 from shared.redact import mask_phone, redact_processor, redact_url
-from shared.settings import Settings
+from shared.settings import Settings, secret_bits
 from shared.tracking import new_tracking_code, normalize_tracking_code
+from tests.support import PROD_SECRETS
 
 
 def test_tracking_codes_are_random_and_forgiving_to_read_aloud() -> None:
@@ -73,11 +76,24 @@ def test_languages() -> None:
 def test_prod_mode_refuses_dev_secrets() -> None:
     with pytest.raises(ValidationError, match="HUIYING_JWT_SECRET still has its dev default"):
         Settings(mode="prod")
-    strong = "x" * 40
-    Settings(mode="prod", jwt_secret=strong, webhook_secret=strong, admin_token=strong)
+    Settings(mode="prod", **PROD_SECRETS)
     with pytest.raises(ValidationError, match="shorter than 32"):
-        Settings(mode="prod", jwt_secret="short", webhook_secret=strong, admin_token=strong)
+        Settings(mode="prod", **{**PROD_SECRETS, "jwt_secret": "short"})
     Settings(mode="dev")  # dev mode keeps its defaults
+
+
+@pytest.mark.parametrize(
+    ("secrets", "problem"),
+    [
+        ({"jwt_secret": "x" * 40}, "HUIYING_JWT_SECRET is too predictable"),
+        ({"admin_token": "abcd" * 10}, "HUIYING_ADMIN_TOKEN is too predictable"),
+        ({"webhook_secret": PROD_SECRETS["jwt_secret"]}, "must differ"),
+    ],
+)
+def test_prod_mode_refuses_weak_or_shared_secrets(secrets: dict[str, str], problem: str) -> None:
+    with pytest.raises(ValidationError, match=problem):
+        Settings(mode="prod", **{**PROD_SECRETS, **secrets})
+    assert secret_bits(secrets_module.token_urlsafe(48)) > 300
 
 
 @pytest.mark.parametrize(
