@@ -62,6 +62,19 @@ class AllowList:
         return any(address in network for network in self.networks)
 
 
+def parse_networks(entries: Iterable[str]) -> tuple[IPNetwork, ...]:
+    """`HUIYING_TRUSTED_PROXIES` as networks; raises ValueError naming a bad entry."""
+    networks = []
+    for raw in entries:
+        entry = raw.strip()
+        if entry:
+            try:
+                networks.append(ipaddress.ip_network(entry, strict=False))
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an IP address or network (e.g. 10.0.0.0/8)") from None
+    return tuple(networks)
+
+
 def refused_reason(address: IPAddress) -> str | None:
     """Why calls to this address are refused, or None when it is a public address."""
     if isinstance(address, ipaddress.IPv6Address):

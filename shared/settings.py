@@ -11,10 +11,10 @@ import math
 from collections import Counter
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from shared.outbound import AllowList
+from shared.outbound import AllowList, IPNetwork, parse_networks
 
 SERVICES = ("intake", "routing", "notify")
 
@@ -92,6 +92,16 @@ class Settings(BaseSettings):
     webhook_secret: str = DEV_WEBHOOK_SECRET
     admin_token: str = DEV_ADMIN_TOKEN
 
+    # --- front-door limits (every service; intake sets stricter ones for its public API) ------------
+    # Bodies larger than this are refused with 413 before they are parsed.
+    max_body_bytes: int = Field(1024 * 1024, ge=1024)
+    # Fixed-window rate limits shared by every replica (shared/limits.py). 0 switches one off.
+    rate_limit_window_s: int = Field(60, ge=1)
+    rate_limit_per_address: int = Field(3000, ge=0)
+    # Proxies whose X-Forwarded-For is believed, comma-separated addresses or networks; anyone else's
+    # header is ignored (e.g. "10.0.0.0/8" behind a Kubernetes ingress).
+    trusted_proxies: str = ""
+
     # --- what ops endpoints show in prod -----------------------------------------------------------
     # /docs, /redoc and /openapi.json: on in dev; off in prod unless set true (they map every route).
     public_docs: bool | None = None
@@ -158,6 +168,16 @@ class Settings(BaseSettings):
     def public_url(self, service: str) -> str:
         url: str = getattr(self, f"{service}_public_url")
         return (url or f"http://{self.host}:{self.port(service)}").rstrip("/")
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[IPNetwork, ...]:
+        return parse_networks(self.trusted_proxies.split(","))
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        parse_networks(value.split(","))  # a bad entry stops the start with one line naming it
+        return value
 
     @property
     def docs_public(self) -> bool:
