@@ -1,7 +1,13 @@
 """Staff tokens: routing issues them, every service verifies them (HS256, shared secret).
 
-Claims: `sub` (username), `role` (member|lead|supervisor|admin), `team` (team id or null),
-`iss` = "huiying-routing", `aud` = "huiying", `iat`, `exp`.
+Claims: `sub` (username), `role` (member|lead|supervisor|admin), `team` (team id or null), `ver` (the
+account's token version when the token was issued), `iss` = "huiying-routing", `aud` = "huiying", `iat`,
+`exp`.
+
+A token alone is not enough: every service also checks the account's current state — routing from its
+own accounts, intake and notify from the read model routing's `staff.changed` events keep
+(shared/staff_access.py). A disable, a role or team change and a password change raise the account's
+token version, so tokens issued before are refused everywhere within the time the event takes to arrive.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ class StaffClaims(BaseModel):
     sub: str
     role: Role
     team: str | None = None
+    ver: int = 0
 
     @property
     def sees_everything(self) -> bool:

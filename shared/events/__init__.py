@@ -1,6 +1,6 @@
 """Event contracts shared by the services. Importing this package registers every event type."""
 
-from shared.events import requests, tasks
+from shared.events import requests, staff, tasks
 from shared.events.envelope import (
     DEFAULT_LANGUAGE,
     LANGUAGES,
@@ -19,6 +19,7 @@ from shared.events.requests import (
     RequestSubmitted,
     Resident,
 )
+from shared.events.staff import StaffChanged, staff_aggregate_id
 from shared.events.tasks import TaskDispatched, TaskEvent, TeamRef, WorkItem
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "RequestNotAccepted",
     "RequestSubmitted",
     "Resident",
+    "StaffChanged",
     "TaskDispatched",
     "TaskEvent",
     "TeamRef",
@@ -41,5 +43,7 @@ __all__ = [
     "new_event",
     "register",
     "requests",
+    "staff",
+    "staff_aggregate_id",
     "tasks",
 ]
