@@ -26,9 +26,11 @@ SENSITIVE_KEYS = {
 }
 
 # Mainland mobile numbers (optionally +86), and any run of 7+ digits with separators.
-# Digit runs inside identifiers (UUIDs, hex ids: a letter, digit or dash next to them) are not phones.
+# Digit runs inside identifiers (UUIDs, hex ids: an ASCII letter, digit or dash next to them) are not phones;
+# Chinese text right next to a number does not protect it.
 _PHONE = re.compile(
-    r"(?<![\w.-])(?:\+?86[- ]?)?1[3-9]\d[- ]?\d{4}[- ]?\d{4}(?![\w-])|(?<![\w.-])\+?\d[\d -]{6,}\d(?![\w-])"
+    r"(?<![A-Za-z0-9_.-])(?:\+?86[- ]?)?1[3-9]\d[- ]?\d{4}[- ]?\d{4}(?![A-Za-z0-9_-])"
+    r"|(?<![A-Za-z0-9_.-])\+?\d[\d -]{6,}\d(?![A-Za-z0-9_-])"
 )
 _BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+")
 
@@ -83,3 +85,21 @@ def redact_value(key: str, value: Any) -> Any:
 
 def redact_processor(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> dict[str, Any]:
     return {k: redact_value(k, v) if k not in ("timestamp", "level") else v for k, v in event_dict.items()}
+
+
+# Mainland resident ID numbers: 18 characters, the last a digit or X (15-digit old IDs too).
+_ID_CARD = re.compile(r"(?<![A-Za-z0-9_-])(?:\d{17}[\dXx]|\d{15})(?![A-Za-z0-9_-])")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+HIDDEN = "***"
+
+
+def scrub_personal(text: str | None) -> str | None:
+    """Free text fit for the public: ID-card numbers, e-mail addresses and phone numbers replaced by ***.
+
+    Residents type their contact details into descriptions; public views (Open311) show text only after
+    this, so a neighbour reading the public list learns the problem, not the person."""
+    if not text:
+        return text
+    text = _ID_CARD.sub(HIDDEN, text)
+    text = _EMAIL.sub(HIDDEN, text)
+    return _PHONE.sub(HIDDEN, text)

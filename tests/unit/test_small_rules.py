@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from shared.bus import topic_matches
 from shared.i18n import negotiate, pick
-from shared.redact import mask_phone, redact_processor, redact_url
+from shared.redact import mask_phone, redact_processor, redact_url, scrub_personal
 from shared.settings import Settings, secret_bits
 from shared.tracking import new_tracking_code, normalize_tracking_code
 from tests.support import PROD_SECRETS
@@ -113,3 +113,17 @@ def test_one_phone_mask_as_documented(phone: str, masked: str) -> None:
 def test_masking_leaves_identifiers_whole() -> None:
     text = "task 123e4567-e89b-12d3-a456-426614174000 event 9b2e0c51-1df0-4d4f-8c1e-138001380001 ok"
     assert redact_processor(None, "info", {"event": text})["event"] == text
+
+
+@pytest.mark.parametrize(
+    ("text", "public"),
+    [
+        ("楼道灯坏了，请联系13800138000王阿姨", "楼道灯坏了，请联系***王阿姨"),
+        ("身份证110101199003077715，电话 010-62345678", "身份证***，电话 ***"),
+        ("email me: wang.ayi+leak@example.com.cn please", "email me: *** please"),
+        ("old id 110101900307771 and x", "old id *** and x"),
+        ("3号楼2单元501 漏水", "3号楼2单元501 漏水"),
+    ],
+)
+def test_public_text_is_scrubbed_of_personal_data(text: str, public: str) -> None:
+    assert scrub_personal(text) == public
