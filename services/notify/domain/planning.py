@@ -67,7 +67,7 @@ class Plan:
     # Languages asked for that the event's template lacks (zh-CN was used): the service counts them.
     missing_translations: list[str] = field(default_factory=list)
 
-    def rendered(self, rendered: Rendered) -> Rendered:
+    def note(self, rendered: Rendered) -> Rendered:
         """Note a rendering's missing translation, and hand the rendering back."""
         if rendered.missing_language is not None:
             self.missing_translations.append(rendered.missing_language)
@@ -164,7 +164,7 @@ def plan_for_resident(
     language = language_of(recipient.get("language"))
     ctx = context_for(envelope, data, recipient, language, templates, policy.links, policy.tz)
     plan = Plan()
-    rendered = plan.rendered(templates.render(envelope.type, language, ctx))
+    rendered = plan.note(templates.render(envelope.type, language, ctx))
     urgent = is_urgent(envelope, data)
     event = _event_fields(envelope, data, recipient)
     plan.inbox = inbox_message(envelope, recipient, rendered, now)
@@ -218,7 +218,7 @@ def plan_for_staff(
         ctx = context_for(envelope, data, recipient, language, templates, policy.links, policy.tz)
         ctx["staff_name"] = staff.display_name or staff.username
         ctx["track_url"] = ""  # staff work from the console, not the resident's track page
-        rendered = plan.rendered(templates.render(envelope.type, language, ctx))
+        rendered = plan.note(templates.render(envelope.type, language, ctx))
         key = f"staff:{staff.username}"
         reachable = [(c, a) for c, a in ((EMAIL, staff.email), (SMS, staff.phone)) if a]
         # Nobody to write to is recorded too (as a skipped email), so the log shows who did not hear.
