@@ -29,13 +29,12 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from huiying.procs import read_ready_line, stop
-from services.notify.channels import Senders
-from services.notify.config import NotifySettings
-from services.notify.deliveries import RetryPolicy
-from services.notify.domain import Policy, plan_for_resident, recipient_from
-from services.notify.messages import Links
-from services.notify.store import NotifyStore
-from services.notify.templates import Templates
+from services.notify.bootstrap import build_senders
+from services.notify.config import NotifySettings, load_config
+from services.notify.domain.deliveries import RetryPolicy
+from services.notify.domain.messages import Links
+from services.notify.domain.planning import Policy, plan_for_resident, recipient_from
+from services.notify.store import MongoNotifyStore
 from services.notify.worker import DeliveryWorker
 from shared.events import RequestSubmitted, new_event
 from shared.logs import configure_logging
@@ -64,7 +63,7 @@ def submitted(i: int) -> Any:
 
 
 def bench_planning(n: int) -> tuple[float, list[dict[str, Any]]]:
-    templates = Templates.load(NotifySettings().templates_path)
+    templates = load_config(NotifySettings()).templates
     policy = Policy(links=Links("http://portal", "http://console"), enabled=frozenset({"inbox", "sms"}))
     events = [submitted(i) for i in range(n)]
     started = time.perf_counter()
@@ -96,7 +95,7 @@ async def bench_sending(uri: str, deliveries: list[dict[str, Any]], replicas: in
     serving = asyncio.create_task(server.serve())
     try:
         client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(uri, tz_aware=True)
-        store = NotifyStore(client[f"bench_{uuid.uuid4().hex[:8]}"])
+        store = MongoNotifyStore(client[f"bench_{uuid.uuid4().hex[:8]}"])
         await store.ensure_indexes()
         await store.deliveries.insert_many(deliveries)
         for _ in range(200):  # up to 10 s for the gateway to listen
@@ -106,7 +105,7 @@ async def bench_sending(uri: str, deliveries: list[dict[str, Any]], replicas: in
         workers = []
         for r in range(replicas):
             gateway = NotifySettings(notify_sms_url=f"http://127.0.0.1:{port}/sms")
-            senders = Senders.from_settings(gateway, lambda: DAYTIME)
+            senders = build_senders(gateway, load_config(gateway), lambda: DAYTIME)
             worker = DeliveryWorker(
                 store,
                 senders,

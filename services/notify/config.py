@@ -1,14 +1,24 @@
-"""notify's own settings (`HUIYING_NOTIFY_*`), on top of the shared ones."""
+"""notify's settings (`HUIYING_NOTIFY_*`, on top of the shared ones) and its configuration files.
+
+`load_config(settings)` reads everything an operator writes once per start: the message templates
+(`HUIYING_TEMPLATES_PATH`, deploy/notify/templates.yaml) compiled, and the SMTP URL checked. A mistake
+stops start-up with one line naming the file (or variable) and the problem.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
 from pydantic import Field, field_validator
 
-from services.notify.quiet_hours import QuietHours
+from services.notify.channels.email import SmtpTarget
+from services.notify.domain.quiet_hours import QuietHours
+from services.notify.domain.templates import TemplateConfigError, Templates
 from shared.settings import Settings
 
+SERVICE = "notify"
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 
 
@@ -80,3 +90,28 @@ class NotifySettings(Settings):
     @property
     def quiet_hours(self) -> QuietHours | None:
         return QuietHours.parse(self.notify_quiet_hours)
+
+
+@dataclass(frozen=True)
+class NotifyConfig:
+    """What the configuration files say, parsed once per start."""
+
+    templates: Templates
+    smtp: SmtpTarget | None  # None: email is disabled
+
+
+def load_templates(path: Path) -> Templates:
+    try:
+        with path.open(encoding="utf-8") as fh:
+            source = yaml.safe_load(fh)
+    except FileNotFoundError as exc:
+        raise TemplateConfigError(f"templates file {path} not found; set HUIYING_TEMPLATES_PATH") from exc
+    except yaml.YAMLError as exc:
+        raise TemplateConfigError(f"{path} is not valid YAML: {' '.join(str(exc).split())}") from exc
+    return Templates(source, origin=str(path))
+
+
+def load_config(settings: NotifySettings) -> NotifyConfig:
+    """Read and check the configuration once; raises `ValueError` (one line) on an operator's mistake."""
+    smtp = SmtpTarget.parse(settings.notify_smtp_url) if settings.notify_smtp_url else None
+    return NotifyConfig(templates=load_templates(settings.templates_path), smtp=smtp)

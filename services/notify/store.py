@@ -1,20 +1,62 @@
-"""Notify's MongoDB collections: recipients (one per request), the inbox, and the delivery log."""
+"""Notify's MongoDB collections: recipients (one per request), the inbox, and the delivery log.
+
+Two small Protocols say what the rest of notify needs: `NotifyStore` for the service (recording what an
+event tells, reading the inbox and the log) and `DeliveryQueue` for the delivery worker (claiming due
+records under a lease, settling them). `MongoNotifyStore` is both, with PyMongo's async API; the unit
+tests use an in-memory twin (tests/unit/notify/fakes.py) that keeps the same guards.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from services.notify.deliveries import SENDING, claim_filter, claim_update
+from services.notify.domain.deliveries import SENDING, claim_filter, claim_update
 
 Document = dict[str, Any]
 
 
-class NotifyStore:
+class NotifyStore(Protocol):
+    async def save_recipient(self, recipient: Document) -> None:
+        """First write wins: a redelivered request.submitted changes nothing."""
+        ...
+
+    async def recipient(self, request_id: str) -> Document | None: ...
+
+    async def recipient_by_code(self, tracking_code: str) -> Document | None: ...
+
+    async def set_team(self, request_id: str, team_id: str, seq: int) -> None:
+        """The request's current team, applied only if `seq` is newer than the one stored."""
+        ...
+
+    async def add_to_inbox(self, message: Document) -> bool:
+        """False if this event's message is already there (a redelivery)."""
+        ...
+
+    async def inbox_for(self, tracking_code: str) -> list[Document]: ...
+
+    async def add_delivery(self, delivery: Document) -> bool:
+        """Insert unless this (event, channel, recipient) is already recorded; True if it is new."""
+        ...
+
+    async def deliveries_for(self, request_id: str) -> list[Document]: ...
+
+
+class DeliveryQueue(Protocol):
+    async def claim_due(self, owner: str, now: datetime, lease_s: float) -> Document | None:
+        """Take the most overdue claimable delivery, leased to `owner`; None when nothing is due."""
+        ...
+
+    async def settle(self, delivery_id: str, owner: str, update: Document) -> bool:
+        """Record an attempt's outcome if `owner` still holds the lease; False if another replica took it."""
+        ...
+
+
+class MongoNotifyStore:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self.db = db
         self.recipients = db["recipients"]
@@ -36,7 +78,6 @@ class NotifyStore:
     # --- recipients ---------------------------------------------------------------------------------
 
     async def save_recipient(self, recipient: Document) -> None:
-        """First write wins: a redelivered request.submitted changes nothing."""
         fields = {k: v for k, v in recipient.items() if k != "_id"}
         await self.recipients.update_one({"_id": recipient["_id"]}, {"$setOnInsert": fields}, upsert=True)
 
@@ -47,7 +88,6 @@ class NotifyStore:
         return await self.recipients.find_one({"tracking_code": tracking_code})
 
     async def set_team(self, request_id: str, team_id: str, seq: int) -> None:
-        """The request's current team (for staff access to its deliveries), applied only if newer."""
         await self.recipients.update_one(
             {"_id": request_id, "$or": [{"team_seq": {"$lt": seq}}, {"team_seq": {"$exists": False}}]},
             {"$set": {"team_id": team_id, "team_seq": seq}},
@@ -56,7 +96,6 @@ class NotifyStore:
     # --- inbox ---------------------------------------------------------------------------------------
 
     async def add_to_inbox(self, message: Document) -> bool:
-        """False if this event's message is already there (a redelivery)."""
         try:
             await self.inbox.insert_one(message)
         except DuplicateKeyError:
@@ -70,7 +109,6 @@ class NotifyStore:
     # --- deliveries ----------------------------------------------------------------------------------
 
     async def add_delivery(self, delivery: Document) -> bool:
-        """Insert unless this (event, channel, recipient) is already recorded; True if it is new."""
         fields = {k: v for k, v in delivery.items() if k != "_id"}
         try:
             result = await self.deliveries.update_one({"_id": delivery["_id"]}, {"$setOnInsert": fields}, upsert=True)
@@ -82,9 +120,6 @@ class NotifyStore:
         cursor = self.deliveries.find({"request_id": request_id}).sort([("created_at", 1), ("_id", 1)])
         return [doc async for doc in cursor]
 
-    async def delivery(self, delivery_id: str) -> Document | None:
-        return await self.deliveries.find_one({"_id": delivery_id})
-
     async def claim_due(self, owner: str, now: datetime, lease_s: float) -> Document | None:
         """Atomically take the most overdue delivery (conditional update): safe with many replicas."""
         return await self.deliveries.find_one_and_update(
@@ -95,6 +130,5 @@ class NotifyStore:
         )
 
     async def settle(self, delivery_id: str, owner: str, update: Document) -> bool:
-        """Record an attempt's outcome, only if we still hold the lease; False if another replica took it."""
         result = await self.deliveries.update_one({"_id": delivery_id, "status": SENDING, "lease_owner": owner}, update)
         return result.modified_count == 1

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from services.notify.signing import sign
+from services.notify.domain.signing import sign
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

@@ -93,10 +93,6 @@ class EmailSender:
     def __init__(self, target: SmtpTarget, *, sender: str, timeout_s: float) -> None:
         self.target, self.sender, self.timeout_s = target, sender, timeout_s
 
-    @classmethod
-    def from_url(cls, url: str, *, sender: str, timeout_s: float) -> EmailSender:
-        return cls(SmtpTarget.parse(url), sender=sender, timeout_s=timeout_s)
-
     async def send(self, delivery: Document) -> str | None:
         msg = build_message(delivery, self.sender)
         t = self.target

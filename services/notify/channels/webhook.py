@@ -1,4 +1,4 @@
-"""Webhooks: the JSON message POSTed to the request's channel callback URL, signed (see signing.py)."""
+"""Webhooks: the JSON message POSTed to the request's channel callback URL, signed (see domain/signing.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from services.notify.channels.base import classify_http, http_failure
-from services.notify.signing import DELIVERY_HEADER, EVENT_HEADER, sign
+from services.notify.domain.signing import DELIVERY_HEADER, EVENT_HEADER, sign
 
 Document = dict[str, Any]
 

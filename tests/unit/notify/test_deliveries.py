@@ -1,6 +1,6 @@
 from datetime import UTC, datetime, timedelta
 
-from services.notify.deliveries import (
+from services.notify.domain.deliveries import (
     FAILED,
     PENDING,
     SENT,

@@ -5,7 +5,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from services.notify.signing import sign
+from services.notify.domain.signing import sign
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "notify.md"
 

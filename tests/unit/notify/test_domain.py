@@ -3,21 +3,20 @@
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from services.notify.config import NotifySettings
-from services.notify.domain import (
+from services.notify.config import NotifySettings, load_config
+from services.notify.domain.messages import Links
+from services.notify.domain.planning import (
     Plan,
     Policy,
     plan_for_resident,
     plan_for_staff,
     recipient_from,
 )
-from services.notify.messages import Links
-from services.notify.quiet_hours import QuietHours
-from services.notify.templates import Templates
+from services.notify.domain.quiet_hours import QuietHours
 from shared.events import Envelope, RequestNotAccepted, new_event
 from tests.unit.notify.events import LEGAL_AID, T0, dispatched, submitted, task_event
 
-TEMPLATES = Templates.load(NotifySettings().templates_path)
+TEMPLATES = load_config(NotifySettings()).templates
 LINKS = Links(intake="https://portal.example", routing="https://staff.example")
 ALL = frozenset({"inbox", "email", "sms", "webhook"})
 QUIET = QuietHours.parse("22:00-07:00")

@@ -3,7 +3,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from services.notify.quiet_hours import QuietHours
+from services.notify.domain.quiet_hours import QuietHours
 
 TZ = "Asia/Shanghai"  # UTC+8
 

@@ -3,7 +3,7 @@ import hmac
 
 import pytest
 
-from services.notify.signing import (
+from services.notify.domain.signing import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
     InvalidSignature,

@@ -2,11 +2,10 @@ from typing import Any
 
 import pytest
 
-from services.notify.config import NotifySettings
-from services.notify.metrics import MISSING_TRANSLATIONS
-from services.notify.templates import TemplateConfigError, Templates
+from services.notify.config import NotifySettings, load_config
+from services.notify.domain.templates import TemplateConfigError, Templates
 
-SHIPPED = Templates.load(NotifySettings().templates_path)
+SHIPPED = load_config(NotifySettings()).templates
 
 TOLD_TO_RESIDENTS = [
     "request.submitted",
@@ -79,13 +78,13 @@ def test_html_is_autoescaped_but_text_is_not() -> None:
     assert '<script>alert("x")</script> & co' in rendered.body  # plain text stays as typed
 
 
-def test_a_missing_translation_falls_back_to_zh_cn_and_is_counted() -> None:
+def test_a_missing_translation_falls_back_to_zh_cn_and_says_so() -> None:
+    # Counted by the service (tests/unit/notify/test_service.py): rendering itself has no side effects.
     templates = Templates({"task.claimed": {"zh-CN": {"subject": "已签收 {{ tracking_code }}", "body": "正文"}}})
-    counter = MISSING_TRANSLATIONS.labels(event_type="task.claimed", language="en")
-    before = counter._value.get()
     rendered = templates.render("task.claimed", "en", CONTEXT)
     assert rendered.language == "zh-CN" and rendered.subject == "已签收 HY0123456789"
-    assert counter._value.get() == before + 1
+    assert rendered.missing_language == "en"
+    assert templates.render("task.claimed", "zh-CN", CONTEXT).missing_language is None
 
 
 @pytest.mark.parametrize(

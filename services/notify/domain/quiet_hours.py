@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from services.notify.domain.deliveries import SMS
+
 _FORM = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 
 
@@ -46,3 +48,11 @@ class QuietHours:
         if end <= local:
             end = datetime.combine(local.date() + timedelta(days=1), self.end, tzinfo=zone)
         return end.astimezone(now.tzinfo)
+
+
+def held_until(channel: str, urgent: bool, quiet: QuietHours | None, now: datetime, tz: str) -> datetime | None:
+    """When a message due `now` may leave: only non-urgent SMS wait, until the quiet hours end. Checked when
+    a delivery is planned and again when it is sent, so a retry that falls in the night waits too."""
+    if channel != SMS or urgent or quiet is None:
+        return None
+    return quiet.defer_until(now, tz)

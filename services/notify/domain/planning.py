@@ -1,5 +1,5 @@
-"""Notify's rules: who hears of an event, on which channels, and when (what they are told: messages.py).
-No I/O.
+"""Planning: who hears of an event, on which channels, and when (what they are told: messages.py).
+No I/O: the service reads the recipient, plans here, and writes the plan.
 
 - Residents hear of every step of their request: the inbox always, plus their preferred channel (and
   email when they left an address but kept the default preference, see NotifySettings).
@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from services.notify.deliveries import EMAIL, INBOX, PENDING, SENT, SKIPPED, SMS, WEBHOOK, new_delivery
-from services.notify.messages import (
+from services.notify.domain.deliveries import EMAIL, INBOX, PENDING, SENT, SKIPPED, SMS, WEBHOOK, new_delivery
+from services.notify.domain.messages import (
     STAFF_EVENTS,
     Links,
     context_for,
@@ -28,8 +28,8 @@ from services.notify.messages import (
     message_for,
     webhook_payload,
 )
-from services.notify.quiet_hours import QuietHours
-from services.notify.templates import Rendered, Templates
+from services.notify.domain.quiet_hours import QuietHours, held_until
+from services.notify.domain.templates import Rendered, Templates
 from shared.events import DEFAULT_LANGUAGE, LANGUAGES, Envelope, EventData, RequestNotAccepted, RequestSubmitted
 
 Document = dict[str, Any]
@@ -60,8 +60,18 @@ class Policy:
 
 @dataclass
 class Plan:
+    """What one event causes: at most one inbox message and the delivery records to write."""
+
     inbox: Document | None = None
     deliveries: list[Document] = field(default_factory=list)
+    # Languages asked for that the event's template lacks (zh-CN was used): the service counts them.
+    missing_translations: list[str] = field(default_factory=list)
+
+    def note(self, rendered: Rendered) -> Rendered:
+        """Note a rendering's missing translation, and hand the rendering back."""
+        if rendered.missing_language is not None:
+            self.missing_translations.append(rendered.missing_language)
+        return rendered
 
 
 # --- the resident ------------------------------------------------------------------------------------
@@ -130,9 +140,7 @@ def _channel_delivery(
         return new_delivery(**common, status=SKIPPED, reason=_NO_ADDRESS.get(channel, "no address"))
     if channel not in policy.enabled:
         return new_delivery(**common, status=SKIPPED, reason=_DISABLED.get(channel, f"{channel} is disabled"))
-    not_before = None
-    if channel == SMS and not urgent and policy.quiet is not None:
-        not_before = policy.quiet.defer_until(now, policy.tz)
+    not_before = held_until(channel, urgent, policy.quiet, now, policy.tz)
     return new_delivery(**common, status=PENDING, not_before=not_before)
 
 
@@ -155,10 +163,11 @@ def plan_for_resident(
         return Plan()
     language = language_of(recipient.get("language"))
     ctx = context_for(envelope, data, recipient, language, templates, policy.links, policy.tz)
-    rendered = templates.render(envelope.type, language, ctx)
+    plan = Plan()
+    rendered = plan.note(templates.render(envelope.type, language, ctx))
     urgent = is_urgent(envelope, data)
     event = _event_fields(envelope, data, recipient)
-    plan = Plan(inbox=inbox_message(envelope, recipient, rendered, now))
+    plan.inbox = inbox_message(envelope, recipient, rendered, now)
     plan.deliveries.append(
         new_delivery(
             event=event,
@@ -209,7 +218,7 @@ def plan_for_staff(
         ctx = context_for(envelope, data, recipient, language, templates, policy.links, policy.tz)
         ctx["staff_name"] = staff.display_name or staff.username
         ctx["track_url"] = ""  # staff work from the console, not the resident's track page
-        rendered = templates.render(envelope.type, language, ctx)
+        rendered = plan.note(templates.render(envelope.type, language, ctx))
         key = f"staff:{staff.username}"
         reachable = [(c, a) for c, a in ((EMAIL, staff.email), (SMS, staff.phone)) if a]
         # Nobody to write to is recorded too (as a skipped email), so the log shows who did not hear.

@@ -8,8 +8,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from services.notify.deliveries import EMAIL, SMS, WEBHOOK, delivery_id
-from services.notify.templates import Rendered, Templates
+from services.notify.domain.deliveries import EMAIL, SMS, WEBHOOK, delivery_id
+from services.notify.domain.templates import Rendered, Templates
 from shared.events import Envelope, EventData, FeedbackReceived, RequestNotAccepted, TaskEvent
 from shared.i18n import pick
 

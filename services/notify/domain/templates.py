@@ -9,25 +9,21 @@ The file (`deploy/notify/templates.yaml`) maps an event type to languages, each 
 
 and two reserved keys: `_layout.email_html.<lang>` (the HTML email around `body`, autoescaped) and
 `_labels.<group>.<code>.<lang>` (e.g. return reasons). zh-CN must exist for every event: it is the
-fallback when the resident's language is missing, which is logged and counted.
+fallback when the resident's language is missing; `Rendered.missing_language` says so, and the service
+logs and counts it. Reading the file is config.py's job (`load_config`): this module only compiles and
+renders.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import structlog
-import yaml
 from jinja2 import TemplateSyntaxError
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup, escape
 
-from services.notify.metrics import MISSING_TRANSLATIONS
 from shared.events import DEFAULT_LANGUAGE, LANGUAGES
-
-log = structlog.get_logger("huiying.notify.templates")
 
 PARTS = ("subject", "body", "sms", "html")
 REQUIRED_PARTS = ("subject", "body")
@@ -54,6 +50,7 @@ class Rendered:
     language: str
     sms: str = ""
     html: str = ""
+    missing_language: str | None = None  # asked for, not in the template: rendered in zh-CN instead
 
 
 def _nl2br(value: Any) -> Markup:
@@ -114,17 +111,6 @@ class Templates:
         except TemplateSyntaxError as exc:
             raise TemplateConfigError(f"{self.origin}: {where}: {exc.message} (line {exc.lineno})") from exc
 
-    @classmethod
-    def load(cls, path: Path) -> Templates:
-        try:
-            with path.open(encoding="utf-8") as fh:
-                source = yaml.safe_load(fh)
-        except FileNotFoundError as exc:
-            raise TemplateConfigError(f"templates file {path} not found; set HUIYING_TEMPLATES_PATH") from exc
-        except yaml.YAMLError as exc:
-            raise TemplateConfigError(f"{path} is not valid YAML: {exc}") from exc
-        return cls(source, origin=str(path))
-
     def has(self, event_type: str) -> bool:
         return event_type in self._events
 
@@ -145,11 +131,7 @@ class Templates:
         langs = self._events.get(event_type)
         if not langs:
             raise KeyError(f"no template for {event_type}")
-        lang = language
-        if lang not in langs:
-            log.warning("missing translation; falling back to zh-CN", event_type=event_type, language=language)
-            MISSING_TRANSLATIONS.labels(event_type=event_type, language=str(language)).inc()
-            lang = DEFAULT_LANGUAGE
+        lang = language if language in langs else DEFAULT_LANGUAGE
         ctx = {**context, "language": lang}
         subject = self._compiled[(event_type, lang, "subject")].render(**ctx).strip()
         body = self._compiled[(event_type, lang, "body")].render(**ctx).strip()
@@ -159,4 +141,5 @@ class Templates:
         if html_template is None:
             html_template = self._layouts.get(lang) or self._layouts.get(DEFAULT_LANGUAGE) or self._default_layout
         html = html_template.render(**{**ctx, "subject": subject, "body": body}).strip()
-        return Rendered(subject=subject, body=body, language=lang, sms=sms, html=html)
+        missing = None if lang == language else str(language)
+        return Rendered(subject=subject, body=body, language=lang, sms=sms, html=html, missing_language=missing)

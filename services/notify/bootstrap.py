@@ -1,0 +1,136 @@
+"""notify's composition root: builds the infrastructure, the store, the channel adapters, the delivery
+worker, the service and the event handler once, and hands them over in one typed `Container`.
+
+`create_app` (app.py) calls `bootstrap` in its lifespan, then `Container.start()` (the worker, then the
+consumer) and, at shutdown, `Container.close()`. Tests may build a `NotifyService` on fakes instead
+(tests/unit/notify/fakes.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+import httpx
+
+from services.notify.channels import Sender, Senders
+from services.notify.channels.email import EmailSender
+from services.notify.channels.sms import SmsSender
+from services.notify.channels.webhook import WebhookSender
+from services.notify.config import SERVICE, NotifyConfig, NotifySettings
+from services.notify.domain.deliveries import EMAIL, SMS, WEBHOOK, RetryPolicy
+from services.notify.domain.messages import Links
+from services.notify.domain.planning import Policy
+from services.notify.handlers import QUEUE, NotifyHandler
+from services.notify.service import NotifyService
+from services.notify.store import MongoNotifyStore
+from services.notify.worker import DeliveryWorker
+from shared.outbox import new_owner_id, utcnow
+from shared.runtime import Infrastructure
+
+Clock = Callable[[], datetime]
+
+
+@dataclass
+class Container:
+    settings: NotifySettings
+    clock: Clock
+    config: NotifyConfig
+    infra: Infrastructure
+    store: MongoNotifyStore
+    senders: Senders
+    worker: DeliveryWorker
+    service: NotifyService
+    handler: NotifyHandler
+
+    async def start(self) -> None:
+        self.worker.start()
+        await self.infra.bus.subscribe(self.settings.queue(QUEUE), self.handler.bindings())
+
+    async def readiness(self) -> dict[str, bool]:
+        return await self.infra.readiness()
+
+    async def close(self) -> None:
+        # The worker first: it finishes and records the sends in flight while the database is still open.
+        # Then the consumer, the bus and the database; the adapters' HTTP client last.
+        await self.worker.stop()
+        await self.infra.close()
+        await self.senders.close()
+
+
+def build_senders(settings: NotifySettings, config: NotifyConfig, clock: Clock) -> Senders:
+    """The channel adapters this deployment can use: webhooks always, email and SMS when configured."""
+    # Redirects are not followed: a webhook or gateway URL must be the final one (no surprises).
+    http = httpx.AsyncClient(follow_redirects=False, headers={"User-Agent": "Huiying-Notify/1"})
+    timeout_s = settings.notify_webhook_timeout_s
+    by_channel: dict[str, Sender] = {
+        WEBHOOK: WebhookSender(http, secret=settings.webhook_secret, timeout_s=timeout_s, clock=clock)
+    }
+    if config.smtp is not None:
+        by_channel[EMAIL] = EmailSender(
+            config.smtp, sender=settings.notify_email_from, timeout_s=settings.notify_smtp_timeout_s
+        )
+    if settings.notify_sms_url:
+        by_channel[SMS] = SmsSender(
+            http,
+            url=settings.notify_sms_url,
+            api_key=settings.notify_sms_api_key,
+            timeout_s=settings.notify_sms_timeout_s,
+            region=settings.notify_sms_default_region,
+        )
+    return Senders(by_channel, http)
+
+
+def build_worker(settings: NotifySettings, store: MongoNotifyStore, senders: Senders, clock: Clock) -> DeliveryWorker:
+    return DeliveryWorker(
+        store,
+        senders,
+        clock,
+        owner=new_owner_id(SERVICE),
+        policy=RetryPolicy(
+            max_attempts=settings.notify_max_attempts,
+            base_s=settings.notify_retry_base_s,
+            max_s=settings.notify_retry_max_s,
+        ),
+        quiet=settings.quiet_hours,
+        tz=settings.timezone,
+        lease_s=settings.notify_lease_s,
+        poll_interval_s=settings.notify_poll_interval_s,
+        concurrency=settings.notify_concurrency,
+    )
+
+
+def policy_for(settings: NotifySettings, senders: Senders) -> Policy:
+    return Policy(
+        links=Links(intake=settings.public_url("intake"), routing=settings.public_url("routing")),
+        tz=settings.timezone,
+        quiet=settings.quiet_hours,
+        enabled=senders.enabled,
+        email_when_given=settings.notify_email_when_given,
+    )
+
+
+async def bootstrap(settings: NotifySettings, config: NotifyConfig, clock: Clock = utcnow) -> Container:
+    infra = await Infrastructure.open(settings, SERVICE, clock=clock)
+    senders = build_senders(settings, config, clock)
+    try:
+        store = MongoNotifyStore(infra.db)
+        await store.ensure_indexes()
+        worker = build_worker(settings, store, senders, clock)
+        service = NotifyService(store, config.templates, policy_for(settings, senders), clock, on_pending=worker.wake)
+    except BaseException:
+        await infra.close()
+        await senders.close()
+        raise
+    return Container(
+        settings=settings,
+        clock=clock,
+        config=config,
+        infra=infra,
+        store=store,
+        senders=senders,
+        worker=worker,
+        service=service,
+        handler=NotifyHandler(service),
+    )
