@@ -9,6 +9,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.routing.domain.errors import Conflict, Forbidden, IllegalTransition, Invalid, NotVisible
 from services.routing.service import LostRace
+from shared.http import validation_error_body
 
 ERROR_NAMES = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed", 409: "conflict"}
 
@@ -52,9 +53,6 @@ def install_errors(app: FastAPI) -> None:
 
     @app.exception_handler(Invalid)
     async def _invalid(_request: Request, exc: Invalid) -> JSONResponse:
-        body = {
-            "error": "validation_error",
-            "message": f"{exc.field}: {exc.message}",
-            "fields": [{"field": exc.field, "message": exc.message, "type": "value_error"}],
-        }
-        return JSONResponse(body, 422)
+        # The shape of a schema validation error, naming the field.
+        error = {"loc": (exc.field,), "msg": exc.message, "type": "value_error"}
+        return JSONResponse(validation_error_body([error]), 422)

@@ -45,54 +45,40 @@ NOT_ACCEPT_REASONS = _table(
     ("other", "其他原因", "Other"),
 )
 
-# The lifecycle's own term for each staff action (GET /v1/lifecycle); in English, the action's name.
-ACTION_TERMS: dict[str, str] = {
-    "claim": "签收",
-    "start": "开始办理",
-    "hold": "挂起",
-    "resume": "恢复办理",
-    "note": "备注",
-    "resolve": "办结",
-    "return": "退单",
-    "transfer": "转派",
-    "extend": "申请延期",
-    "approve-extension": "批准延期",
-    "deny-extension": "驳回延期",
-    "dispatch": "派单",
-    "assign": "指派",
-    "duplicate": "重复件",
-    "not-accept": "不受理",
+# Each action: its term in the lifecycle's vocabulary (GET /v1/lifecycle; in English, the action's own name;
+# the system's steps have none), then what the console's buttons and history lines say in zh-CN and en.
+ACTIONS: dict[str, tuple[str | None, str, str]] = {
+    "claim": ("签收", "签收", "Claim"),
+    "start": ("开始办理", "开始办理", "Start"),
+    "hold": ("挂起", "挂起", "Put on hold"),
+    "resume": ("恢复办理", "恢复办理", "Resume"),
+    "note": ("备注", "添加备注", "Add a note"),
+    "resolve": ("办结", "办结", "Resolve"),
+    "return": ("退单", "退单", "Return"),
+    "transfer": ("转派", "转派", "Transfer"),
+    "extend": ("申请延期", "申请延期", "Request an extension"),
+    "approve-extension": ("批准延期", "批准延期", "Approve the extension"),
+    "deny-extension": ("驳回延期", "驳回延期", "Deny the extension"),
+    "dispatch": ("派单", "派单", "Dispatch"),
+    "assign": ("指派", "指派", "Assign"),
+    "duplicate": ("重复件", "标记为重复件", "Mark as a duplicate"),
+    "not-accept": ("不受理", "不予受理", "Do not accept"),
+    "cancel": (None, "居民撤销", "Cancelled by the resident"),
+    "feedback": (None, "居民评价", "Resident's rating"),
+    "reopen": (None, "重办", "Reopened"),
+    "close": (None, "归档", "Closed"),
+    "remind": (None, "到期提醒", "Reminder"),
+    "escalate": (None, "催办/督办", "Escalated"),
 }
+ACTION_LABELS: dict[str, LocalizedText] = {action: {"zh-CN": zh, "en": en} for action, (_, zh, en) in ACTIONS.items()}
 
 
 def action_term(action: str) -> LocalizedText:
-    return {"zh-CN": ACTION_TERMS[action], "en": action.replace("-", " ")}
+    """A staff action's name in the lifecycle's vocabulary."""
+    term = ACTIONS[action][0]
+    assert term is not None, f"{action} is a step of the system, not a staff action"
+    return {"zh-CN": term, "en": action.replace("-", " ")}
 
-
-# What the console's buttons and history lines say: the staff actions and the system's steps.
-ACTION_LABELS = _table(
-    ("claim", "签收", "Claim"),
-    ("start", "开始办理", "Start"),
-    ("hold", "挂起", "Put on hold"),
-    ("resume", "恢复办理", "Resume"),
-    ("note", "添加备注", "Add a note"),
-    ("resolve", "办结", "Resolve"),
-    ("return", "退单", "Return"),
-    ("transfer", "转派", "Transfer"),
-    ("extend", "申请延期", "Request an extension"),
-    ("approve-extension", "批准延期", "Approve the extension"),
-    ("deny-extension", "驳回延期", "Deny the extension"),
-    ("dispatch", "派单", "Dispatch"),
-    ("assign", "指派", "Assign"),
-    ("duplicate", "标记为重复件", "Mark as a duplicate"),
-    ("not-accept", "不予受理", "Do not accept"),
-    ("cancel", "居民撤销", "Cancelled by the resident"),
-    ("feedback", "居民评价", "Resident's rating"),
-    ("reopen", "重办", "Reopened"),
-    ("close", "归档", "Closed"),
-    ("remind", "到期提醒", "Reminder"),
-    ("escalate", "催办/督办", "Escalated"),
-)
 
 # Staff roles; the English names also word the lifecycle's refusals ("only a team lead may ...").
 ROLE_LABELS = _table(

@@ -49,6 +49,7 @@ def queue_query(
 ) -> QueueQuery:
     """The caller's queue with the filters of GET /v1/queue; Invalid names a filter the caller may not use."""
     equal: dict[str, str | None] = {}
+    default: tuple[str, ...]
     if actor.sees_everything:
         default = OPEN_STATUSES
         if team is not None:

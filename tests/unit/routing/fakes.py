@@ -12,7 +12,7 @@ import copy
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from services.routing.domain.lifecycle import Outcome
 from services.routing.domain.model import LOAD_STATUSES, StaffInfo, Task
@@ -135,12 +135,12 @@ class FakeRoutingStore:
             for d in self.docs.values()
             if start <= d["submitted_at"] < end
         ]
-        rows.sort(key=lambda r: r["submitted_at"], reverse=True)
+        rows.sort(key=lambda r: cast(datetime, r["submitted_at"]), reverse=True)
         return rows[: limit + 1]
 
     async def service_names(self, codes: list[str]) -> dict[str, dict[str, str]]:
         await self._round_trip()
-        first = {}
+        first: dict[str, dict[str, str]] = {}
         for d in self.docs.values():
             first.setdefault(d["service_code"], d.get("service_name") or {})
         return {code: first.get(code, {}) for code in codes}
