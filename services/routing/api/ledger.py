@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -12,31 +12,9 @@ from fastapi.responses import PlainTextResponse
 from services.routing.api.deps import ContainerDep, CurrentActor, require
 from services.routing.domain import ledger
 from services.routing.domain.errors import Invalid
+from services.routing.domain.ledger import MAX_DAYS, bound
 
 router = APIRouter(prefix="/v1", tags=["ledger"])
-
-MAX_DAYS = 366
-
-
-def _bound(value: str | None, zone: ZoneInfo, field: str, *, end: bool) -> datetime | None:
-    """A date (a whole local day; `to` includes it) or an ISO 8601 time with a zone."""
-    if value is None:
-        return None
-    if len(value) > 10:
-        try:
-            instant = datetime.fromisoformat(value)
-        except ValueError as exc:
-            raise Invalid(field, "give a date like 2026-11-01 or a time like 2026-11-01T08:00:00+08:00") from exc
-        if instant.tzinfo is None:
-            raise Invalid(field, "a time needs its zone, e.g. +08:00 or Z")
-        return instant.astimezone(UTC)
-    try:
-        day = date.fromisoformat(value)
-    except ValueError as exc:
-        raise Invalid(field, "give a date like 2026-11-01 or a time like 2026-11-01T08:00:00+08:00") from exc
-    if end:
-        day += timedelta(days=1)
-    return datetime.combine(day, time(0), zone).astimezone(UTC)
 
 
 @router.get(
@@ -57,10 +35,10 @@ async def summary(
     zone = ZoneInfo(timezone)
     now = container.clock()
     try:
-        end = _bound(to, zone, "to", end=True) or datetime.combine(
+        end = bound(to, zone, "to", end=True) or datetime.combine(
             now.astimezone(zone).date() + timedelta(days=1), time(0), zone
         ).astimezone(UTC)
-        start = _bound(from_, zone, "from", end=False) or end - timedelta(days=30)
+        start = bound(from_, zone, "from", end=False) or end - timedelta(days=30)
     except OverflowError as exc:
         raise Invalid("from" if from_ else "to", "the date is out of range") from exc
     if start >= end:

@@ -14,9 +14,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from services.routing.api.deps import get_container
-from services.routing.api.ledger import MAX_DAYS, _bound
 from services.routing.domain import ledger
 from services.routing.domain.errors import Invalid
+from services.routing.domain.ledger import MAX_DAYS, bound
 from services.routing.service import RoutingService
 from services.routing.web import charts
 from services.routing.web.base import error_page, page, present, to_login
@@ -51,8 +51,8 @@ def _period(raw_from: str, raw_to: str, today: date, zone: ZoneInfo, p: Present)
         except ValueError as exc:
             raise PeriodError(p.t("error.date", field=p.t("ledger.to"))) from exc
     try:
-        start = _bound(raw_from, zone, "from", end=False)
-        end = _bound(to_day, zone, "to", end=True)
+        start = bound(raw_from, zone, "from", end=False)
+        end = bound(to_day, zone, "to", end=True)
     except (Invalid, OverflowError) as exc:
         field = getattr(exc, "field", "from")
         raise PeriodError(p.t("error.date", field=p.t(f"ledger.{field}"))) from exc
