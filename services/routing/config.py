@@ -1,11 +1,20 @@
-"""Routing's own settings (HUIYING_* variables); the shared ones are in shared/settings.py."""
+"""Routing's own settings (HUIYING_* variables; the shared ones are in shared/settings.py) and its config
+files, each read and checked once per start into a `RoutingConfig`."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import yaml
 from pydantic import Field
 
+from services.routing.domain.calendar import WorkingCalendar, calendar_from_config
+from services.routing.domain.rules import RuleSet
+from services.routing.domain.sla import SlaPolicy
+from services.routing.domain.teams import Directory
 from shared.settings import Settings
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
@@ -27,3 +36,57 @@ class RoutingSettings(Settings):
     routing_seed_dev_staff: bool = True
     # The ledger reads at most this many tasks per request (narrow the dates beyond that).
     routing_ledger_max_tasks: int = Field(200_000, ge=100)
+
+
+class ConfigError(RuntimeError):
+    """A config file is wrong: one line naming the file and the problem."""
+
+
+@dataclass(frozen=True)
+class RoutingConfig:
+    """Everything routing reads from its files, parsed and cross-checked once per start."""
+
+    directory: Directory  # deploy/teams.yaml
+    calendar: WorkingCalendar  # the community's; teams' calendars derive from it
+    policy: SlaPolicy  # time limits, reminders, escalation, auto-close
+    rules: RuleSet  # version 1 of the routing rules (later versions live in the database)
+
+
+def _read[T](path: Path, parse: Callable[[Any], T]) -> T:
+    try:
+        with path.open(encoding="utf-8") as fh:
+            raw = yaml.safe_load(fh)
+        return parse(raw)
+    except (OSError, ValueError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path}: {exc}".replace("\n", " ")) from exc
+
+
+def read_directory(path: Path) -> Directory:
+    return _read(path, Directory.model_validate)
+
+
+def read_calendar(path: Path, timezone: str) -> WorkingCalendar:
+    return _read(path, lambda raw: calendar_from_config(raw or {}, timezone))
+
+
+def read_policy(path: Path) -> SlaPolicy:
+    return _read(path, SlaPolicy.model_validate)
+
+
+def read_rules(path: Path) -> RuleSet:
+    return _read(path, RuleSet.model_validate)
+
+
+def load_config(settings: RoutingSettings) -> RoutingConfig:
+    """Every config file, once; a ConfigError names the file and what is wrong in it."""
+    directory = read_directory(settings.teams_path)
+    config = RoutingConfig(
+        directory=directory,
+        calendar=read_calendar(settings.routing_calendar_path, settings.timezone),
+        policy=read_policy(settings.routing_sla_path),
+        rules=read_rules(settings.routing_rules_path),
+    )
+    problems = config.rules.problems(directory)
+    if problems:
+        raise ConfigError(f"{settings.routing_rules_path}: " + "; ".join(f"{f}: {m}" for f, m in problems))
+    return config

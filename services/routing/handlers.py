@@ -1,18 +1,43 @@
-"""Routing's event consumers: intake's request events drive the lifecycle. All idempotent."""
+"""Routing's event consumers, each idempotent; bootstrap subscribes them.
+
+- `RequestEventsHandler` (queue `routing.request-events`): intake's request events drive the lifecycle.
+- `WorkItemPublisher` (queue `routing.work-items`): team work queues. Every dispatch also becomes a work item
+  on `work.<team_id>` (exchange `huiying.work`).
+
+Decision: the work item is published by a consumer of routing's OWN task events (`task.dispatched`,
+`task.transferred`, `task.reopened`), not straight after the write. Those events are in the task's
+outbox, so they reach the broker at least once; the queue `routing.work-items` holds them until this
+handler has published the work item with a confirm, and only then acks. A crash anywhere means a
+redelivery and a re-publish with the same `message_id` (the event id), never a lost item; a team's
+system deduplicates on `message_id`. No second outbox kind is needed.
+
+An event that is no longer current (the task moved to another team since) gives no item: the later
+event gives the right one.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
+import structlog
+from aiormq.exceptions import DeliveryError
 
+from services.routing.domain.workitems import KINDS, work_item
 from services.routing.service import RoutingService
 from services.routing.store import RoutingStore
-from services.routing.teams import Directory
-from shared.bus import Poison
-from shared.events import Envelope, EventData, FeedbackReceived, RequestCancelled, RequestNotAccepted, RequestSubmitted
-from shared.outbox import OutboxRelay
+from shared.bus import Bus, Poison, RetryLater
+from shared.events import (
+    Envelope,
+    EventData,
+    FeedbackReceived,
+    RequestCancelled,
+    RequestNotAccepted,
+    RequestSubmitted,
+    TaskEvent,
+)
+
+log = structlog.get_logger("huiying.routing.work")
 
 REQUEST_EVENTS = ("request.submitted", "request.cancelled", "request.feedback_received", "request.not_accepted")
+WORK_EVENTS = tuple(KINDS)
 
 
 class RequestEventsHandler:
@@ -34,14 +59,31 @@ class RequestEventsHandler:
             raise Poison(f"routing does not handle {envelope.type}")
 
 
-class RequestSubmittedHandler(RequestEventsHandler):
-    """A new request becomes a dispatched task (kept for callers that wire routing by hand, e.g. the
-    crash tests): the shipped rules, calendar and SLA limits, the staff and rule versions in `store`'s db."""
+class WorkItemPublisher:
+    def __init__(self, store: RoutingStore, bus: Bus, team_ids: set[str]) -> None:
+        self.store, self.bus, self.team_ids = store, bus, team_ids
 
-    def __init__(
-        self, store: RoutingStore, relay: OutboxRelay, directory: Directory, clock: Callable[[], datetime]
-    ) -> None:
-        from services.routing.app import build_service
-        from services.routing.config import RoutingSettings
-
-        super().__init__(build_service(RoutingSettings(), store, relay, directory, clock))
+    async def __call__(self, envelope: Envelope, data: EventData) -> None:
+        if not isinstance(data, TaskEvent) or data.team is None:
+            raise Poison(f"{envelope.type} without a team cannot become a work item")
+        if data.team.id not in self.team_ids:
+            raise Poison(f"team {data.team.id!r} has no work queue (is it still in deploy/teams.yaml?)")
+        task = await self.store.get_document(data.request_id)
+        if task is None:
+            raise RetryLater(f"task {data.request_id} not readable yet")
+        if task.get("seq", 0) > envelope.seq and task.get("team_id") != data.team.id:
+            log.info("stale work item skipped", request_id=data.request_id, team=data.team.id)
+            return
+        item = work_item(envelope, data, task)
+        body, message_id = item.model_dump_json().encode(), str(envelope.event_id)
+        try:
+            await self.bus.publish_work_item(item.team_id, body, message_id=message_id)
+        except DeliveryError:
+            # Unroutable: someone deleted the team's queue. Declare it again and publish once more; if that
+            # fails too the message is retried later (RetryLater), never dropped.
+            log.warning("work queue missing; declaring it again", team=item.team_id)
+            try:
+                await self.bus.declare_work_queue(item.team_id)
+                await self.bus.publish_work_item(item.team_id, body, message_id=message_id)
+            except DeliveryError as exc:
+                raise RetryLater(f"work queue for {item.team_id} is not routable: {exc}") from exc

@@ -1,6 +1,7 @@
 """Versioned routing rules in routing's database (`rulesets`, `_id` = version number).
 
-Version 1 is the shipped file (deploy/routing/rules.yaml), stored at first start. An edit inserts
+Version 1 is the shipped file (deploy/routing/rules.yaml, read once by services/routing/config.py), stored
+at first start. An edit inserts
 version n+1 and names the version it was based on: two admins editing at once cannot both win (the
 second insert of the same `_id` fails and gets a 409). Old versions stay, so every task's decision
 (`<rule>@<version>`) can be looked up later.
@@ -10,13 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from pymongo import DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
-from services.routing.rules import RuleSet
+from services.routing.domain.rules import RuleSet
 
 Document = dict[str, Any]
 
@@ -47,7 +48,21 @@ class StaleVersion(Exception):
         self.current = current
 
 
-class RuleStore:
+class RuleStore(Protocol):
+    """The rule versions, as the service (the current one) and the rules API use them."""
+
+    async def current(self, now: datetime) -> Version: ...
+
+    async def get(self, version: int) -> Version | None: ...
+
+    async def versions(self) -> list[dict[str, Any]]: ...
+
+    async def publish(self, base_version: int, rules: RuleSet, by: str, note: str | None, now: datetime) -> Version:
+        """Store `rules` as version base_version + 1; StaleVersion if someone else got there first."""
+        ...
+
+
+class MongoRuleStore:
     def __init__(self, collection: AsyncCollection[Document], seed: RuleSet) -> None:
         self.collection = collection
         self.seed = seed
@@ -92,7 +107,6 @@ class RuleStore:
         ]
 
     async def publish(self, base_version: int, rules: RuleSet, by: str, note: str | None, now: datetime) -> Version:
-        """Store `rules` as version base_version + 1; StaleVersion if someone else got there first."""
         current = await self.current(now)
         if base_version != current.version:
             raise StaleVersion(current.version)

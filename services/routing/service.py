@@ -1,42 +1,46 @@
-"""The service layer: load a task, build the context, run the domain, write once, publish.
+"""The service layer: load a task, look up what the decision needs, run the domain, write once, publish.
 
-Used by the HTTP API (staff actions), the event handlers (intake's events) and the SLA sweeper. A write
-that loses a race (someone changed the task since it was read) is retried on the fresh task; the domain
-then decides again, so a second `claim` becomes a 409 and a second escalation becomes nothing.
+Used by the HTTP API and the console (staff actions, queues, ledgers), the event handlers (intake's
+events) and the SLA sweeper. A write that loses a race (someone changed the task since it was read) is
+decided again on the fresh task (`shared.optimistic`), so a second `claim` becomes a 409 and a second
+escalation becomes nothing. It depends on the store protocols, a publisher and a clock only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import structlog
-from pydantic import BaseModel
 
-from services.routing import lifecycle
-from services.routing.calendar import WorkingCalendar
-from services.routing.domain import Actor, Context, Feedback, IllegalTransition, LifecycleError, NotVisible, Task
-from services.routing.lifecycle import Outcome
-from services.routing.metrics import LOST_RACES, TASK_CHANGES
-from services.routing.rules import RoutingInput, decide
+from services.routing import metrics
+from services.routing.config import RoutingConfig
+from services.routing.domain import lifecycle
+from services.routing.domain.errors import IllegalTransition, LifecycleError, NotVisible
+from services.routing.domain.lifecycle import Needs, Outcome, StaffCommand
+from services.routing.domain.model import Actor, Context, Feedback, Task
+from services.routing.domain.queue import QueueQuery
+from services.routing.domain.rules import RoutingInput, decide
+from services.routing.domain.teams import normalize_building
 from services.routing.rulestore import RuleStore
-from services.routing.sla import SlaPolicy
 from services.routing.staff import StaffStore
 from services.routing.store import RoutingStore
-from services.routing.teams import Directory, normalize_building
 from shared.bus import RetryLater
 from shared.events import Envelope, FeedbackReceived, RequestCancelled, RequestNotAccepted, RequestSubmitted
-from shared.outbox import OutboxRelay
+from shared.optimistic import AGAIN, optimistic
+from shared.optimistic import _Again as Again  # the type of AGAIN
+from shared.outbox import Publisher
 
 log = structlog.get_logger("huiying.routing")
 
 Clock = Callable[[], datetime]
-ATTEMPTS = 5
+NOTHING = Needs()  # a decision that needs only the config and the staff
 
 
 class LostRace(LifecycleError):
-    """The task kept changing under us (more than ATTEMPTS writes lost): try again."""
+    """The task kept changing under us (every attempt's write lost): try again."""
 
 
 @dataclass
@@ -44,39 +48,47 @@ class RoutingService:
     store: RoutingStore
     staff: StaffStore
     rules: RuleStore
-    relay: OutboxRelay
-    directory: Directory
-    calendar: WorkingCalendar
-    policy: SlaPolicy
+    publisher: Publisher
+    config: RoutingConfig
     clock: Clock
 
-    async def context(self, *, teams: tuple[str | None, ...] = (), original: Task | None = None) -> Context:
+    async def context(self, needs: Needs = NOTHING) -> Context:
+        """What a decision needs besides the task: the config, the active staff, the loads of the teams it
+        may assign in, and the original it points at."""
+        directory = self.config.directory
         loads: dict[str, int] = {}
-        for team in teams:
-            if team is not None and self.directory.has(team):
+        for team in needs.teams:
+            if directory.has(team):
                 loads |= await self.store.loads(team)
         return Context(
-            directory=self.directory,
-            calendar=self.calendar,
-            policy=self.policy,
+            directory=directory,
+            calendar=self.config.calendar,
+            policy=self.config.policy,
             staff=await self.staff.active(),
             loads=loads,
-            original=original,
+            original=await self._original(needs.original) if needs.original else None,
         )
 
-    async def _commit(self, outcome: Outcome, source: str = "api") -> Task | None:
-        """Write; publish what the write carried. None when the task changed meanwhile."""
+    async def _original(self, id_or_code: str) -> Task | None:
+        """The task named, or the task it is itself a duplicate of (a duplicate points at the first)."""
+        original = await self.store.find(id_or_code)
+        if original is not None and original.duplicate_of:
+            original = await self.store.get(original.duplicate_of) or original
+        return original
+
+    async def _commit(self, outcome: Outcome, source: str = "api") -> Task | Again:
+        """Write; publish what the write carried. AGAIN when the task changed meanwhile."""
         doc = await self.store.save(outcome)
         if doc is None:
-            LOST_RACES.labels(source=source).inc()
-            return None
+            metrics.LOST_RACES.labels(source=source).inc()
+            return AGAIN
         for entry in outcome.history:
-            TASK_CHANGES.labels(action=entry.action).inc()
+            metrics.TASK_CHANGES.labels(action=entry.action).inc()
         if doc.get("outbox"):
-            await self.relay.publish_after_write(self.store.tasks, doc)
+            await self.publisher.publish_after_write(doc)
         return outcome.task
 
-    # -- staff actions ----------------------------------------------------------------------------------------
+    # -- staff actions and reads -----------------------------------------------------------------------------
 
     async def get_visible(self, request_id: str, actor: Actor) -> Task:
         task = await self.store.get(request_id)
@@ -84,24 +96,28 @@ class RoutingService:
             raise NotVisible(request_id)
         return task
 
-    async def act(self, request_id: str, action: str, actor: Actor, params: BaseModel) -> Task:
-        for _ in range(ATTEMPTS):
+    async def act(self, request_id: str, command: StaffCommand, actor: Actor) -> Task:
+        async def attempt() -> Task | Again:
             task = await self.get_visible(request_id, actor)
-            # Fail fast (404/403/409) before any lookups the action needs.
-            lifecycle.check(task, actor, action)
-            teams: tuple[str | None, ...] = (getattr(params, "team_id", None),)
-            original = None
-            if action == "duplicate":
-                original = await self.store.find(params.original)  # type: ignore[attr-defined]
-                if original is not None and original.duplicate_of:
-                    original = await self.store.get(original.duplicate_of) or original
-            ctx = await self.context(teams=teams, original=original)
-            outcome = lifecycle.act(task, action, actor, params, ctx, self.clock())
-            saved = await self._commit(outcome)
-            if saved is not None:
-                log.info("task action", action=action, actor=actor.username, request_id=request_id, status=saved.status)
-                return saved
-        raise LostRace(f"the task {request_id} kept changing; try again")
+            # Fail fast (404/403/409) before the lookups the action needs.
+            lifecycle.check(task, actor, command.action)
+            ctx = await self.context(command.needs())
+            saved = await self._commit(lifecycle.act(task, command, actor, ctx, self.clock()))
+            if not isinstance(saved, Again):
+                log.info("task action", action=command.action, actor=actor.username, request_id=request_id,
+                         status=saved.status)  # fmt: skip
+            return saved
+
+        return await optimistic(attempt, gave_up=lambda: LostRace(f"the task {request_id} kept changing; try again"))
+
+    async def queue(self, query: QueueQuery, *, limit: int, offset: int) -> tuple[list[Task], int]:
+        return await self.store.query(query, limit=limit, skip=offset)
+
+    async def ledger_rows(self, start: datetime, end: datetime, limit: int) -> list[dict[str, Any]]:
+        return await self.store.ledger_rows(start, end, limit)
+
+    async def service_names(self, codes: list[str]) -> dict[str, dict[str, str]]:
+        return await self.store.service_names(codes)
 
     # -- intake's events --------------------------------------------------------------------------------------
 
@@ -110,8 +126,9 @@ class RoutingService:
         if await self.store.get(data.request_id) is not None:
             return
         now = self.clock()
+        directory = self.config.directory
         building = normalize_building(data.location.building, data.location.address)
-        grid = self.directory.grid_of(building)
+        grid = directory.grid_of(building)
         version = await self.rules.current(now)
         request = RoutingInput(
             category=data.service_code,
@@ -121,28 +138,31 @@ class RoutingService:
             attributes=dict(data.attributes),
             vulnerability=tuple(data.resident.vulnerability),
         )
-        decision = decide(request, version.rules, version.version, self.directory)
-        ctx = await self.context(teams=(decision.team_id,))
+        decision = decide(request, version.rules, version.version, directory)
+        ctx = await self.context(Needs(teams=(decision.team_id,)))
         outcome = lifecycle.open_task(data, decision, grid, building, ctx, now, str(envelope.event_id))
         document = await self.store.insert_task(outcome)
         if document is not None:
-            TASK_CHANGES.labels(action="dispatch").inc()
-            await self.relay.publish_after_write(self.store.tasks, document)
+            metrics.TASK_CHANGES.labels(action="dispatch").inc()
+            await self.publisher.publish_after_write(document)
 
     async def record_not_accepted(self, envelope: Envelope, data: RequestNotAccepted) -> None:
         ctx = await self.context()
         await self.store.insert_record(lifecycle.not_accepted_record(data, envelope.occurred_at, ctx))
 
     async def _on_event(self, request_id: str, apply: Callable[[Task, Context], Outcome | None]) -> None:
-        for _ in range(ATTEMPTS):
+        async def attempt() -> Again | None:
             task = await self.store.get(request_id)
             if task is None:
                 # The request.submitted that creates it has not been handled yet.
                 raise RetryLater(f"no task {request_id} yet")
-            outcome = apply(task, await self.context(teams=(task.team_id,)))
-            if outcome is None or await self._commit(outcome, "event") is not None:
-                return
-        raise RetryLater(f"task {request_id} kept changing")
+            outcome = apply(task, await self.context(Needs(teams=(task.team_id,) if task.team_id else ())))
+            if outcome is None:
+                return None
+            saved = await self._commit(outcome, "event")
+            return AGAIN if isinstance(saved, Again) else None
+
+        await optimistic(attempt, gave_up=lambda: RetryLater(f"task {request_id} kept changing"))
 
     async def cancel_from(self, envelope: Envelope, data: RequestCancelled) -> None:
         def apply(task: Task, ctx: Context) -> Outcome | None:
@@ -168,7 +188,8 @@ class RoutingService:
 
     async def sweep_once(self, batch: int = 200) -> int:
         """One pass: every task whose next check is due gets its due steps, each in one conditional write.
-        Returns the number of events written. Safe with any number of replicas sweeping at once."""
+        Returns the number of events written. Safe with any number of replicas sweeping at once: a write
+        that loses to another replica (or a staff action) is left; the next pass sees the new state."""
         now = self.clock()
         tasks = await self.store.due_for_sweep(now, batch)
         if not tasks:
@@ -184,7 +205,18 @@ class RoutingService:
                 # Nothing due (the schedule moved): look again when something is.
                 await self.store.set_next_check(task, lifecycle.next_check(task, ctx))
                 continue
-            if await self._commit(outcome, "sweeper") is not None:
+            if not isinstance(await self._commit(outcome, "sweeper"), Again):
                 written += len(outcome.events)
-            # else: another replica (or a staff action) changed it first; the next pass sees the new state.
         return written
+
+    def sweeper(self, batch: int) -> Callable[[], Awaitable[bool]]:
+        """The SLA sweeper's tick for `shared.loop.PeriodicLoop`: True (run again at once) after a full batch."""
+
+        async def tick() -> bool:
+            with metrics.SLA_SWEEP_SECONDS.time():
+                written = await self.sweep_once(batch)
+            if written:
+                log.info("sla sweep", events=written)
+            return written >= batch
+
+        return tick

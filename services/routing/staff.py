@@ -1,7 +1,7 @@
 """Staff accounts: argon2-hashed passwords, roles, teams, duty, contact details for reminders.
 
-Accounts live in routing's database (`staff`, `_id` = username). Tokens are issued with
-`shared.security.issue_token`, so intake and notify can verify them without calling routing.
+Accounts live in routing's database (`staff`, `_id` = username), behind the `StaffStore` protocol. Tokens
+are issued with `shared.security.issue_token`, so intake and notify can verify them without calling routing.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -18,8 +18,8 @@ from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
-from services.routing.domain import Role, StaffInfo
-from services.routing.teams import Directory
+from services.routing.domain.model import Role, StaffInfo
+from services.routing.domain.teams import Directory
 
 Document = dict[str, Any]
 
@@ -150,11 +150,28 @@ def team_problem(role: str, team: str | None, directory: Directory) -> tuple[str
     return None
 
 
-class StaffStore:
+class StaffStore(Protocol):
+    """The accounts, as the service (who is active), the API and the console (sign-in, admin) use them."""
+
+    async def get(self, username: str) -> StaffAccount | None: ...
+
+    async def list(self, team: str | None = None) -> list[StaffAccount]: ...
+
+    async def active(self) -> tuple[StaffInfo, ...]: ...
+
+    async def create(self, new: NewStaff, now: datetime, *, password_hash: str | None = None) -> StaffAccount | None:
+        """None if the username is taken."""
+        ...
+
+    async def update(self, username: str, patch: StaffPatch, now: datetime) -> StaffAccount | None: ...
+
+
+class MongoStaffStore:
     def __init__(self, collection: AsyncCollection[Document]) -> None:
         self.collection = collection
 
     async def ensure_indexes(self) -> None:
+        await self.collection.create_index("team")
         await self.collection.create_index([("team", ASCENDING), ("role", ASCENDING)])
 
     async def get(self, username: str) -> StaffAccount | None:
@@ -170,7 +187,6 @@ class StaffStore:
         return tuple([StaffAccount.model_validate({**d, "password_hash": ""}).info() async for d in cursor])
 
     async def create(self, new: NewStaff, now: datetime, *, password_hash: str | None = None) -> StaffAccount | None:
-        """None if the username is taken."""
         account = StaffAccount(
             username=new.username,
             password_hash=password_hash or await hash_password(new.password),

@@ -1,36 +1,100 @@
-"""Routing's MongoDB collections: tasks (with their embedded outbox), staff accounts, rule-set versions.
+"""Routing's tasks in MongoDB (with their embedded outbox), behind the `RoutingStore` the service depends on.
 
 Every task change is ONE `find_one_and_update` whose filter holds the `_id`, the `rev` the decision was
 made on and the expected status, and whose update carries the new state, the history entries, `$inc` of
 `seq` and `rev`, and the events (`writer.on_update`). A second replica or a second click that decided on
 the same version finds nothing to update and tries again on the fresh task (or gets a 409).
+
+Staff accounts and rule-set versions live beside the tasks, in services/routing/staff.py and rulestore.py.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from services.routing.domain import LOAD_STATUSES, Task
-from services.routing.lifecycle import Outcome
+from services.routing.domain.lifecycle import Outcome
+from services.routing.domain.model import LOAD_STATUSES, Task
+from services.routing.domain.queue import QueueQuery
 from shared.outbox import OutboxWriter, ensure_outbox_indexes
 
 Document = dict[str, Any]
 INTERNAL = {"outbox": 0, "outbox_lease": 0}
+# What the ledgers count (services/routing/domain/ledger.py).
+LEDGER_FIELDS = (
+    "service_code",
+    "team_id",
+    "channel",
+    "status",
+    "priority",
+    "submitted_at",
+    "first_dispatched_at",
+    "first_claimed_at",
+    "first_resolved_at",
+    "resolved_at",
+    "claim_due_at",
+    "handle_due_at",
+    "resolved_on_time",
+    "rating",
+    "reply",
+    "closed_reason",
+    "counts",
+    "hold",
+)
 
 
-class RoutingStore:
+class RoutingStore(Protocol):
+    """The tasks, as the service layer and the event handlers use them."""
+
+    async def insert_task(self, outcome: Outcome) -> Document | None:
+        """Store a new task with its events. None if it exists already (a redelivery)."""
+        ...
+
+    async def insert_record(self, task: Task) -> bool:
+        """A task with nothing to publish. False if it exists already."""
+        ...
+
+    async def save(self, outcome: Outcome) -> Document | None:
+        """Apply a transition if the task is still the version it was decided on; None if it is not."""
+        ...
+
+    async def set_next_check(self, task: Task, when: datetime | None) -> None: ...
+
+    async def get(self, request_id: str) -> Task | None: ...
+
+    async def get_document(self, request_id: str) -> Document | None: ...
+
+    async def find(self, id_or_code: str) -> Task | None:
+        """By request id, or by tracking code."""
+        ...
+
+    async def loads(self, team_id: str) -> dict[str, int]:
+        """Open tasks per assignee in a team."""
+        ...
+
+    async def query(self, query: QueueQuery, *, limit: int, skip: int = 0) -> tuple[list[Task], int]: ...
+
+    async def due_for_sweep(self, now: datetime, limit: int) -> list[Task]: ...
+
+    async def ledger_rows(self, start: datetime, end: datetime, limit: int) -> list[Document]:
+        """The ledger fields of the tasks submitted in [start, end), newest first, at most limit + 1."""
+        ...
+
+    async def service_names(self, codes: list[str]) -> dict[str, dict[str, str]]:
+        """The name a task of each category carries (the catalogue's, as intake sent it)."""
+        ...
+
+
+class MongoRoutingStore:
     def __init__(self, db: AsyncDatabase[Document], writer: OutboxWriter) -> None:
         self.db = db
         self.writer = writer
         self.tasks = db["tasks"]
-        self.staff = db["staff"]
-        self.rulesets = db["rulesets"]
 
     async def ensure_indexes(self) -> None:
         await self.tasks.create_index([("team_id", ASCENDING), ("status", ASCENDING)])
@@ -39,13 +103,11 @@ class RoutingStore:
         await self.tasks.create_index("tracking_code")
         await self.tasks.create_index("submitted_at")
         await self.tasks.create_index("next_check_at", sparse=True)
-        await self.staff.create_index("team")
         await ensure_outbox_indexes(self.tasks)
 
     # -- writes --------------------------------------------------------------------------------------------
 
     async def insert_task(self, outcome: Outcome) -> Document | None:
-        """Store a new task with its events. None if it exists already (a redelivery)."""
         document = self.writer.on_insert(outcome.task.document(), outcome.events)
         try:
             await self.tasks.insert_one(document)
@@ -54,7 +116,6 @@ class RoutingStore:
         return document
 
     async def insert_record(self, task: Task) -> bool:
-        """A task with nothing to publish (不受理 at the front door). False if it exists already."""
         try:
             await self.tasks.insert_one(task.document())
         except DuplicateKeyError:
@@ -62,7 +123,6 @@ class RoutingStore:
         return True
 
     async def save(self, outcome: Outcome) -> Document | None:
-        """Apply a transition if the task is still the version it was decided on; None if it is not."""
         before, after = outcome.before, outcome.task
         update: Document = {
             "$set": after.fields(),
@@ -83,14 +143,13 @@ class RoutingStore:
     # -- reads ---------------------------------------------------------------------------------------------
 
     async def get(self, request_id: str) -> Task | None:
-        doc = await self.tasks.find_one({"_id": request_id}, INTERNAL)
+        doc = await self.get_document(request_id)
         return Task.model_validate(doc) if doc else None
 
     async def get_document(self, request_id: str) -> Document | None:
         return await self.tasks.find_one({"_id": request_id}, INTERNAL)
 
     async def find(self, id_or_code: str) -> Task | None:
-        """By request id, or by tracking code."""
         task = await self.get(id_or_code)
         if task is not None:
             return task
@@ -98,7 +157,6 @@ class RoutingStore:
         return Task.model_validate(doc) if doc else None
 
     async def loads(self, team_id: str) -> dict[str, int]:
-        """Open tasks per assignee in a team (for load-based assignment)."""
         counts: Counter[str] = Counter()
         cursor = self.tasks.find(
             {"team_id": team_id, "status": {"$in": list(LOAD_STATUSES)}, "assignee": {"$ne": None}},
@@ -108,7 +166,13 @@ class RoutingStore:
             counts[doc["assignee"]] += 1
         return dict(counts)
 
-    async def query(self, filter_: Document, *, limit: int, skip: int = 0) -> tuple[list[Task], int]:
+    async def query(self, query: QueueQuery, *, limit: int, skip: int = 0) -> tuple[list[Task], int]:
+        filter_: Document = {"status": {"$in": list(query.statuses)}, **query.equal}
+        if query.overdue_at is not None:
+            filter_["$or"] = [
+                {"status": {"$in": ["dispatched", "reopened"]}, "claim_due_at": {"$lte": query.overdue_at}},
+                {"status": {"$in": ["claimed", "in_progress"]}, "handle_due_at": {"$lte": query.overdue_at}},
+            ]
         total = await self.tasks.count_documents(filter_)
         cursor = (
             self.tasks.find(filter_, {**INTERNAL, "history": 0})
@@ -125,29 +189,16 @@ class RoutingStore:
         return [Task.model_validate(d) async for d in cursor]
 
     async def ledger_rows(self, start: datetime, end: datetime, limit: int) -> list[Document]:
-        fields = (
-            "service_code",
-            "team_id",
-            "channel",
-            "status",
-            "priority",
-            "submitted_at",
-            "first_dispatched_at",
-            "first_claimed_at",
-            "first_resolved_at",
-            "resolved_at",
-            "claim_due_at",
-            "handle_due_at",
-            "resolved_on_time",
-            "rating",
-            "reply",
-            "closed_reason",
-            "counts",
-            "hold",
-        )
         cursor = (
-            self.tasks.find({"submitted_at": {"$gte": start, "$lt": end}}, dict.fromkeys(fields, 1))
+            self.tasks.find({"submitted_at": {"$gte": start, "$lt": end}}, dict.fromkeys(LEDGER_FIELDS, 1))
             .sort("submitted_at", DESCENDING)
             .limit(limit + 1)
         )
         return [d async for d in cursor]
+
+    async def service_names(self, codes: list[str]) -> dict[str, dict[str, str]]:
+        names: dict[str, dict[str, str]] = {}
+        for code in codes:
+            doc = await self.tasks.find_one({"service_code": code}, {"service_name": 1})
+            names[code] = (doc or {}).get("service_name") or {}
+        return names

@@ -26,17 +26,17 @@ from shared.outbox import OutboxRelay, OutboxWriter, new_owner_id
 
 
 async def consumer_dies_before_ack() -> None:
-    from services.routing.config import RoutingSettings
-    from services.routing.handlers import RequestSubmittedHandler
-    from services.routing.store import RoutingStore
-    from services.routing.teams import load_directory
+    from services.routing.bootstrap import build_service
+    from services.routing.config import RoutingSettings, load_config
+    from services.routing.handlers import RequestEventsHandler
+    from services.routing.store import MongoRoutingStore
 
     settings = RoutingSettings()
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(settings.routing_mongodb_uri, tz_aware=True)
     bus = Bus(settings, producer="routing")
     await bus.connect()
     writer = OutboxWriter(new_owner_id("crasher"), settings.outbox_lease_s)
-    store = RoutingStore(client[settings.routing_mongodb_db], writer)
+    store = MongoRoutingStore(client[settings.routing_mongodb_db], writer)
     await store.ensure_indexes()
     relay = OutboxRelay(bus, writer, [store.tasks], sweep_interval_s=3600)
 
@@ -45,7 +45,8 @@ async def consumer_dies_before_ack() -> None:
         os._exit(137)
 
     relay.publish_after_write = die  # type: ignore[method-assign]
-    handler = RequestSubmittedHandler(store, relay, load_directory(settings.teams_path), lambda: datetime.now(UTC))
+    service = build_service(load_config(settings), store, relay.publisher(store.tasks), lambda: datetime.now(UTC))
+    handler = RequestEventsHandler(service)
     await bus.subscribe(settings.queue("routing.request-events"), {"request.submitted": handler})
     # The first message kills this process from inside the handler; without one, give up with code 3.
     try:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.routing.api.deps import Accounts, CurrentActor
+from services.routing.api.deps import ContainerDep, CurrentActor
 from services.routing.staff import StaffPatch, verify_password
 from shared.security import StaffClaims, issue_token
 
@@ -36,12 +36,12 @@ class Duty(BaseModel):
     summary="Sign in with a staff username and password",
     responses={401: {"description": "Wrong username or password, or a disabled account"}},
 )
-async def login(body: Login, request: Request, accounts: Accounts) -> dict[str, Any]:
-    account = await accounts.get(body.username.lower())
+async def login(body: Login, container: ContainerDep) -> dict[str, Any]:
+    account = await container.staff.get(body.username.lower())
     ok = await verify_password(account.password_hash if account else None, body.password)
     if account is None or not ok or not account.active:
         raise HTTPException(401, "wrong username or password (or the account is disabled)")
-    settings = request.app.state.settings
+    settings = container.settings
     claims = StaffClaims(sub=account.username, role=account.role, team=account.team)
     # Token lifetimes run on real time, not the injected business clock that tests move.
     token = issue_token(settings, claims)
@@ -54,23 +54,23 @@ async def login(body: Login, request: Request, accounts: Accounts) -> dict[str, 
 
 
 @router.get("/auth/me", summary="The signed-in staff account")
-async def me(actor: CurrentActor, accounts: Accounts) -> dict[str, Any]:
-    account = await accounts.get(actor.username)
+async def me(actor: CurrentActor, container: ContainerDep) -> dict[str, Any]:
+    account = await container.staff.get(actor.username)
     assert account is not None
     return account.public(with_contact=True)
 
 
 @router.post("/auth/password", summary="Change your own password", status_code=204)
-async def change_password(body: PasswordChange, request: Request, actor: CurrentActor, accounts: Accounts) -> None:
-    account = await accounts.get(actor.username)
+async def change_password(body: PasswordChange, actor: CurrentActor, container: ContainerDep) -> None:
+    account = await container.staff.get(actor.username)
     assert account is not None
     if not await verify_password(account.password_hash, body.current_password):
         raise HTTPException(403, "current_password is wrong")
-    await accounts.update(actor.username, StaffPatch(password=body.new_password), request.app.state.clock())
+    await container.staff.update(actor.username, StaffPatch(password=body.new_password), container.clock())
 
 
 @router.put("/staff/me/duty", summary="Go on or off duty (load-based assignment only picks members on duty)")
-async def set_duty(body: Duty, request: Request, actor: CurrentActor, accounts: Accounts) -> dict[str, Any]:
-    account = await accounts.update(actor.username, StaffPatch(on_duty=body.on_duty), request.app.state.clock())
+async def set_duty(body: Duty, actor: CurrentActor, container: ContainerDep) -> dict[str, Any]:
+    account = await container.staff.update(actor.username, StaffPatch(on_duty=body.on_duty), container.clock())
     assert account is not None
     return account.public(with_contact=True)

@@ -1,4 +1,5 @@
-"""Who is calling: the token (shared.security) plus the live account (disabled accounts are refused)."""
+"""The one dependency every route and page reads routing through (the bootstrap container), and who is
+calling: the token (shared.security) plus the live account (disabled accounts are refused)."""
 
 from __future__ import annotations
 
@@ -8,29 +9,22 @@ from typing import Annotated
 from fastapi import Depends, Header, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from services.routing.domain import Actor
-from services.routing.service import RoutingService
-from services.routing.staff import StaffStore
+from services.routing.bootstrap import Container
+from services.routing.domain.model import Actor
 from shared.security import Staff, current_staff
 
 
-def service(request: Request) -> RoutingService:
-    svc: RoutingService = request.app.state.service
-    return svc
+def get_container(request: Request) -> Container:
+    container: Container = request.app.state.container
+    return container
 
 
-def staff_store(request: Request) -> StaffStore:
-    store: StaffStore = request.app.state.staff_store
-    return store
+ContainerDep = Annotated[Container, Depends(get_container)]
 
 
-Service = Annotated[RoutingService, Depends(service)]
-Accounts = Annotated[StaffStore, Depends(staff_store)]
-
-
-async def current_actor(claims: Staff, accounts: Accounts) -> Actor:
+async def current_actor(claims: Staff, container: ContainerDep) -> Actor:
     """The account as it is now: a role or team change applies at once, a disabled account is out."""
-    account = await accounts.get(claims.sub)
+    account = await container.staff.get(claims.sub)
     if account is None or not account.active:
         raise HTTPException(
             401,
@@ -53,16 +47,16 @@ _bearer = HTTPBearer(auto_error=False)
 
 async def admin_or_token(
     request: Request,
-    accounts: Accounts,
+    container: ContainerDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     x_admin_token: Annotated[str | None, Header(description="HUIYING_ADMIN_TOKEN (bootstrap the first admin)")] = None,
 ) -> str:
     """An admin's token, or the deployment's admin token (to create the first admin account in prod)."""
     if x_admin_token is not None:
-        if hmac.compare_digest(x_admin_token.encode(), request.app.state.settings.admin_token.encode()):
+        if hmac.compare_digest(x_admin_token.encode(), container.settings.admin_token.encode()):
             return "admin-token"
         raise HTTPException(401, "X-Admin-Token does not match HUIYING_ADMIN_TOKEN")
-    actor = await current_actor(await current_staff(request, credentials), accounts)
+    actor = await current_actor(await current_staff(request, credentials), container)
     require(actor, "admin")
     return actor.username
 

@@ -2,41 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import PlainTextResponse
 
-from services.routing import ledger
-from services.routing.api.deps import CurrentActor, Service, require
-from services.routing.domain import Invalid
+from services.routing.api.deps import ContainerDep, CurrentActor, require
+from services.routing.domain import ledger
+from services.routing.domain.errors import Invalid
+from services.routing.domain.ledger import MAX_DAYS, bound
 
 router = APIRouter(prefix="/v1", tags=["ledger"])
-
-MAX_DAYS = 366
-
-
-def _bound(value: str | None, zone: ZoneInfo, field: str, *, end: bool) -> datetime | None:
-    """A date (a whole local day; `to` includes it) or an ISO 8601 time with a zone."""
-    if value is None:
-        return None
-    if len(value) > 10:
-        try:
-            instant = datetime.fromisoformat(value)
-        except ValueError as exc:
-            raise Invalid(field, "give a date like 2026-11-01 or a time like 2026-11-01T08:00:00+08:00") from exc
-        if instant.tzinfo is None:
-            raise Invalid(field, "a time needs its zone, e.g. +08:00 or Z")
-        return instant.astimezone(UTC)
-    try:
-        day = date.fromisoformat(value)
-    except ValueError as exc:
-        raise Invalid(field, "give a date like 2026-11-01 or a time like 2026-11-01T08:00:00+08:00") from exc
-    if end:
-        day += timedelta(days=1)
-    return datetime.combine(day, time(0), zone).astimezone(UTC)
 
 
 @router.get(
@@ -45,30 +23,30 @@ def _bound(value: str | None, zone: ZoneInfo, field: str, *, end: bool) -> datet
     responses={200: {"content": {"text/csv": {}}}, 403: {"description": "Members and leads"}},
 )
 async def summary(
-    request: Request,
     actor: CurrentActor,
-    svc: Service,
+    container: ContainerDep,
     from_: Annotated[str | None, Query(alias="from", description="first day (default: 30 days before `to`)")] = None,
     to: Annotated[str | None, Query(description="last day, included (default: today)")] = None,
     group_by: Annotated[Literal["category", "team", "channel", "status", "week"], Query()] = "category",
     format: Annotated[Literal["json", "csv"], Query()] = "json",
 ) -> Any:
     require(actor, "supervisor", "admin")
-    zone = ZoneInfo(svc.calendar.timezone)
-    now: datetime = request.app.state.clock()
+    timezone = container.config.calendar.timezone
+    zone = ZoneInfo(timezone)
+    now = container.clock()
     try:
-        end = _bound(to, zone, "to", end=True) or datetime.combine(
+        end = bound(to, zone, "to", end=True) or datetime.combine(
             now.astimezone(zone).date() + timedelta(days=1), time(0), zone
         ).astimezone(UTC)
-        start = _bound(from_, zone, "from", end=False) or end - timedelta(days=30)
+        start = bound(from_, zone, "from", end=False) or end - timedelta(days=30)
     except OverflowError as exc:
         raise Invalid("from" if from_ else "to", "the date is out of range") from exc
     if start >= end:
         raise Invalid("from", "must be before `to`")
     if end - start > timedelta(days=MAX_DAYS):
         raise Invalid("from", f"the period is at most {MAX_DAYS} days; narrow it")
-    limit = request.app.state.settings.routing_ledger_max_tasks
-    rows = await svc.store.ledger_rows(start, end, limit)
+    limit = container.settings.routing_ledger_max_tasks
+    rows = await container.service.ledger_rows(start, end, limit)
     if len(rows) > limit:
         raise Invalid("from", f"more than {limit} tasks in the period; narrow it")
     result = ledger.summarize(rows, group_by, now, zone)
@@ -80,4 +58,4 @@ async def summary(
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
-    return {"from": start, "to": end, "timezone": svc.calendar.timezone, **result}
+    return {"from": start, "to": end, "timezone": timezone, **result}

@@ -182,7 +182,7 @@ async def start_routing(
                 async with listening(amqp_url, settings.events_exchange) as listener:
                     routing = Routing(http, app, clock, listener, bus)
                     # A second member for the tests of competing members (dev mode seeds one per team).
-                    if await app.state.staff_store.get("property_maintenance.member2") is None:
+                    if await app.state.container.staff.get("property_maintenance.member2") is None:
                         await routing.add_staff("property_maintenance.member2", "member", "property_maintenance")
                     yield routing
             finally:

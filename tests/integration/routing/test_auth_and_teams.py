@@ -38,7 +38,7 @@ async def test_wrong_passwords_and_unknown_users_get_the_same_401(routing: Routi
 
 
 async def test_passwords_are_stored_as_argon2_hashes(routing: Routing) -> None:
-    doc = await routing.app.state.store.staff.find_one({"_id": "supervisor"})
+    doc = await routing.app.state.container.staff.collection.find_one({"_id": "supervisor"})
     assert doc["password_hash"].startswith("$argon2") and "dev-password" not in str(doc)
 
 

@@ -269,7 +269,7 @@ async def test_a_public_note_is_published_and_an_internal_one_is_not(routing: Ro
     assert events[1].data["public_note"] == "明天上午上门" and events[1].seq == 2
 
     async def settled() -> bool:
-        doc = await routing.app.state.store.tasks.find_one({"_id": task["id"]})
+        doc = await routing.app.state.container.store.tasks.find_one({"_id": task["id"]})
         return not doc.get("outbox")
 
     await eventually(settled, what="the outbox emptied after publishing")

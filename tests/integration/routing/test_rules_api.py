@@ -111,7 +111,7 @@ async def test_a_dry_run_shows_where_a_request_would_go(routing: Routing) -> Non
         headers=sup,
     )
     assert (r.json()["team_id"], r.json()["sla"]["handle"]) == ("public_order", "13 working days")
-    tasks = await routing.app.state.store.tasks.count_documents({})
+    tasks = await routing.app.state.container.store.tasks.count_documents({})
     assert tasks == 0
 
 

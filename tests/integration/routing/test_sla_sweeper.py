@@ -15,10 +15,10 @@ M = "property_maintenance.member"
 
 async def both_swept_again(replicas: list[Routing], passes: int = 3) -> None:
     """Wait until each replica's sweeper has completed `passes` more passes (nothing more may happen then)."""
-    start = [r.app.state.sweeper.passes for r in replicas]
+    start = [r.app.state.container.sweeper.passes for r in replicas]
 
     def done() -> bool:
-        return all(r.app.state.sweeper.passes >= s + passes for r, s in zip(replicas, start, strict=True))
+        return all(r.app.state.container.sweeper.passes >= s + passes for r, s in zip(replicas, start, strict=True))
 
     await eventually(done, timeout=30, what="two more sweeps on every replica")
 
@@ -46,13 +46,13 @@ async def test_two_replicas_remind_and_escalate_each_task_once(start_routing: An
 
         # Both replicas also sweep by hand at the same moment, on top of their own loops.
         a.clock.set(local(2026, 11, 24, 13, 35))  # 25 minutes before the due time: reminders
-        await asyncio.gather(a.app.state.service.sweep_once(), b.app.state.service.sweep_once())
+        await asyncio.gather(a.app.state.container.service.sweep_once(), b.app.state.container.service.sweep_once())
         await eventually(lambda: total(a, ids) == 4, timeout=30, what="four reminders")
         a.clock.set(local(2026, 11, 24, 14))  # the due time: 催办 to the lead
-        await asyncio.gather(a.app.state.service.sweep_once(), b.app.state.service.sweep_once())
+        await asyncio.gather(a.app.state.container.service.sweep_once(), b.app.state.container.service.sweep_once())
         await eventually(lambda: total(a, ids) == 8, timeout=30, what="four lead escalations")
         a.clock.set(local(2026, 11, 24, 16, 30))  # 2 working hours late: 督办 to the supervisors
-        await asyncio.gather(a.app.state.service.sweep_once(), b.app.state.service.sweep_once())
+        await asyncio.gather(a.app.state.container.service.sweep_once(), b.app.state.container.service.sweep_once())
         await eventually(lambda: total(a, ids) == 12, timeout=30, what="four supervisor escalations")
         await both_swept_again([a, b])
 

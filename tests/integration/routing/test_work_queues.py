@@ -43,7 +43,7 @@ async def team_system(amqp_url: str, queue_name: str) -> AsyncIterator[TeamSyste
 
 
 async def test_a_dispatch_puts_a_work_item_on_the_teams_queue(routing: Routing, amqp_url: str) -> None:
-    bus = routing.app.state.infra.bus
+    bus = routing.app.state.container.infra.bus
     async with team_system(amqp_url, bus.work_queue_name("property_maintenance")) as team:
         data = submitted("property_repair", "厨房水管漏水")
         await routing.submit(data)
@@ -62,7 +62,7 @@ async def test_a_dispatch_puts_a_work_item_on_the_teams_queue(routing: Routing, 
 
 
 async def test_transfer_redispatch_and_reopen_reach_the_right_queues(routing: Routing, amqp_url: str) -> None:
-    bus = routing.app.state.infra.bus
+    bus = routing.app.state.container.infra.bus
     async with (
         team_system(amqp_url, bus.work_queue_name("property_maintenance")) as pm,
         team_system(amqp_url, bus.work_queue_name("public_order")) as po,
@@ -88,7 +88,7 @@ async def test_transfer_redispatch_and_reopen_reach_the_right_queues(routing: Ro
 async def test_a_deleted_work_queue_is_declared_again_and_the_item_still_arrives(
     routing: Routing, amqp_url: str
 ) -> None:
-    bus = routing.app.state.infra.bus
+    bus = routing.app.state.container.infra.bus
     name = bus.work_queue_name("legal_aid")
     connection = await aio_pika.connect(amqp_url)
     async with connection:

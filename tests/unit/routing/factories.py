@@ -6,20 +6,19 @@ import uuid
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from services.routing.calendar import load_calendar
-from services.routing.config import DEPLOY
-from services.routing.domain import Actor, Context, StaffInfo, Task
-from services.routing.lifecycle import open_task
-from services.routing.rules import RoutingInput, decide, load_rules
-from services.routing.sla import load_policy
-from services.routing.teams import load_directory, normalize_building
+from services.routing.config import DEPLOY, RoutingConfig, read_calendar, read_directory, read_policy, read_rules
+from services.routing.domain.lifecycle import open_task
+from services.routing.domain.model import Actor, Context, StaffInfo, Task
+from services.routing.domain.rules import RoutingInput, decide
+from services.routing.domain.teams import normalize_building
 from shared.events import Location, RequestSubmitted, Resident
 
 SH = ZoneInfo("Asia/Shanghai")
-DIRECTORY = load_directory(DEPLOY / "teams.yaml")
-RULES = load_rules(DEPLOY / "routing" / "rules.yaml")
-POLICY = load_policy(DEPLOY / "routing" / "sla.yaml")
-CALENDAR = load_calendar(DEPLOY / "routing" / "calendar.yaml", "Asia/Shanghai")
+DIRECTORY = read_directory(DEPLOY / "teams.yaml")
+RULES = read_rules(DEPLOY / "routing" / "rules.yaml")
+POLICY = read_policy(DEPLOY / "routing" / "sla.yaml")
+CALENDAR = read_calendar(DEPLOY / "routing" / "calendar.yaml", "Asia/Shanghai")
+CONFIG = RoutingConfig(directory=DIRECTORY, calendar=CALENDAR, policy=POLICY, rules=RULES)
 
 
 def local(y: int, mo: int, d: int, h: int = 0, mi: int = 0) -> datetime:

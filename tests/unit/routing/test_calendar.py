@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from services.routing.calendar import CalendarError, WorkingCalendar, parse_hours, parse_weekdays
+from services.routing.domain.calendar import CalendarError, WorkingCalendar, parse_hours, parse_weekdays
 
 SH = ZoneInfo("Asia/Shanghai")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from services.routing.ledger import metrics, summarize, to_csv
+from services.routing.domain.ledger import metrics, summarize, to_csv
 
 SH = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 30, 12, tzinfo=UTC)

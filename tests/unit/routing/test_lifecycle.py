@@ -7,20 +7,10 @@ from typing import Any
 
 import pytest
 
-from services.routing import lifecycle as lc
-from services.routing.domain import (
-    STATUSES,
-    SYSTEM,
-    Actor,
-    Conflict,
-    Context,
-    Feedback,
-    Forbidden,
-    IllegalTransition,
-    Invalid,
-    NotVisible,
-    Task,
-)
+from services.routing.domain import lifecycle as lc
+from services.routing.domain.errors import Conflict, Forbidden, IllegalTransition, Invalid, NotVisible
+from services.routing.domain.lifecycle import commands as cmd
+from services.routing.domain.model import STATUSES, SYSTEM, Actor, Context, Feedback, Task
 from tests.unit.routing.factories import SUPERVISOR, context, lead, local, member, new_task, submitted
 
 T0 = local(2026, 11, 24, 9)  # a Tuesday morning
@@ -31,7 +21,7 @@ ASSIGNEE = member(TEAM)  # the load-based assignee of a new repair task (fewest 
 
 def step(task: Task, action: str, actor: Actor, params: Any = None, *, ctx: Context = CTX, at: datetime = T0) -> Task:
     params = params if params is not None else PARAMS[action]
-    return lc.act(task, action, actor, params, ctx, at).task
+    return lc.act(task, params, actor, ctx, at).task
 
 
 def fb(rating: str, n: int = 1) -> Feedback:
@@ -39,21 +29,21 @@ def fb(rating: str, n: int = 1) -> Feedback:
 
 
 PARAMS: dict[str, Any] = {
-    "claim": lc.ClaimParams(),
-    "start": lc.StartParams(),
-    "hold": lc.HoldParams(reason="waiting for a spare part"),
-    "resume": lc.ResumeParams(),
-    "note": lc.NoteParams(text="called the resident"),
-    "resolve": lc.ResolveParams(reply="已更换门锁"),
-    "return": lc.ReturnParams(reason_code="outside_remit"),
-    "transfer": lc.TransferParams(team_id="community_work_group", reason="needs the community"),
-    "extend": lc.ExtendParams(reason="parts on order", working_days=2),
-    "approve-extension": lc.DecideExtensionParams(),
-    "deny-extension": lc.DecideExtensionParams(),
-    "dispatch": lc.DispatchParams(team_id="legal_aid"),
-    "assign": lc.AssignParams(assignee=f"{TEAM}.member2"),
-    "duplicate": lc.DuplicateParams(original="the-original"),
-    "not-accept": lc.NotAcceptParams(reason_code="in_litigation", public_note="已进入诉讼程序，请咨询法院"),
+    "claim": cmd.Claim(),
+    "start": cmd.Start(),
+    "hold": cmd.Hold(reason="waiting for a spare part"),
+    "resume": cmd.Resume(),
+    "note": cmd.Note(text="called the resident"),
+    "resolve": cmd.Resolve(reply="已更换门锁"),
+    "return": cmd.Return(reason_code="outside_remit"),
+    "transfer": cmd.Transfer(team_id="community_work_group", reason="needs the community"),
+    "extend": cmd.Extend(reason="parts on order", working_days=2),
+    "approve-extension": cmd.ApproveExtension(),
+    "deny-extension": cmd.DenyExtension(),
+    "dispatch": cmd.Dispatch(team_id="legal_aid"),
+    "assign": cmd.Assign(assignee=f"{TEAM}.member2"),
+    "duplicate": cmd.Duplicate(original="the-original"),
+    "not-accept": cmd.NotAccept(reason_code="in_litigation", public_note="已进入诉讼程序，请咨询法院"),
 }
 
 
@@ -142,7 +132,7 @@ def test_every_action_in_every_status(status: str, action: str) -> None:
     ctx = context(original=new_task()) if action == "duplicate" else CTX
     actor = actor_for(task, action)
     if action in LEGAL[status]:
-        outcome = lc.act(task, action, actor, PARAMS[action], ctx, T0 + timedelta(minutes=5))
+        outcome = lc.act(task, PARAMS[action], actor, ctx, T0 + timedelta(minutes=5))
         expected_status, expected_event = RESULT[action]
         assert outcome.task.status == (expected_status or status)
         assert [e.type for e in outcome.events] == ([expected_event] if expected_event else [])
@@ -150,10 +140,10 @@ def test_every_action_in_every_status(status: str, action: str) -> None:
         assert outcome.task.history[-1].action == action
     elif not lc.visible(task, actor):
         with pytest.raises(NotVisible):
-            lc.act(task, action, actor, PARAMS[action], ctx, T0)
+            lc.act(task, PARAMS[action], actor, ctx, T0)
     else:
         with pytest.raises(IllegalTransition) as err:
-            lc.act(task, action, actor, PARAMS[action], ctx, T0)
+            lc.act(task, PARAMS[action], actor, ctx, T0)
         assert set(err.value.allowed) == LEGAL[status]
         assert f"`{action}` is not possible while the task is `{status}`" in str(err.value)
 
@@ -164,14 +154,14 @@ def test_extension_decisions_need_a_pending_request(status: str) -> None:
     for action in ("approve-extension", "deny-extension"):
         if task.status in lc.SPECS[action].statuses:
             with pytest.raises(Conflict, match="no extension request"):
-                lc.act(task, action, lead(TEAM), PARAMS[action], CTX, T0)
+                lc.act(task, PARAMS[action], lead(TEAM), CTX, T0)
             pending = step(task, "extend", ASSIGNEE)
             after = step(pending, action, lead(TEAM))
             assert after.extension is not None
             assert after.extension.status == ("approved" if action == "approve-extension" else "denied")
         elif task.team_id is not None:
             with pytest.raises(IllegalTransition):
-                lc.act(task, action, lead(TEAM), PARAMS[action], CTX, T0)
+                lc.act(task, PARAMS[action], lead(TEAM), CTX, T0)
 
 
 @pytest.mark.parametrize("status", STATUSES)
@@ -216,8 +206,8 @@ def test_a_new_task_is_dispatched_with_its_rule_clock_and_first_event() -> None:
 
 def test_events_carry_the_state_after_the_change_and_increasing_seq() -> None:
     task = new_task(submitted(at=T0))
-    claimed = lc.act(task, "claim", ASSIGNEE, lc.ClaimParams(), CTX, T0)
-    started = lc.act(claimed.task, "start", ASSIGNEE, lc.StartParams(public_note="师傅下午上门"), CTX, T0)
+    claimed = lc.act(task, cmd.Claim(), ASSIGNEE, CTX, T0)
+    started = lc.act(claimed.task, cmd.Start(public_note="师傅下午上门"), ASSIGNEE, CTX, T0)
     (event,) = started.events
     data = event.data
     assert event.seq == 3 and event.type == "task.started" and event.correlation_id == task.id
@@ -247,9 +237,7 @@ def test_hold_stops_the_clock_and_resume_restarts_it_with_what_was_left() -> Non
 
 def test_an_approved_extension_moves_the_due_time_and_a_denied_one_does_not() -> None:
     claimed = step(new_task(submitted(at=T0)), "claim", ASSIGNEE)
-    requested = step(
-        claimed, "extend", ASSIGNEE, lc.ExtendParams(reason="parts", requested_due_at=local(2026, 12, 8, 17))
-    )
+    requested = step(claimed, "extend", ASSIGNEE, cmd.Extend(reason="parts", requested_due_at=local(2026, 12, 8, 17)))
     assert requested.extension is not None and requested.extension.status == "requested"
     with pytest.raises(Conflict, match="already waiting"):
         step(requested, "extend", ASSIGNEE)
@@ -258,36 +246,34 @@ def test_an_approved_extension_moves_the_due_time_and_a_denied_one_does_not() ->
     denied = step(requested, "deny-extension", lead(TEAM))
     assert denied.handle_due_at == claimed.handle_due_at
     with pytest.raises(Invalid, match="requested_due_at"):
-        step(claimed, "extend", ASSIGNEE, lc.ExtendParams(reason="x", requested_due_at=T0))
+        step(claimed, "extend", ASSIGNEE, cmd.Extend(reason="x", requested_due_at=T0))
 
 
 def test_resolve_publishes_the_reply_as_the_public_note() -> None:
     claimed = step(new_task(submitted(at=T0)), "claim", ASSIGNEE)
-    outcome = lc.act(claimed, "resolve", ASSIGNEE, lc.ResolveParams(reply="已修好"), CTX, T0)
+    outcome = lc.act(claimed, cmd.Resolve(reply="已修好"), ASSIGNEE, CTX, T0)
     assert outcome.task.public_note == outcome.task.reply == "已修好"
     assert outcome.events[0].data["reply"] == outcome.events[0].data["public_note"] == "已修好"
     assert outcome.task.resolved_on_time is True
-    late = lc.act(claimed, "resolve", ASSIGNEE, lc.ResolveParams(reply="x"), CTX, local(2026, 12, 20, 9))
+    late = lc.act(claimed, cmd.Resolve(reply="x"), ASSIGNEE, CTX, local(2026, 12, 20, 9))
     assert late.task.resolved_on_time is False
 
 
 def test_return_sends_the_task_back_to_the_supervisors_without_a_team() -> None:
-    outcome = lc.act(
-        new_task(submitted(at=T0)), "return", ASSIGNEE, lc.ReturnParams(reason_code="wrong_locality"), CTX, T0
-    )
+    outcome = lc.act(new_task(submitted(at=T0)), cmd.Return(reason_code="wrong_locality"), ASSIGNEE, CTX, T0)
     task = outcome.task
     assert (task.status, task.team_id, task.assignee, task.reason_code) == ("returned", None, None, "wrong_locality")
     assert outcome.events[0].data["returned_by_team"]["id"] == TEAM and outcome.events[0].data["team"] is None
     with pytest.raises(Exception, match="note"):
-        lc.ReturnParams(reason_code="other")
+        cmd.Return(reason_code="other")
     with pytest.raises(Exception, match="reason_code"):
-        lc.ReturnParams(reason_code="bored")
+        cmd.Return(reason_code="bored")
 
 
 def test_a_supervisor_redispatches_a_returned_task_with_a_new_claim_clock() -> None:
     returned = step(new_task(submitted(at=T0)), "return", ASSIGNEE)
     later = local(2026, 11, 25, 9)
-    outcome = lc.act(returned, "dispatch", SUPERVISOR, lc.DispatchParams(team_id="community_work_group"), CTX, later)
+    outcome = lc.act(returned, cmd.Dispatch(team_id="community_work_group"), SUPERVISOR, CTX, later)
     task = outcome.task
     assert (task.status, task.team_id, task.dispatched_at) == ("dispatched", "community_work_group", later)
     assert task.decision is not None and task.decision.team_rule == "manual:supervisor"
@@ -297,14 +283,14 @@ def test_a_supervisor_redispatches_a_returned_task_with_a_new_claim_clock() -> N
 
 def test_transfer_moves_the_task_to_another_team_and_restarts_the_claim_clock() -> None:
     claimed = step(new_task(submitted(at=T0)), "claim", ASSIGNEE)
-    outcome = lc.act(claimed, "transfer", lead(TEAM), PARAMS["transfer"], CTX, T0)
+    outcome = lc.act(claimed, PARAMS["transfer"], lead(TEAM), CTX, T0)
     task = outcome.task
     assert (task.status, task.team_id, task.assignee) == ("dispatched", "community_work_group", None)
     assert outcome.events[0].data["from_team"]["id"] == TEAM and task.counts.transfers == 1
     with pytest.raises(Invalid, match="already with this team"):
-        step(claimed, "transfer", lead(TEAM), lc.TransferParams(team_id=TEAM, reason="x"))
+        step(claimed, "transfer", lead(TEAM), cmd.Transfer(team_id=TEAM, reason="x"))
     with pytest.raises(Invalid, match="unknown team"):
-        step(claimed, "transfer", lead(TEAM), lc.TransferParams(team_id="nope", reason="x"))
+        step(claimed, "transfer", lead(TEAM), cmd.Transfer(team_id="nope", reason="x"))
 
 
 def test_assignment_by_load_picks_the_least_busy_member_on_duty() -> None:
@@ -323,34 +309,33 @@ def test_assignment_by_load_picks_the_least_busy_member_on_duty() -> None:
 def test_assign_and_dispatch_name_only_members_of_the_team() -> None:
     task = new_task()
     with pytest.raises(Invalid, match="not an active member"):
-        step(task, "assign", lead(TEAM), lc.AssignParams(assignee="legal_aid.member"))
+        step(task, "assign", lead(TEAM), cmd.Assign(assignee="legal_aid.member"))
     returned = step(task, "return", ASSIGNEE)
     with pytest.raises(Invalid, match="not an active member"):
-        step(returned, "dispatch", SUPERVISOR, lc.DispatchParams(team_id="legal_aid", assignee=ASSIGNEE.username))
+        step(returned, "dispatch", SUPERVISOR, cmd.Dispatch(team_id="legal_aid", assignee=ASSIGNEE.username))
 
 
 def test_duplicate_links_to_its_original() -> None:
     original = new_task()
     outcome = lc.act(
         new_task(),
-        "duplicate",
+        cmd.Duplicate(original=original.tracking_code),
         ASSIGNEE,
-        lc.DuplicateParams(original=original.tracking_code),
         context(original=original),
         T0,
     )
     assert outcome.task.duplicate_of == original.id
     assert outcome.events[0].data["original_tracking_code"] == original.tracking_code
     with pytest.raises(Invalid, match="no task"):
-        step(new_task(), "duplicate", ASSIGNEE, lc.DuplicateParams(original="nope"))
+        step(new_task(), "duplicate", ASSIGNEE, cmd.Duplicate(original="nope"))
 
 
 def test_notes_internal_stay_inside_public_are_published() -> None:
     task = new_task()
-    internal = lc.act(task, "note", ASSIGNEE, lc.NoteParams(text="resident is hard of hearing"), CTX, T0)
+    internal = lc.act(task, cmd.Note(text="resident is hard of hearing"), ASSIGNEE, CTX, T0)
     assert internal.events == [] and internal.task.seq == task.seq and internal.task.public_note is None
     assert internal.task.history[-1].visibility == "internal"
-    public = lc.act(task, "note", ASSIGNEE, lc.NoteParams(text="师傅明天上午到", visibility="public"), CTX, T0)
+    public = lc.act(task, cmd.Note(text="师傅明天上午到", visibility="public"), ASSIGNEE, CTX, T0)
     assert public.events[0].type == "task.noted" and public.task.public_note == "师傅明天上午到"
 
 
@@ -373,7 +358,7 @@ def test_another_teams_staff_do_not_see_the_task() -> None:
     for actor in (member("legal_aid"), lead("legal_aid")):
         assert not lc.visible(task, actor) and lc.allowed_actions(task, actor) == []
         with pytest.raises(NotVisible):
-            lc.act(task, "claim", actor, lc.ClaimParams(), CTX, T0)
+            lc.act(task, cmd.Claim(), actor, CTX, T0)
 
 
 def test_members_may_not_do_what_leads_and_supervisors_do() -> None:
@@ -434,6 +419,6 @@ def test_the_system_actor_is_not_a_staff_member() -> None:
 
 def test_an_extension_is_at_most_a_year() -> None:
     claimed = step(new_task(), "claim", ASSIGNEE)
-    far = lc.ExtendParams(reason="x", requested_due_at=T0 + timedelta(days=400))
+    far = cmd.Extend(reason="x", requested_due_at=T0 + timedelta(days=400))
     with pytest.raises(Invalid, match="within a year"):
         step(claimed, "extend", ASSIGNEE, far)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from services.routing.rules import RoutingInput, RuleSet, decide, priority_rank
-from services.routing.teams import normalize_building
+from services.routing.domain.rules import RoutingInput, RuleSet, decide, priority_rank
+from services.routing.domain.teams import normalize_building
 from tests.unit.routing.factories import DIRECTORY, RULES
 
 

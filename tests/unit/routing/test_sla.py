@@ -7,9 +7,10 @@ from datetime import datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
-from services.routing import lifecycle as lc
-from services.routing.domain import Feedback, Task
-from services.routing.sla import ClockState, Duration, SlaPolicy, due_steps, next_check
+from services.routing.domain import lifecycle as lc
+from services.routing.domain.lifecycle import commands as cmd
+from services.routing.domain.model import Feedback, Task
+from services.routing.domain.sla import ClockState, Duration, SlaPolicy, due_steps, next_check
 from tests.unit.routing.factories import CALENDAR, POLICY, context, lead, local, member, new_task, submitted
 
 T0 = local(2026, 11, 24, 9)  # Tuesday
@@ -119,7 +120,7 @@ def test_after_downtime_a_late_reminder_is_skipped_and_both_escalations_happen_i
 
 
 def test_the_handling_clock_starts_at_the_claim() -> None:
-    task = lc.act(new_task(submitted(at=T0)), "claim", member(TEAM), lc.ClaimParams(), CTX, T0).task
+    task = lc.act(new_task(submitted(at=T0)), cmd.Claim(), member(TEAM), CTX, T0).task
     assert task.handle_due_at == local(2026, 12, 1, 9)
     assert sweep(task, local(2026, 11, 24, 14))[1] == []  # the claim clock no longer runs
     task, kinds = sweep(task, local(2026, 12, 1, 9))
@@ -127,23 +128,21 @@ def test_the_handling_clock_starts_at_the_claim() -> None:
 
 
 def test_an_approved_extension_gives_a_new_reminder_and_escalation() -> None:
-    task = lc.act(new_task(submitted(at=T0)), "claim", member(TEAM), lc.ClaimParams(), CTX, T0).task
+    task = lc.act(new_task(submitted(at=T0)), cmd.Claim(), member(TEAM), CTX, T0).task
     task, kinds = sweep(task, local(2026, 12, 1, 9))
     assert kinds == ["task.escalated:lead"]
-    task = lc.act(
-        task, "extend", member(TEAM), lc.ExtendParams(reason="r", working_days=3), CTX, local(2026, 12, 1, 10)
-    ).task
-    task = lc.act(task, "approve-extension", lead(TEAM), lc.DecideExtensionParams(), CTX, local(2026, 12, 1, 10)).task
+    task = lc.act(task, cmd.Extend(reason="r", working_days=3), member(TEAM), CTX, local(2026, 12, 1, 10)).task
+    task = lc.act(task, cmd.ApproveExtension(), lead(TEAM), CTX, local(2026, 12, 1, 10)).task
     assert task.handle_due_at == local(2026, 12, 4, 9)
     assert sweep(task, local(2026, 12, 2, 9))[1] == []
     assert sweep(task, local(2026, 12, 4, 9))[1] == ["task.escalated:lead"]
 
 
 def test_no_clock_runs_on_hold_or_after_resolution_until_auto_close() -> None:
-    claimed = lc.act(new_task(submitted(at=T0)), "claim", member(TEAM), lc.ClaimParams(), CTX, T0).task
-    held = lc.act(claimed, "hold", member(TEAM), lc.HoldParams(reason="r"), CTX, T0).task
+    claimed = lc.act(new_task(submitted(at=T0)), cmd.Claim(), member(TEAM), CTX, T0).task
+    held = lc.act(claimed, cmd.Hold(reason="r"), member(TEAM), CTX, T0).task
     assert held.next_check_at is None and sweep(held, local(2026, 12, 20, 9))[1] == []
-    resolved = lc.act(claimed, "resolve", member(TEAM), lc.ResolveParams(reply="ok"), CTX, T0).task
+    resolved = lc.act(claimed, cmd.Resolve(reply="ok"), member(TEAM), CTX, T0).task
     assert resolved.next_check_at == T0 + timedelta(days=7)
     assert sweep(resolved, T0 + timedelta(days=6, hours=23))[1] == []
     closed, kinds = sweep(resolved, T0 + timedelta(days=7))
@@ -152,7 +151,7 @@ def test_no_clock_runs_on_hold_or_after_resolution_until_auto_close() -> None:
 
 
 def test_feedback_before_auto_close_wins() -> None:
-    claimed = lc.act(new_task(submitted(at=T0)), "claim", member(TEAM), lc.ClaimParams(), CTX, T0).task
-    resolved = lc.act(claimed, "resolve", member(TEAM), lc.ResolveParams(reply="ok"), CTX, T0).task
+    claimed = lc.act(new_task(submitted(at=T0)), cmd.Claim(), member(TEAM), CTX, T0).task
+    resolved = lc.act(claimed, cmd.Resolve(reply="ok"), member(TEAM), CTX, T0).task
     closed = lc.feedback(resolved, Feedback(event_id="e", rating="satisfied", at=T0), CTX, T0, None).task
     assert closed.next_check_at is None and sweep(closed, T0 + timedelta(days=8))[1] == []

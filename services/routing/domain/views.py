@@ -1,33 +1,14 @@
-"""What the staff API returns: complete enough for the console (issue 6) to render without more calls."""
+"""What the staff API returns for a task: complete enough for the console to render without more calls."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from services.routing import lifecycle
-from services.routing.domain import Actor, Task
-from services.routing.teams import Directory
-
-STATUS_LABELS: dict[str, dict[str, str]] = {
-    "dispatched": {"zh-CN": "已派单", "en": "Dispatched"},
-    "claimed": {"zh-CN": "已签收", "en": "Claimed"},
-    "in_progress": {"zh-CN": "办理中", "en": "In progress"},
-    "on_hold": {"zh-CN": "已挂起", "en": "On hold"},
-    "returned": {"zh-CN": "已退单", "en": "Returned"},
-    "reopened": {"zh-CN": "重办", "en": "Reopened"},
-    "resolved": {"zh-CN": "已办结", "en": "Resolved"},
-    "closed": {"zh-CN": "已归档", "en": "Closed"},
-    "not_accepted": {"zh-CN": "不予受理", "en": "Not accepted"},
-    "duplicate": {"zh-CN": "重复件", "en": "Duplicate"},
-    "cancelled": {"zh-CN": "已撤销", "en": "Cancelled"},
-}
-PRIORITY_LABELS: dict[str, dict[str, str]] = {
-    "urgent": {"zh-CN": "紧急", "en": "Urgent"},
-    "high": {"zh-CN": "较急", "en": "High"},
-    "normal": {"zh-CN": "一般", "en": "Normal"},
-    "low": {"zh-CN": "不急", "en": "Low"},
-}
+from services.routing.domain.labels import PRIORITY_LABELS, status_label
+from services.routing.domain.lifecycle import allowed_actions, is_overdue
+from services.routing.domain.model import Actor, Task
+from services.routing.domain.teams import Directory
 
 
 def _team(directory: Directory, team_id: str | None) -> dict[str, Any] | None:
@@ -40,7 +21,7 @@ def queue_item(task: Task, actor: Actor, directory: Directory, now: datetime) ->
         "id": task.id,
         "tracking_code": task.tracking_code,
         "status": task.status,
-        "status_label": STATUS_LABELS[task.status],
+        "status_label": status_label(task.status),
         "service_code": task.service_code,
         "service_name": task.service_name,
         "summary": task.description[:140],
@@ -55,10 +36,10 @@ def queue_item(task: Task, actor: Actor, directory: Directory, now: datetime) ->
         "claim_due_at": task.claim_due_at,
         "handle_due_at": task.handle_due_at,
         "due_at": task.due_at,
-        "overdue": lifecycle.is_overdue(task, now),
+        "overdue": is_overdue(task, now),
         "extension_pending": task.extension is not None and task.extension.status == "requested",
         "reason_code": task.reason_code,
-        "allowed_actions": lifecycle.allowed_actions(task, actor),
+        "allowed_actions": allowed_actions(task, actor),
     }
 
 

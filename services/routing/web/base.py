@@ -13,12 +13,13 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from services.routing.api.deps import get_container
 from services.routing.config import DEPLOY
-from services.routing.console.present import Present
-from services.routing.console.session import Session
+from services.routing.web.present import Present
+from services.routing.web.session import Session
 from shared.web import Catalogue, make_templates, page_language, render
 
-HERE = Path(__file__).resolve().parent.parent
+HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
 MESSAGES = DEPLOY / "routing" / "console-messages.yaml"
@@ -28,7 +29,7 @@ POLL_SECONDS = 5
 
 @cache
 def templates() -> Jinja2Templates:
-    """Loaded once, at app creation (`install`), so a broken catalogue stops routing at start."""
+    """Loaded once, at app creation (services/routing/app.py), so a broken catalogue stops routing at start."""
     return make_templates(TEMPLATES, Catalogue(MESSAGES))
 
 
@@ -57,13 +58,13 @@ def secure(response: Response) -> Response:
 
 
 def present(request: Request) -> Present:
-    svc = request.app.state.service
+    container = get_container(request)
     return Present(
         lang=page_language(request),
-        zone=ZoneInfo(svc.calendar.timezone),
-        now=request.app.state.clock(),
+        zone=ZoneInfo(container.config.calendar.timezone),
+        now=container.clock(),
         catalogue=catalogue(),
-        directory=svc.directory,
+        directory=container.config.directory,
     )
 
 

@@ -1,5 +1,4 @@
-"""The task (work order): its document model, the actor, the context the rules need, and the errors the
-lifecycle raises. No I/O.
+"""The task (work order): its document model, the actor, and the context the rules need. No I/O.
 
 A task is addressed by its request id (`_id`). `seq` counts the events routing published about it
 (strictly increasing, `$inc`-ed in the write that adds them); `rev` counts every write and is the
@@ -14,9 +13,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.routing.calendar import WorkingCalendar
-from services.routing.sla import SlaPolicy
-from services.routing.teams import Directory
+from services.routing.domain.calendar import WorkingCalendar
+from services.routing.domain.sla import SlaPolicy
+from services.routing.domain.teams import Directory
 from shared.events import TeamRef
 from shared.events.tasks import StaffRecipient
 
@@ -181,7 +180,7 @@ class Task(BaseModel):
 
     claim_due_at: datetime | None = None
     handle_due_at: datetime | None = None
-    due_at: datetime | None = None  # the time the resident is told: see lifecycle.start_claim_clock
+    due_at: datetime | None = None  # the time the resident is told: see domain/lifecycle/clocks.py
     sla: SlaMarks = Field(default_factory=SlaMarks)
     next_check_at: datetime | None = None
 
@@ -263,44 +262,3 @@ class Context:
 
     def person(self, username: str | None) -> StaffInfo | None:
         return next((s for s in self.staff if s.username == username), None)
-
-
-# -- errors the lifecycle raises (the API maps them to 404 / 403 / 409 / 422) ---------------------------
-
-
-class LifecycleError(Exception):
-    pass
-
-
-class NotVisible(LifecycleError):
-    """The caller may not know the task exists (another team's work): 404."""
-
-
-class Forbidden(LifecycleError):
-    """The caller sees the task but may not do this: 403."""
-
-
-class IllegalTransition(LifecycleError):
-    """The action is not possible in the task's status: 409, naming what is."""
-
-    def __init__(self, action: str, status: str, allowed: list[str], yours: list[str]) -> None:
-        super().__init__(
-            f"`{action}` is not possible while the task is `{status}`; possible now: {', '.join(allowed) or 'nothing'}"
-        )
-        self.action, self.status, self.allowed, self.yours = action, status, allowed, yours
-
-
-class Conflict(LifecycleError):
-    """The action is possible in this status but something else is in the way (409)."""
-
-    def __init__(self, message: str, allowed: list[str] | None = None, yours: list[str] | None = None) -> None:
-        super().__init__(message)
-        self.allowed, self.yours = allowed or [], yours or []
-
-
-class Invalid(LifecycleError):
-    """A parameter is wrong (422), naming the field and the fix."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field, self.message = field, message

@@ -1,7 +1,7 @@
 """The staff console: sign in and out, the queue (refreshing itself), the supervisors' view of returned and
 overdue work, a task with its history and the actions the lifecycle allows the caller.
 
-Every page calls the same service layer as the JSON API (`svc.act`, the queue query, `task_view`), so the
+Every page calls the same service layer as the JSON API (`service.act`, the queue query, `task_view`), so the
 console cannot allow what the API refuses. Pages are HTML only (`include_in_schema=False`).
 """
 
@@ -17,10 +17,17 @@ from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from services.routing import lifecycle
 from services.routing.api import tasks as tasks_api
-from services.routing.console import forms
-from services.routing.console.base import (
+from services.routing.api.deps import get_container
+from services.routing.domain.errors import Forbidden, Invalid, LifecycleError, NotVisible
+from services.routing.domain.labels import NOT_ACCEPT_REASONS, RETURN_REASONS
+from services.routing.domain.lifecycle import SPECS, visible
+from services.routing.domain.model import STATUSES
+from services.routing.domain.rules import PRIORITIES
+from services.routing.domain.views import task_view
+from services.routing.staff import verify_password
+from services.routing.web import forms
+from services.routing.web.base import (
     POLL_SECONDS,
     error_page,
     not_found,
@@ -29,7 +36,7 @@ from services.routing.console.base import (
     secure,
     to_login,
 )
-from services.routing.console.session import (
+from services.routing.web.session import (
     CSRF_FIELD,
     Session,
     clear_session_cookie,
@@ -39,11 +46,6 @@ from services.routing.console.session import (
     same_origin,
     set_session_cookie,
 )
-from services.routing.domain import STATUSES, Forbidden, Invalid, LifecycleError, NotVisible
-from services.routing.rules import PRIORITIES
-from services.routing.service import RoutingService
-from services.routing.staff import StaffStore, verify_password
-from services.routing.views import task_view
 from shared.events import LANGUAGES
 from shared.security import StaffClaims, issue_token
 from shared.web import LANG_COOKIE
@@ -53,11 +55,6 @@ router = APIRouter(include_in_schema=False)
 
 PAGE_SIZE = 50
 ASSIGNEE_FILTERS = ("me", "none")
-
-
-def _svc(request: Request) -> RoutingService:
-    svc: RoutingService = request.app.state.service
-    return svc
 
 
 # -- sign in / out -----------------------------------------------------------------------------------------
@@ -102,13 +99,13 @@ async def login(request: Request) -> Response:
         return refused("error.login_missing")
     if len(username) > 64 or len(password) > 200:
         return refused("error.login")
-    accounts: StaffStore = request.app.state.staff_store
-    account = await accounts.get(username)
+    container = get_container(request)
+    account = await container.staff.get(username)
     ok = await verify_password(account.password_hash if account else None, password)
     if account is None or not ok or not account.active:
         log.info("console sign-in refused")
         return refused("error.login")
-    settings = request.app.state.settings
+    settings = container.settings
     # Token lifetimes run on real time, like the API's sign-in.
     token = issue_token(settings, StaffClaims(sub=account.username, role=account.role, team=account.team))
     response = RedirectResponse(target, status_code=303)
@@ -146,7 +143,7 @@ def _queue_filters(request: Request, session: Session) -> dict[str, str]:
         "team": "",
         "page": "",
     }
-    if session.supervises and _svc(request).directory.has(qp.get("team")):
+    if session.supervises and get_container(request).config.directory.has(qp.get("team")):
         filters["team"] = qp.get("team", "")
     number = qp.get("page", "")
     if number.isdigit() and 1 < int(number) <= 1000:
@@ -157,9 +154,8 @@ def _queue_filters(request: Request, session: Session) -> dict[str, str]:
 async def _queue(request: Request, session: Session, filters: dict[str, str]) -> dict[str, Any]:
     page_number = int(filters["page"] or 1)
     result: dict[str, Any] = await tasks_api.queue(
-        request,
         session.actor,
-        _svc(request),
+        get_container(request),
         status=filters["status"] or None,
         team=filters["team"] or None,
         assignee=filters["assignee"] or None,
@@ -177,7 +173,7 @@ async def _queue(request: Request, session: Session, filters: dict[str, str]) ->
 
 def _etag(request: Request, session: Session, *parts: Any) -> str:
     """Changes when anything shown changes: the items, the language, and the minute (relative due times)."""
-    now = request.app.state.clock()
+    now = get_container(request).clock()
     basis = [session.actor.username, present(request).lang, now.strftime("%Y%m%d%H%M"), *parts]
     digest = hashlib.sha256(json.dumps(basis, default=str, sort_keys=True).encode()).hexdigest()[:32]
     return f'"{digest}"'
@@ -211,7 +207,7 @@ async def queue_page(request: Request) -> Response:
         poll_url="/console/queue/items" + (f"?{here}" if here else ""),
         poll_seconds=POLL_SECONDS,
         etag=_etag(request, session, queue, filters),
-        teams=_svc(request).directory.teams,
+        teams=get_container(request).config.directory.teams,
         priorities=list(reversed(PRIORITIES)),
         statuses=STATUSES,
         done=_done(request),
@@ -266,7 +262,7 @@ async def supervise_page(request: Request) -> Response:
         "console/supervise.html",
         session,
         **data,
-        teams=_svc(request).directory.teams,
+        teams=get_container(request).config.directory.teams,
         priorities=list(reversed(PRIORITIES)),
         poll_url="/console/supervise/items",
         poll_seconds=POLL_SECONDS,
@@ -292,7 +288,7 @@ async def supervise_items(request: Request) -> Response:
         "console/_supervise_items.html",
         session,
         **data,
-        teams=_svc(request).directory.teams,
+        teams=get_container(request).config.directory.teams,
         priorities=list(reversed(PRIORITIES)),
         next_url="/console/supervise",
     )
@@ -305,7 +301,7 @@ async def supervise_items(request: Request) -> Response:
 
 def _done(request: Request) -> str | None:
     done = request.query_params.get("done")
-    return done if done in lifecycle.SPECS else None
+    return done if done in SPECS else None
 
 
 async def _task_page(
@@ -318,27 +314,26 @@ async def _task_page(
     failed_action: str | None = None,
     values: dict[str, str] | None = None,
 ) -> Response:
-    svc = _svc(request)
+    container = get_container(request)
     try:
-        task = await svc.get_visible(request_id, session.actor)
+        task = await container.service.get_visible(request_id, session.actor)
     except NotVisible:
         return not_found(request, session)
-    view = task_view(task, session.actor, svc.directory, request.app.state.clock())
+    view = task_view(task, session.actor, container.config.directory, container.clock())
     members: list[Any] = []
     if "assign" in view["allowed_actions"] and task.team_id:
-        accounts: StaffStore = request.app.state.staff_store
-        members = [a for a in await accounts.list(task.team_id) if a.active and a.role in ("member", "lead")]
+        members = [a for a in await container.staff.list(task.team_id) if a.active and a.role in ("member", "lead")]
     return page(
         request,
         "console/task.html",
         session,
         status_code=status_code,
         task=view,
-        teams=svc.directory.teams,
+        teams=container.config.directory.teams,
         members=members,
         priorities=list(reversed(PRIORITIES)),
-        return_reasons=list(lifecycle.RETURN_REASONS),
-        not_accept_reasons=list(lifecycle.NOT_ACCEPT_REASONS),
+        return_reasons=list(RETURN_REASONS),
+        not_accept_reasons=list(NOT_ACCEPT_REASONS),
         error=error,
         failed_action=failed_action,
         values=values or {},
@@ -365,30 +360,30 @@ async def task_action(request: Request, request_id: str, action: str) -> Respons
     form = await request.form()
     if not csrf_ok(request, session, form.get(CSRF_FIELD)):
         return error_page(request, session, 403, p.t("error.csrf"))
-    if action not in lifecycle.SPECS:
+    if action not in SPECS:
         return not_found(request, session)
-    svc = _svc(request)
+    service = get_container(request).service
     values = forms.form_values(form)
     try:
-        params = forms.parse(action, form)
+        command = forms.parse(action, form)
     except ValidationError as exc:
         message = forms.validation_message(exc, p)
         return await _task_page(request, session, request_id, status_code=422, error=message,
                                 failed_action=action, values=values)  # fmt: skip
     try:
-        task = await svc.act(request_id, action, session.actor, params)
+        task = await service.act(request_id, command, session.actor)
     except NotVisible:
         return not_found(request, session)
     except LifecycleError as exc:
         status = 403 if isinstance(exc, Forbidden) else 422 if isinstance(exc, Invalid) else 409
-        current = await svc.store.get(request_id)
+        current = await service.store.get(request_id)
         message = forms.domain_message(exc, action, session.actor, current.assignee if current else None, p)
         return await _task_page(request, session, request_id, status_code=status, error=message,
                                 failed_action=action, values=values)  # fmt: skip
     target = safe_next(form.get("next"), default="")
     if not target:
         # Work that left the caller's sight (returned, transferred away) goes back to the queue.
-        target = f"/console/tasks/{task.id}" if lifecycle.visible(task, session.actor) else "/console/"
+        target = f"/console/tasks/{task.id}" if visible(task, session.actor) else "/console/"
     separator = "&" if "?" in target else "?"
     return secure(RedirectResponse(f"{target}{separator}done={action}", status_code=303))
 

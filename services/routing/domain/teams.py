@@ -1,16 +1,14 @@
-"""Teams and the areas they serve, loaded from deploy/teams.yaml. No I/O beyond reading the file."""
+"""Teams and the areas they serve, as deploy/teams.yaml describes them (services/routing/config.py reads it). Pure."""
 
 from __future__ import annotations
 
 import re
 from datetime import time
-from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from services.routing.calendar import WorkingCalendar, parse_hours, parse_weekdays
+from services.routing.domain.calendar import WorkingCalendar, parse_hours, parse_weekdays
 from shared.events import TeamRef
 
 
@@ -129,8 +127,3 @@ class Directory(BaseModel):
             return base
         team = self.team(team_id)
         return base.with_hours(team.hours, team.days)
-
-
-def load_directory(path: Path) -> Directory:
-    with path.open(encoding="utf-8") as fh:
-        return Directory.model_validate(yaml.safe_load(fh))

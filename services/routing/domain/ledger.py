@@ -1,4 +1,5 @@
-"""The classified ledgers (分类台账): counts and KPIs per category, team, channel, status or week. Pure.
+"""The classified ledgers (分类台账): counts and KPIs per category, team, channel, status or week, over a period
+of at most MAX_DAYS (`bound` reads its ends). Pure.
 
 Definitions (every rate is None when nothing is there to count):
 - count: tasks whose request was submitted in the period (front-door 不受理 included).
@@ -19,9 +20,11 @@ import io
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
+
+from services.routing.domain.errors import Invalid
 
 GroupBy = Literal["category", "team", "channel", "status", "week"]
 GROUPS: tuple[str, ...] = GroupBy.__args__  # type: ignore[attr-defined]
@@ -124,3 +127,28 @@ def to_csv(summary: dict[str, Any]) -> str:
     for group in [*summary["groups"], {"group": "total", **summary["total"]}]:
         writer.writerow(["" if group[c] is None else group[c] for c in COLUMNS])
     return out.getvalue()
+
+
+# The longest period one ledger covers.
+MAX_DAYS = 366
+
+
+def bound(value: str | None, zone: ZoneInfo, field: str, *, end: bool) -> datetime | None:
+    """A date (a whole local day; `to` includes it) or an ISO 8601 time with a zone."""
+    if value is None:
+        return None
+    if len(value) > 10:
+        try:
+            instant = datetime.fromisoformat(value)
+        except ValueError as exc:
+            raise Invalid(field, "give a date like 2026-11-01 or a time like 2026-11-01T08:00:00+08:00") from exc
+        if instant.tzinfo is None:
+            raise Invalid(field, "a time needs its zone, e.g. +08:00 or Z")
+        return instant.astimezone(UTC)
+    try:
+        day = date.fromisoformat(value)
+    except ValueError as exc:
+        raise Invalid(field, "give a date like 2026-11-01 or a time like 2026-11-01T08:00:00+08:00") from exc
+    if end:
+        day += timedelta(days=1)
+    return datetime.combine(day, time(0), zone).astimezone(UTC)

@@ -1,7 +1,7 @@
 """The ledger dashboard (/console/ledger, supervisors and admins): the KPIs of a period, charts by category,
 team and week (server-rendered SVG), the figures as tables, and CSV downloads from the ledger API.
 
-The figures are the ledger API's (`services.routing.ledger`): the same rows, the same definitions."""
+The figures are the ledger API's (services/routing/domain/ledger.py): the same rows, the same definitions."""
 
 from __future__ import annotations
 
@@ -13,14 +13,15 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from services.routing import ledger
-from services.routing.api.ledger import MAX_DAYS, _bound
-from services.routing.console import charts
-from services.routing.console.base import error_page, page, present, to_login
-from services.routing.console.present import Present
-from services.routing.console.session import load_session
-from services.routing.domain import Invalid
+from services.routing.api.deps import get_container
+from services.routing.domain import ledger
+from services.routing.domain.errors import Invalid
+from services.routing.domain.ledger import MAX_DAYS, bound
 from services.routing.service import RoutingService
+from services.routing.web import charts
+from services.routing.web.base import error_page, page, present, to_login
+from services.routing.web.present import Present
+from services.routing.web.session import load_session
 
 router = APIRouter(include_in_schema=False)
 
@@ -50,8 +51,8 @@ def _period(raw_from: str, raw_to: str, today: date, zone: ZoneInfo, p: Present)
         except ValueError as exc:
             raise PeriodError(p.t("error.date", field=p.t("ledger.to"))) from exc
     try:
-        start = _bound(raw_from, zone, "from", end=False)
-        end = _bound(to_day, zone, "to", end=True)
+        start = bound(raw_from, zone, "from", end=False)
+        end = bound(to_day, zone, "to", end=True)
     except (Invalid, OverflowError) as exc:
         field = getattr(exc, "field", "from")
         raise PeriodError(p.t("error.date", field=p.t(f"ledger.{field}"))) from exc
@@ -64,11 +65,8 @@ def _period(raw_from: str, raw_to: str, today: date, zone: ZoneInfo, p: Present)
 
 
 async def _category_names(svc: RoutingService, codes: list[str], p: Present) -> dict[str, str]:
-    names: dict[str, str] = {}
-    for code in codes:
-        doc = await svc.store.tasks.find_one({"service_code": code}, {"service_name": 1})
-        names[code] = p.pick((doc or {}).get("service_name"), code)
-    return names
+    stored = await svc.service_names(codes)
+    return {code: p.pick(stored.get(code), code) for code in codes}
 
 
 def _label(group_by: str, key: str, p: Present, categories: dict[str, str]) -> str:
@@ -87,9 +85,10 @@ async def ledger_page(request: Request) -> Response:
     p = present(request)
     if not session.supervises:
         return error_page(request, session, 403, p.t("error.supervisors_only"))
-    svc: RoutingService = request.app.state.service
-    zone = ZoneInfo(svc.calendar.timezone)
-    now: datetime = request.app.state.clock()
+    container = get_container(request)
+    svc, timezone = container.service, container.config.calendar.timezone
+    zone = ZoneInfo(timezone)
+    now = container.clock()
     today = now.astimezone(zone).date()
     raw_from = request.query_params.get("from", "").strip()[:40]
     raw_to = request.query_params.get("to", "").strip()[:40]
@@ -102,8 +101,8 @@ async def ledger_page(request: Request) -> Response:
         first, last, start, end = _period(raw_from, raw_to, today, zone, p)
     except PeriodError as exc:
         return page(request, "console/ledger.html", session, status_code=422, **{**context, "error": str(exc)})
-    limit = request.app.state.settings.routing_ledger_max_tasks
-    rows = await svc.store.ledger_rows(start, end, limit)
+    limit = container.settings.routing_ledger_max_tasks
+    rows = await svc.ledger_rows(start, end, limit)
     if len(rows) > limit:
         context |= {"from_value": first, "to_value": last, "error": p.t("error.too_many", limit=limit)}
         return page(request, "console/ledger.html", session, status_code=422, **context)
@@ -153,6 +152,6 @@ async def ledger_page(request: Request) -> Response:
         "chart": chart,
         "csv": csv,
         "columns": ledger.COLUMNS[1:],
-        "timezone": svc.calendar.timezone,
+        "timezone": timezone,
     }
     return page(request, "console/ledger.html", session, **context)

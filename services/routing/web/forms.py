@@ -6,16 +6,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
-from services.routing import lifecycle
-from services.routing.console.present import Present
-from services.routing.domain import Actor, Conflict, Forbidden, IllegalTransition, Invalid, LifecycleError
+from services.routing.domain.errors import Conflict, Forbidden, IllegalTransition, Invalid, LifecycleError
+from services.routing.domain.lifecycle import SPECS, StaffCommand
+from services.routing.domain.model import Actor
+from services.routing.web.present import Present
 
 
-def parse(action: str, form: Mapping[str, Any]) -> BaseModel:
-    """The action's parameters from the form fields it knows; empty fields are left out (optional)."""
-    cls = lifecycle.SPECS[action].params
+def parse(action: str, form: Mapping[str, Any]) -> StaffCommand:
+    """The action's command from the form fields it knows; empty fields are left out (optional)."""
+    cls = SPECS[action].command
     data: dict[str, str] = {}
     for name in cls.model_fields:
         value = form.get(name)
@@ -80,7 +81,7 @@ def validation_message(exc: ValidationError, p: Present) -> str:
 def domain_message(exc: LifecycleError, action: str, actor: Actor, assignee: str | None, p: Present) -> str:
     """The reason an action was refused, in the page's language."""
     if isinstance(exc, Forbidden):
-        spec = lifecycle.SPECS.get(action)
+        spec = SPECS.get(action)
         if spec is not None and actor.role not in spec.roles:
             roles = p.t("list.separator").join(p.role(r) for r in spec.roles)
             return p.t("error.role", action=p.action(action), roles=roles)

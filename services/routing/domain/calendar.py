@@ -1,4 +1,5 @@
-"""Working time: the calendar the SLA clocks run on. Pure functions (no `now()`), plus the file loader.
+"""Working time: the calendar the SLA clocks run on. Pure functions (no `now()`); services/routing/config.py
+reads the file.
 
 A calendar is the community's time zone, its working weekdays, its daily working hours (one or more
 intervals, e.g. 08:30-12:00 and 13:30-17:30), its public holidays, and its make-up working days (调休:
@@ -14,10 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
-
-import yaml
 
 # How far the maths searches for working time before deciding the calendar has none.
 _SEARCH_DAYS = 3 * 366
@@ -264,8 +262,3 @@ def calendar_from_config(raw: dict[str, object], timezone: str) -> WorkingCalend
     kwargs["holidays"] = _dates(raw.get("holidays") or [], "holidays")  # type: ignore[arg-type]
     kwargs["extra_workdays"] = _dates(raw.get("extra_workdays") or [], "extra_workdays")  # type: ignore[arg-type]
     return WorkingCalendar(**kwargs)  # type: ignore[arg-type]
-
-
-def load_calendar(path: Path, timezone: str) -> WorkingCalendar:
-    with path.open(encoding="utf-8") as fh:
-        return calendar_from_config(yaml.safe_load(fh) or {}, timezone)

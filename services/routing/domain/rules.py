@@ -10,13 +10,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
-from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from services.routing.teams import Directory
+from services.routing.domain.teams import Directory
 
 Priority = Literal["low", "normal", "high", "urgent"]
 PRIORITIES: tuple[Priority, ...] = ("low", "normal", "high", "urgent")
@@ -212,8 +210,3 @@ def _priority(request: RoutingInput, rules: RuleSet) -> tuple[Priority, list[str
         level = min(level + rule.raise_, len(PRIORITIES) - 1)
         applied.append(rule.id)
     return PRIORITIES[level], applied
-
-
-def load_rules(path: Path) -> RuleSet:
-    with path.open(encoding="utf-8") as fh:
-        return RuleSet.model_validate(yaml.safe_load(fh))

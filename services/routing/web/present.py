@@ -7,9 +7,16 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from services.routing import lifecycle
-from services.routing.teams import Directory
-from services.routing.views import PRIORITY_LABELS, STATUS_LABELS
+from services.routing.domain.labels import (
+    ACTION_LABELS,
+    NOT_ACCEPT_REASONS,
+    PRIORITY_LABELS,
+    RETURN_REASONS,
+    ROLE_LABELS,
+    status_label,
+)
+from services.routing.domain.teams import Directory
+from shared.i18n import LocalizedText
 from shared.web import Catalogue
 
 
@@ -35,7 +42,7 @@ class Present:
     def t(self, key: str, **values: Any) -> str:
         return self.catalogue.t(key, self.lang, **values)
 
-    def pick(self, labels: dict[str, str] | None, fallback: str = "") -> str:
+    def pick(self, labels: LocalizedText | None, fallback: str = "") -> str:
         """A {zh-CN, en} label in the page's language."""
         if not labels:
             return fallback
@@ -73,13 +80,13 @@ class Present:
     # -- labels ------------------------------------------------------------------------------------------
 
     def status(self, status: str | None) -> str:
-        return self.pick(STATUS_LABELS.get(status or ""), status or "")
+        return self.pick(status_label(status), status) if status else ""
 
     def priority(self, priority: str | None) -> str:
         return self.pick(PRIORITY_LABELS.get(priority or ""), priority or "")
 
     def action(self, action: str) -> str:
-        return self.t(f"action.{action}")
+        return self.pick(ACTION_LABELS.get(action), action)
 
     def team(self, team_id: str | None) -> str:
         ref = self.directory.ref(team_id)
@@ -92,16 +99,16 @@ class Present:
         return self.pick(found.name, found.id) if found else (grid_id or "")
 
     def return_reason(self, code: str | None) -> str:
-        return self.pick(lifecycle.RETURN_REASONS.get(code or ""), code or "")
+        return self.pick(RETURN_REASONS.get(code or ""), code or "")
 
     def not_accept_reason(self, code: str | None) -> str:
-        return self.pick(lifecycle.NOT_ACCEPT_REASONS.get(code or ""), code or "")
+        return self.pick(NOT_ACCEPT_REASONS.get(code or ""), code or "")
 
     def reason(self, action: str, code: str | None) -> str:
         return self.not_accept_reason(code) if action == "not-accept" else self.return_reason(code)
 
     def role(self, role: str) -> str:
-        return self.t(f"role.{role}")
+        return self.pick(ROLE_LABELS.get(role), role)
 
     def percent(self, rate: float | None) -> str:
         return "—" if rate is None else f"{rate * 100:.0f}%"

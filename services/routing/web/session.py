@@ -18,8 +18,9 @@ from urllib.parse import urlsplit
 
 from fastapi import Request, Response
 
-from services.routing.domain import Actor
-from services.routing.staff import StaffAccount, StaffStore
+from services.routing.api.deps import get_container
+from services.routing.domain.model import Actor
+from services.routing.staff import StaffAccount
 from shared.security import InvalidToken, verify_token
 
 COOKIE = "huiying_staff"
@@ -50,13 +51,13 @@ async def load_session(request: Request) -> Session | None:
     token = request.cookies.get(COOKIE)
     if not token:
         return None
-    settings = request.app.state.settings
+    container = get_container(request)
+    settings = container.settings
     try:
         claims = verify_token(settings, token)
     except InvalidToken:
         return None
-    accounts: StaffStore = request.app.state.staff_store
-    account = await accounts.get(claims.sub)
+    account = await container.staff.get(claims.sub)
     if account is None or not account.active:
         return None
     actor = Actor(account.username, account.role, account.team)
@@ -82,7 +83,7 @@ def csrf_ok(request: Request, session: Session, submitted: object) -> bool:
 
 
 def set_session_cookie(request: Request, response: Response, token: str) -> None:
-    settings = request.app.state.settings
+    settings = get_container(request).settings
     response.set_cookie(
         COOKIE,
         token,

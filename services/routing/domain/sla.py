@@ -11,13 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from services.routing.calendar import WorkingCalendar
+from services.routing.domain.calendar import WorkingCalendar
 
 ClockName = Literal["claim", "handle"]
 Step = Literal["remind", "lead", "supervisor"]
@@ -145,11 +143,6 @@ class SlaPolicy(BaseModel):
     @property
     def auto_close_after(self) -> timedelta:
         return timedelta(days=self.auto_close_after_days)
-
-
-def load_policy(path: Path) -> SlaPolicy:
-    with path.open(encoding="utf-8") as fh:
-        return SlaPolicy.model_validate(yaml.safe_load(fh))
 
 
 # -- the clocks' schedules ------------------------------------------------------------------------------

@@ -1,0 +1,16 @@
+"""The staff console (/console/) and the ledger dashboard (/console/ledger), served by routing.
+
+Server-rendered Jinja2 pages over routing's own service layer, zh-CN by default with an English switch,
+signed in with the staff token in an HttpOnly, SameSite=Strict cookie. Pages read routing through
+services/routing/api/deps.get_container, like the API. See docs/routing.md.
+"""
+
+from __future__ import annotations
+
+from services.routing.web import dashboard, pages
+from services.routing.web.base import STATIC, templates
+
+# The dashboard before the pages: the pages end with a catch-all 404 under /console/.
+routers = [dashboard.router, pages.router]
+
+__all__ = ["STATIC", "routers", "templates"]
