@@ -5,7 +5,7 @@ The form uses the native API's field names (`description`, `location.address`, `
 `attributes.<code>`...), so a problem the API would name lands next to the field it is about. The checks
 are the API's own models (`RequestIn`, `LocationIn`, `ResidentIn`) and `attributes.check_answers`; the
 portal only validates the parts separately first, so a resident sees every problem at once rather than
-one per try.
+one per try. The checked body then goes through the one submission path (domain/submission.py).
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from starlette.datastructures import FormData
 
-from services.intake import attributes
-from services.intake.api import LocationIn, RequestIn, ResidentIn
-from services.intake.catalogue import Question, Service
+from services.intake.api.models import LocationIn, RequestIn, ResidentIn
+from services.intake.domain import attributes
+from services.intake.domain.catalogue import Question, Service
 from shared.events import DEFAULT_LANGUAGE, LANGUAGES
 from shared.http import FieldError, field_name
 from shared.i18n import pick

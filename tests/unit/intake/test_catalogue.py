@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 import yaml
 
-from services.intake.catalogue import Catalogue, CatalogueError, load_catalogue
-from services.intake.config import DEPLOY
+from services.intake.config import DEPLOY, ConfigError, load_catalogue
+from services.intake.domain.catalogue import Catalogue
 
 DESIGN_KINDS = {
     "property_repair",
@@ -84,16 +84,16 @@ def test_a_broken_catalogue_is_refused_with_the_place(tmp_path: Path, change: An
     change(data)
     path = tmp_path / "catalogue.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    with pytest.raises(CatalogueError) as info:
+    with pytest.raises(ConfigError) as info:
         load_catalogue(path)
     assert str(path) in str(info.value)
     assert complaint in str(info.value)
 
 
 def test_unreadable_or_not_yaml(tmp_path: Path) -> None:
-    with pytest.raises(CatalogueError, match="cannot read"):
+    with pytest.raises(ConfigError, match="cannot read"):
         load_catalogue(tmp_path / "missing.yaml")
     bad = tmp_path / "bad.yaml"
     bad.write_text("services: [", encoding="utf-8")
-    with pytest.raises(CatalogueError, match="not valid YAML"):
+    with pytest.raises(ConfigError, match="not valid YAML"):
         load_catalogue(bad)
