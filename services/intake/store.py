@@ -1,5 +1,5 @@
 """intake's MongoDB collections: requests (with their embedded outbox and status view), channels and the
-rate-limit windows. Every change is one single-document write (docs/architecture.md).
+rate-limit windows. Every change is one single-document write carrying its events (shared/outbox.py).
 
 `IntakeStore` is what the service layer (services/intake/service.py), the rate limiter and the event handler
 call; `MongoIntakeStore` implements it with PyMongo's async API, and tests/unit/intake/fakes.py in memory.

@@ -1,4 +1,4 @@
-"""The issue-2 domain rules of each service, with no I/O."""
+"""The domain rules of each service, with no I/O."""
 
 from __future__ import annotations
 

@@ -160,54 +160,59 @@ async def token(
 def build_router(catalogue: Catalogue) -> APIRouter:
     """The Open311 routes. Built per app so the documented service codes are this catalogue's."""
     router = APIRouter(prefix="/open311/v2", tags=["open311"], dependencies=[Depends(limit_address)])
-    get, responses = router.get, docs.responses
-    get(
-        "/discovery.{format}",
-        response_class=Response,
-        responses=responses(docs.O311Discovery),
-        summary="Service discovery",
-    )(discovery)
-    get(
-        "/services.{format}",
-        response_class=Response,
-        responses=responses(list[docs.O311Service], 200, 404),
-        summary="GET Service List",
-    )(services)
-    get(
-        "/services/{service_code}.{format}",
-        response_class=Response,
-        responses=responses(docs.O311Definition, 200, 404),
-        summary="GET Service Definition",
-    )(service_definition)
-    router.post(
-        "/requests.{format}",
-        response_class=Response,
-        status_code=201,
-        responses=responses(list[docs.O311Created], 201, 403, 404),
-        summary="POST Service Request (form-encoded)",
-        openapi_extra={
-            "requestBody": {
-                "required": True,
-                "content": {"application/x-www-form-urlencoded": {"schema": docs.form_schema(catalogue.codes)}},
-            }
-        },
-    )(post_request)
-    get(
-        "/requests.{format}",
-        response_class=Response,
-        responses=responses(list[docs.O311Request], 200, 404),
-        summary="GET Service Requests",
-    )(get_requests)
-    get(
-        "/requests/{service_request_id}.{format}",
-        response_class=Response,
-        responses=responses(list[docs.O311Request], 200, 404),
-        summary="GET Service Request",
-    )(get_request)
-    get(
-        "/tokens/{token}.{format}",
-        response_class=Response,
-        responses=responses(list[docs.O311Token], 200, 404),
-        summary="GET service_request_id from a token (the tracking code)",
-    )(token)
+    form = {"application/x-www-form-urlencoded": {"schema": docs.form_schema(catalogue.codes)}}
+    posted: dict[str, Any] = {"status_code": 201, "openapi_extra": {"requestBody": {"required": True, "content": form}}}
+    # method, path, endpoint, the answer, errors documented beyond 400/413/429, summary, more route options
+    table: list[tuple[str, str, Any, Any, tuple[int, ...], str, dict[str, Any]]] = [
+        ("GET", "/discovery.{format}", discovery, docs.O311Discovery, (), "Service discovery", {}),
+        ("GET", "/services.{format}", services, list[docs.O311Service], (404,), "GET Service List", {}),
+        (
+            "GET",
+            "/services/{service_code}.{format}",
+            service_definition,
+            docs.O311Definition,
+            (404,),
+            "GET Service Definition",
+            {},
+        ),
+        (
+            "POST",
+            "/requests.{format}",
+            post_request,
+            list[docs.O311Created],
+            (403, 404),
+            "POST Service Request (form-encoded)",
+            posted,
+        ),
+        ("GET", "/requests.{format}", get_requests, list[docs.O311Request], (404,), "GET Service Requests", {}),
+        (
+            "GET",
+            "/requests/{service_request_id}.{format}",
+            get_request,
+            list[docs.O311Request],
+            (404,),
+            "GET Service Request",
+            {},
+        ),
+        (
+            "GET",
+            "/tokens/{token}.{format}",
+            token,
+            list[docs.O311Token],
+            (404,),
+            "GET service_request_id from a token (the tracking code)",
+            {},
+        ),
+    ]
+    for method, path, endpoint, answer, errors, summary, options in table:
+        status = options.get("status_code", 200)
+        router.add_api_route(
+            path,
+            endpoint,
+            methods=[method],
+            response_class=Response,
+            responses=docs.responses(answer, status, *errors),
+            summary=summary,
+            **options,
+        )
     return router
