@@ -55,8 +55,8 @@ async def consumer_dies_before_ack() -> None:
 
 
 async def writer_dies_before_publish(n: int) -> None:
-    from services.intake.domain import request as domain
     from services.intake.config import IntakeSettings
+    from services.intake.domain import request as domain
     from services.intake.store import MongoIntakeStore
     from shared.tracking import new_tracking_code
 
