@@ -15,7 +15,7 @@ from datetime import datetime
 from fastapi.templating import Jinja2Templates
 
 from services.intake.config import PORTAL_TEMPLATES, IntakeConfig, IntakeSettings
-from services.intake.handlers import QUEUE, subscriptions
+from services.intake.handlers import TaskEventsHandler
 from services.intake.limits import RateLimiter
 from services.intake.service import IntakeService
 from services.intake.store import MongoIntakeStore
@@ -25,6 +25,7 @@ from shared.runtime import Infrastructure
 from shared.web import make_templates
 
 SERVICE = "intake"
+QUEUE = "intake.task-events"  # routing's task.* events, for the status view
 Clock = Callable[[], datetime]
 
 
@@ -73,7 +74,7 @@ async def bootstrap(settings: IntakeSettings, config: IntakeConfig, clock: Clock
             relay=relay,
             service=service,
             limiter=RateLimiter(store, clock, settings.rate_limit_window_s),
-            handlers=subscriptions(service),
+            handlers={"task.*": TaskEventsHandler(service)},
             templates=make_templates(PORTAL_TEMPLATES, config.messages),
         )
     except BaseException:

@@ -7,8 +7,6 @@ from services.intake.service import IntakeService
 from shared.bus import Poison
 from shared.events import Envelope, EventData, TaskEvent
 
-QUEUE = "intake.task-events"
-
 
 class TaskEventsHandler:
     def __init__(self, service: IntakeService) -> None:
@@ -21,7 +19,3 @@ class TaskEventsHandler:
             # Intake writes a request before any event about it exists, so this is not a race.
             raise Poison(f"unknown request {data.request_id}")
 
-
-def subscriptions(service: IntakeService) -> dict[str, TaskEventsHandler]:
-    """Routing key -> handler, for intake's one queue (QUEUE)."""
-    return {"task.*": TaskEventsHandler(service)}

@@ -19,6 +19,7 @@ from services.intake.domain.request import (
 )
 from services.intake.domain.submission import Draft, take
 from services.intake.domain.triage import Triage
+from services.intake.handlers import TaskEventsHandler
 from services.intake.service import (
     Busy,
     ChannelExists,
@@ -27,6 +28,7 @@ from services.intake.service import (
     UnknownChannel,
     UnknownRequest,
 )
+from shared.bus import Poison
 from shared.events import Envelope, EventData, Location, TeamRef, new_event
 from shared.events.tasks import TaskClaimed, TaskClosed, TaskDispatched, TaskReopened, TaskResolved
 from tests.unit.fakes import FakeClock, FakePublisher
@@ -280,6 +282,23 @@ async def test_a_cancelled_request_stays_cancelled_until_routing_closes_it() -> 
     code = doc["tracking_code"]
     await desk.routing(TaskClosed(request_id=doc["_id"], tracking_code=code, status="closed", reason="cancelled"), 2)
     assert (await desk.store.by_id(doc["_id"]) or {})["status"] == "closed"
+
+
+async def test_the_handler_applies_task_events_and_refuses_what_it_cannot_apply() -> None:
+    desk = Desk()
+    doc = await desk.submit()
+    handler = TaskEventsHandler(desk.service)
+    envelope = new_event(dispatched(doc), producer="routing", seq=1, occurred_at=desk.clock())
+    await handler(envelope, envelope.payload())
+    await handler(envelope, envelope.payload())  # redelivered: nothing twice
+    view = await desk.store.by_id(doc["_id"])
+    assert view is not None and [e["type"] for e in view["timeline"]] == ["request.submitted", "task.dispatched"]
+    submitted = desk.publisher.published[0]
+    with pytest.raises(Poison, match="not a task event"):
+        await handler(submitted, submitted.payload())
+    unknown = new_event(dispatched({**doc, "_id": "nope"}), producer="routing", seq=1, occurred_at=desk.clock())
+    with pytest.raises(Poison, match="unknown request"):
+        await handler(unknown, unknown.payload())
 
 
 # -- channels ------------------------------------------------------------------------------------------
