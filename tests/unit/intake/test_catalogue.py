@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from services.intake.config import DEPLOY, ConfigError, load_catalogue
+from services.intake.config import DEPLOY, ConfigError, IntakeSettings, load_catalogue, load_config, load_messages
 from services.intake.domain.catalogue import Catalogue
 
 # The ten kinds of request the community desk handles.
@@ -90,3 +90,17 @@ def test_unreadable_or_not_yaml(tmp_path: Path) -> None:
     bad.write_text("services: [", encoding="utf-8")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_catalogue(bad)
+
+
+def test_the_portal_texts_are_read_once_and_a_broken_file_is_named(tmp_path: Path) -> None:
+    config = load_config(IntakeSettings(log_json=False))
+    assert config.catalogue.get("property_repair") is not None and config.messages.t("nav.home", "en") == "Home"
+    assert not any(key.startswith("status.") for key in config.messages.messages)  # shared/statuses.py has them
+    untranslated = tmp_path / "portal-messages.yaml"
+    untranslated.write_text("nav.home: {en: Home}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=f"{untranslated}.*nav.home"):
+        load_messages(untranslated)
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        bad = tmp_path / "bad.yaml"
+        bad.write_text("a: [", encoding="utf-8")
+        load_messages(bad)
