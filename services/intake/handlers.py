@@ -18,4 +18,3 @@ class TaskEventsHandler:
         if not await self.service.apply_task_event(envelope, data):
             # Intake writes a request before any event about it exists, so this is not a race.
             raise Poison(f"unknown request {data.request_id}")
-

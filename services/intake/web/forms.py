@@ -78,12 +78,7 @@ class Problem:
 @dataclass
 class Checked:
     request: RequestIn | None
-    answers: dict[str, attributes.Answer] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return self.request is not None and not self.problems
 
 
 def local_datetime(value: str, tz: str) -> str:
@@ -186,7 +181,7 @@ def validate(model: type[BaseModel], data: Any, prefix: str = "") -> tuple[Any, 
 
 
 def check(body: dict[str, Any], service: Service) -> Checked:
-    """Every problem of the form at once, or the checked request with its normalized answers."""
+    """Every problem of the form at once, or the checked request."""
     problems: list[Problem] = []
     try:
         DESCRIPTION.validate_python(body["description"])
@@ -205,7 +200,7 @@ def check(body: dict[str, Any], service: Service) -> Checked:
         return Checked(None, problems=_first_per_field(problems))
     # The whole body once more, exactly as the API checks it (nothing slips between the parts).
     request, whole = validate(RequestIn, body, "")
-    return Checked(request, answers.answers, _first_per_field(whole))
+    return Checked(request, _first_per_field(whole))
 
 
 def _first_per_field(problems: list[Problem]) -> list[Problem]:
