@@ -1,12 +1,26 @@
+"""intake's settings (HUIYING_* variables) and its configuration files, each read and checked once per start.
+
+`load_config` reads the service catalogue (deploy/catalogue.yaml, or HUIYING_CATALOGUE_PATH) and the portal's
+texts (deploy/intake/portal-messages.yaml). A mistake in either stops intake with one line naming the file
+and the problem, instead of surfacing later as a bad answer to a resident.
+"""
+
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import Field
+import yaml
+from pydantic import Field, ValidationError
 
+from services.intake.domain.catalogue import Catalogue
+from services.intake.domain.triage import Triage
 from shared.settings import Settings
+from shared.web import Catalogue as Messages
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+PORTAL_MESSAGES = DEPLOY / "intake" / "portal-messages.yaml"
+PORTAL_TEMPLATES = Path(__file__).resolve().parent / "web" / "templates"
 
 
 class IntakeSettings(Settings):
@@ -31,3 +45,44 @@ class IntakeSettings(Settings):
     open311_contact: str = "社区一站式服务站 / community one-stop service desk"
     open311_key_service: str = "Ask the community administrator for a channel API key (POST /v1/admin/channels)."
     open311_changeset: str = "2025-01-01T00:00:00Z"
+
+
+class ConfigError(RuntimeError):
+    """A configuration file is missing or wrong; the message names the file and the entry."""
+
+
+@dataclass(frozen=True)
+class IntakeConfig:
+    catalogue: Catalogue
+    triage: Triage  # the catalogue's not_accepted rules, compiled
+    messages: Messages  # the portal's texts
+
+
+def load_catalogue(path: Path) -> Catalogue:
+    try:
+        with path.open(encoding="utf-8") as fh:
+            return Catalogue.model_validate(yaml.safe_load(fh))
+    except OSError as exc:
+        raise ConfigError(f"cannot read the catalogue {path} ({exc}); set HUIYING_CATALOGUE_PATH") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"the catalogue {path} is not valid YAML: {exc}") from exc
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"the catalogue {path} is invalid at {where}: {first['msg']}") from exc
+
+
+def load_messages(path: Path) -> Messages:
+    try:
+        return Messages(path)
+    except OSError as exc:
+        raise ConfigError(f"cannot read the portal's texts {path} ({exc})") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"the portal's texts {path} are not valid YAML: {exc}") from exc
+    except ValueError as exc:  # a key without its zh-CN text; the message names the file
+        raise ConfigError(str(exc)) from exc
+
+
+def load_config(settings: IntakeSettings) -> IntakeConfig:
+    catalogue = load_catalogue(settings.catalogue_path)
+    return IntakeConfig(catalogue=catalogue, triage=Triage(catalogue), messages=load_messages(PORTAL_MESSAGES))

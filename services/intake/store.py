@@ -1,29 +1,29 @@
-"""Intake's MongoDB collections: requests (with their embedded outbox and status view), channels and the
-rate-limit windows. Every change is one single-document write (DESIGN §5).
+"""intake's MongoDB collections: requests (with their embedded outbox and status view), channels and the
+rate-limit windows. Every change is one single-document write carrying its events (shared/outbox.py).
+
+`IntakeStore` is what the service layer (services/intake/service.py), the rate limiter and the event handler
+call; `MongoIntakeStore` implements it with PyMongo's async API, and tests/unit/intake/fakes.py in memory.
 """
 
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from services.intake.domain import Accepted, Change, keeps_cancelled
+from services.intake.domain.channels import PORTAL_CHANNEL, hash_key, portal_channel
+from services.intake.domain.request import Accepted, Change
+from services.intake.domain.status_view import keeps_cancelled
+from shared.optimistic import AGAIN, _Again, optimistic
 from shared.outbox import OutboxWriter, ensure_outbox_indexes
 
 Document = dict[str, Any]
 
 # Never sent to anybody: the outbox is plumbing, the resident's contact details stay inside.
 HIDDEN = {"outbox": 0, "outbox_lease": 0}
-
-
-def hash_key(api_key: str) -> str:
-    # API keys are long random strings, so a fast hash is enough (unlike passwords).
-    return hashlib.sha256(api_key.encode()).hexdigest()
 
 
 class TrackingCodeTaken(Exception):
@@ -33,6 +33,26 @@ class TrackingCodeTaken(Exception):
 class IdempotencySlotTaken(Exception):
     """Another request already holds this channel's Idempotency-Key (perhaps written a moment ago by
     another replica): the caller reads it back and compares bodies."""
+
+
+class _WindowContended(Exception):
+    pass
+
+
+class IntakeStore(Protocol):
+    async def insert_request(self, accepted: Accepted) -> Document: ...
+    async def by_idempotency_slot(self, slot: str) -> Document | None: ...
+    async def by_tracking_code(self, code: str) -> Document | None: ...
+    async def by_id(self, request_id: str) -> Document | None: ...
+    async def apply_change(self, change: Change) -> Document | None: ...
+    async def find_requests(self, query: Document, *, skip: int, limit: int) -> list[Document]: ...
+    async def apply_routing_event(self, request_id: str, seq: int, state: Document, entry: Document) -> bool: ...
+    async def channel_for_key(self, api_key: str) -> Document | None: ...
+    async def insert_channel(self, document: Document) -> bool: ...
+    async def list_channels(self) -> list[Document]: ...
+    async def get_channel(self, channel_id: str) -> Document | None: ...
+    async def update_channel(self, channel_id: str, fields: Document) -> Document | None: ...
+    async def count_hit(self, window_id: str, expires_at: datetime) -> int: ...
 
 
 def _duplicate_index(exc: DuplicateKeyError) -> str:
@@ -47,7 +67,7 @@ def _duplicate_index(exc: DuplicateKeyError) -> str:
     return "_id"
 
 
-class IntakeStore:
+class MongoIntakeStore:
     def __init__(self, db: AsyncDatabase[Document], writer: OutboxWriter) -> None:
         self.db = db
         self.writer = writer
@@ -103,11 +123,10 @@ class IntakeStore:
             change.guard, self.writer.on_update(change.update, change.events), return_document=ReturnDocument.AFTER
         )
 
-    async def find_requests(
-        self, query: Document, *, skip: int, limit: int, projection: Document | None = None
-    ) -> list[Document]:
+    async def find_requests(self, query: Document, *, skip: int, limit: int) -> list[Document]:
+        """A page of requests, newest first, without the resident and the timeline (public listings)."""
         cursor = (
-            self.requests.find(query, projection or {**HIDDEN, "resident": 0, "timeline": 0})
+            self.requests.find(query, {**HIDDEN, "resident": 0, "timeline": 0})
             .sort([("submitted_at", DESCENDING), ("_id", ASCENDING)])
             .skip(skip)
             .limit(limit)
@@ -152,6 +171,7 @@ class IntakeStore:
         return await self.channels.find_one({"key_hash": hash_key(api_key), "active": True})
 
     async def seed_channel(self, channel_id: str, kind: str, api_key: str, now: datetime) -> None:
+        """Dev mode's `web` channel with its well-known key (docs/intake.md)."""
         await self.channels.update_one(
             {"_id": channel_id},
             {
@@ -167,6 +187,16 @@ class IntakeStore:
             },
             upsert=True,
         )
+
+    async def ensure_portal_channel(self, unused_key: str, now: datetime) -> None:
+        """The portal's channel, created once and then left alone (an admin may disable it to pause online
+        filing, or rename it)."""
+        try:
+            await self.channels.update_one(
+                {"_id": PORTAL_CHANNEL}, {"$setOnInsert": portal_channel(unused_key, now)}, upsert=True
+            )
+        except DuplicateKeyError:
+            pass  # another replica created it at the same moment
 
     async def insert_channel(self, document: Document) -> bool:
         """False if a channel with this id exists."""
@@ -194,7 +224,8 @@ class IntakeStore:
 
     async def count_hit(self, window_id: str, expires_at: datetime) -> int:
         """Count one hit in a fixed window and return the window's count (atomic across replicas)."""
-        for _ in range(3):
+
+        async def attempt() -> int | _Again:
             try:
                 doc = await self.rate_windows.find_one_and_update(
                     {"_id": window_id},
@@ -203,6 +234,10 @@ class IntakeStore:
                     return_document=ReturnDocument.AFTER,
                 )
             except DuplicateKeyError:
-                continue  # two replicas created the window at once; the other insert won, count again
+                return AGAIN  # two replicas created the window at once; the other insert won, count again
             return int(doc["n"]) if doc else 1
-        return 1
+
+        try:
+            return await optimistic(attempt, gave_up=_WindowContended, attempts=3)
+        except _WindowContended:
+            return 1  # a window this contended is not one client's burst: let the request through

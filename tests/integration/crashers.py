@@ -56,14 +56,14 @@ async def consumer_dies_before_ack() -> None:
 
 
 async def writer_dies_before_publish(n: int) -> None:
-    from services.intake import domain
     from services.intake.config import IntakeSettings
-    from services.intake.store import IntakeStore
+    from services.intake.domain import request as domain
+    from services.intake.store import MongoIntakeStore
     from shared.tracking import new_tracking_code
 
     settings = IntakeSettings()
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(settings.intake_mongodb_uri, tz_aware=True)
-    store = IntakeStore(client[settings.intake_mongodb_db], OutboxWriter(new_owner_id("crasher"), 2.0))
+    store = MongoIntakeStore(client[settings.intake_mongodb_db], OutboxWriter(new_owner_id("crasher"), 2.0))
     await store.ensure_indexes()
     for i in range(n):
         cmd = domain.SubmitRequest(

@@ -1,11 +1,13 @@
-"""The issue-2 domain rules of each service, with no I/O."""
+"""The domain rules of each service, with no I/O."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
 
-from services.intake import domain as intake
+from services.intake.domain import request as intake
+from services.intake.domain.status_view import view_update
+from services.intake.domain.views import track_view
 from shared.events import Location, RequestSubmitted, Resident, TaskDispatched, TeamRef, new_event
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
@@ -53,7 +55,7 @@ def task_event(seq: int, status: str, note: str | None = None):  # type: ignore[
 
 def test_view_update_carries_seq_and_a_timeline_entry() -> None:
     env = task_event(4, "dispatched", note="明天上门")
-    state, entry = intake.view_update(env, env.payload())  # type: ignore[arg-type]
+    state, entry = view_update(env, env.payload())  # type: ignore[arg-type]
     assert state["routing_seq"] == 4 and state["status"] == "dispatched" and state["public_note"] == "明天上门"
     assert entry["event_id"] == str(env.event_id) and entry["note"] == "明天上门"
 
@@ -61,11 +63,11 @@ def test_view_update_carries_seq_and_a_timeline_entry() -> None:
 def test_track_view_is_public_and_localised() -> None:
     doc = intake.submit(cmd(), request_id="r1", tracking_code="HY0123456789", now=NOW).document
     env = task_event(1, "dispatched")
-    state, entry = intake.view_update(env, env.payload())  # type: ignore[arg-type]
+    state, entry = view_update(env, env.payload())  # type: ignore[arg-type]
     doc.update(state)
     doc["timeline"].append(entry)
-    view = intake.track_view(doc, "en")
+    view = track_view(doc, "en")
     assert view["team"] == {"id": "t", "name": "Repairs"}
     assert [e["status"] for e in view["timeline"]] == ["submitted", "dispatched"]
     assert "resident" not in view and "location" not in view and "王阿姨" not in str(view)
-    assert intake.track_view(doc, "zh-CN")["team"]["name"] == "维修组"
+    assert track_view(doc, "zh-CN")["team"]["name"] == "维修组"

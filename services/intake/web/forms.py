@@ -5,7 +5,7 @@ The form uses the native API's field names (`description`, `location.address`, `
 `attributes.<code>`...), so a problem the API would name lands next to the field it is about. The checks
 are the API's own models (`RequestIn`, `LocationIn`, `ResidentIn`) and `attributes.check_answers`; the
 portal only validates the parts separately first, so a resident sees every problem at once rather than
-one per try.
+one per try. The checked body then goes through the one submission path (domain/submission.py).
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from starlette.datastructures import FormData
 
-from services.intake import attributes
-from services.intake.api import LocationIn, RequestIn, ResidentIn
-from services.intake.catalogue import Question, Service
+from services.intake.api.models import LocationIn, RequestIn, ResidentIn
+from services.intake.domain import attributes
+from services.intake.domain.catalogue import Question, Service
 from shared.events import DEFAULT_LANGUAGE, LANGUAGES
 from shared.http import FieldError, field_name
 from shared.i18n import pick
@@ -78,12 +78,7 @@ class Problem:
 @dataclass
 class Checked:
     request: RequestIn | None
-    answers: dict[str, attributes.Answer] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return self.request is not None and not self.problems
 
 
 def local_datetime(value: str, tz: str) -> str:
@@ -186,7 +181,7 @@ def validate(model: type[BaseModel], data: Any, prefix: str = "") -> tuple[Any, 
 
 
 def check(body: dict[str, Any], service: Service) -> Checked:
-    """Every problem of the form at once, or the checked request with its normalized answers."""
+    """Every problem of the form at once, or the checked request."""
     problems: list[Problem] = []
     try:
         DESCRIPTION.validate_python(body["description"])
@@ -205,7 +200,7 @@ def check(body: dict[str, Any], service: Service) -> Checked:
         return Checked(None, problems=_first_per_field(problems))
     # The whole body once more, exactly as the API checks it (nothing slips between the parts).
     request, whole = validate(RequestIn, body, "")
-    return Checked(request, answers.answers, _first_per_field(whole))
+    return Checked(request, _first_per_field(whole))
 
 
 def _first_per_field(problems: list[Problem]) -> list[Problem]:

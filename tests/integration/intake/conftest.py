@@ -47,7 +47,7 @@ def routing_event(data: EventData, seq: int, at: datetime | None = None) -> Enve
 
 async def play(app: Any, envelope: Envelope) -> None:
     """Publish as routing would (confirmed, persistent); intake's consumer applies it to the view."""
-    await app.state.infra.bus.publish(envelope)
+    await app.state.container.infra.bus.publish(envelope)
 
 
 def dispatched(request_id: str, code: str, seq: int = 1, due: datetime | None = None) -> Envelope:
@@ -84,4 +84,4 @@ def staff_token(app: Any, role: str, username: str = "zhang") -> str:
 
 
 async def stored(app: Any) -> int:
-    return await app.state.store.requests.count_documents({})
+    return await app.state.container.store.requests.count_documents({})

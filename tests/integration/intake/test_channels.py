@@ -40,7 +40,7 @@ async def test_create_rotate_disable_enable(run_service: Any, listen: Any) -> No
         assert (await client.post("/v1/admin/channels", json=HOTLINE, headers=ADMIN)).status_code == 409
 
         # Stored hashed: the database holds the SHA-256, never the key.
-        raw = await app.state.store.channels.find_one({"_id": "hotline"})
+        raw = await app.state.container.store.channels.find_one({"_id": "hotline"})
         assert raw["key_hash"] == hashlib.sha256(key.encode()).hexdigest()
         assert key not in str(raw)
         listed = (await client.get("/v1/admin/channels", headers=ADMIN)).json()["channels"]
@@ -56,7 +56,7 @@ async def test_create_rotate_disable_enable(run_service: Any, listen: Any) -> No
         assert data["channel"] == "hotline" and data["channel_kind"] == "hotline"
         assert data["on_behalf"] is True and data["filed_by"] == "坐席07"
         assert data["channel_webhook_url"] == "https://hotline.example/hook"
-        doc = await app.state.store.by_id(rid)
+        doc = await app.state.container.store.by_id(rid)
         assert doc["channel"] == "hotline" and doc["on_behalf"] is True  # kept for the ledgers
 
         rotated = await client.post("/v1/admin/channels/hotline/rotate", headers=ADMIN)

@@ -86,7 +86,7 @@ async def test_idempotency_key_across_replicas(run_service: Any) -> None:
 async def test_a_database_outage_is_503_with_retry_after_not_500(run_service: Any) -> None:
     async with run_service("intake") as (client, app):
         assert (await client.get("/v1/services")).status_code == 200
-        await app.state.infra.client.close()  # the database is gone for this replica
+        await app.state.container.infra.client.close()  # the database is gone for this replica
         r = await client.post("/v1/requests", json=REQUEST, headers=WEB)
         assert r.status_code == 503 and r.json()["error"] == "unavailable" and r.headers["Retry-After"] == "5"
         r = await client.get("/open311/v2/requests.xml")

@@ -65,6 +65,7 @@ async def test_bad_input_is_refused_naming_the_field_and_nothing_is_stored(run_s
 
         variant("surprise", 1, "surprise")  # unknown fields are refused
         variant("resident.nickname", "x", "resident.nickname")
+        variant("resident.name", KeyError, "resident.name")  # the native API asks for a name
         variant("resident.phone", "12345", "resident.phone")
         variant("resident.email", "not-an-email", "resident.email")
         variant("resident.vulnerability", ["rich"], "resident.vulnerability.0")
@@ -155,12 +156,12 @@ async def test_cancel_with_the_tracking_code(run_service: Any, listen: Any) -> N
         assert r.json()["status"] == "cancelled"
         events = await eventually(lambda: heard.of("request.cancelled", rid), what="request.cancelled")
         assert events[0].seq == 2 and events[0].data["reason"] == "已自行修好"
-        doc = await app.state.store.by_id(rid)
+        doc = await app.state.container.store.by_id(rid)
         assert doc["status"] == "cancelled" and doc["seq"] == 2
         # A retry answers the same and emits nothing new.
         again = await client.post(f"/v1/requests/{rid}/cancel", json={"tracking_code": code})
         assert again.status_code == 200 and again.json()["status"] == "cancelled"
-        assert (await app.state.store.by_id(rid))["seq"] == 2
+        assert (await app.state.container.store.by_id(rid))["seq"] == 2
         # A task event routing published before it saw the cancellation does not reopen the view.
         await play(app, dispatched(rid, code, seq=1))
         await eventually(
@@ -172,7 +173,7 @@ async def test_cancel_with_the_tracking_code(run_service: Any, listen: Any) -> N
 
 
 async def _timeline_has(app: Any, rid: str, event_type: str) -> bool:
-    doc = await app.state.store.by_id(rid)
+    doc = await app.state.container.store.by_id(rid)
     return any(e["type"] == event_type for e in doc["timeline"])
 
 

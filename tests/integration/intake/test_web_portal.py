@@ -9,7 +9,7 @@ import html
 import re
 from typing import Any
 
-from services.intake.web import PORTAL_CHANNEL
+from services.intake.domain.channels import PORTAL_CHANNEL
 from tests.integration.intake.conftest import ADMIN, dispatched, play, resolved, stored
 from tests.support import eventually
 
@@ -60,7 +60,7 @@ async def test_home_lists_every_service_in_chinese_by_default_and_english_on_req
         r = await client.get("/")
         assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
         assert '<html lang="zh-CN">' in r.text
-        for service in app.state.catalogue.services:
+        for service in app.state.container.config.catalogue.services:
             if service.code != "emergency":
                 assert f'href="/request/{service.code}"' in r.text
                 assert service.name["zh-CN"] in r.text
@@ -93,7 +93,7 @@ async def test_pages_carry_security_headers_and_load_nothing_from_elsewhere(run_
 async def test_the_form_renders_each_question_with_its_datatype_and_required_flag(run_service: Any) -> None:
     async with run_service("intake") as (client, app):
         page = (await client.get("/request/property_repair")).text
-        repair = app.state.catalogue.get("property_repair")
+        repair = app.state.container.config.catalogue.get("property_repair")
         for q in repair.questions:
             assert q.description["zh-CN"] in html.unescape(page)
         # singlevaluelist: a radio per value plus "not sure" for an optional question
@@ -118,7 +118,7 @@ async def test_the_form_renders_each_question_with_its_datatype_and_required_fla
 async def test_a_filed_request_goes_through_the_portal_channel_like_the_api(run_service: Any, listen: Any) -> None:
     async with run_service("intake") as (client, app), listen(app) as heard:
         code = code_of(await file(client))
-        doc = await app.state.store.by_tracking_code(code)
+        doc = await app.state.container.store.by_tracking_code(code)
         assert doc["channel"] == PORTAL_CHANNEL and doc["channel_kind"] == "web" and doc["on_behalf"] is False
         assert doc["resident"]["phone"] == "+8613800138000" and doc["resident"]["preferred_channel"] == "sms"
         assert doc["attributes"] == {
@@ -211,7 +211,7 @@ async def test_an_emergency_is_answered_with_the_referral(run_service: Any) -> N
 async def test_track_shows_status_team_due_notes_and_timeline(run_service: Any) -> None:
     async with run_service("intake") as (client, app):
         code = code_of(await file(client))
-        doc = await app.state.store.by_tracking_code(code)
+        doc = await app.state.container.store.by_tracking_code(code)
         await play(app, dispatched(doc["_id"], code))
 
         async def assigned() -> str | None:
@@ -242,7 +242,7 @@ async def test_cancel_while_open_and_not_once_final(run_service: Any, listen: An
         assert "确定撤销" in form
         r = await client.post(f"/cancel/{code}", data={"reason": "已自行修好"})
         assert r.status_code == 303 and r.headers["location"] == f"/track/{code}?cancelled=1"
-        doc = await app.state.store.by_tracking_code(code)
+        doc = await app.state.container.store.by_tracking_code(code)
         assert doc["status"] == "cancelled" and doc["cancel_reason"] == "已自行修好"
         await eventually(lambda: heard.of("request.cancelled", doc["_id"]), what="request.cancelled")
         page = (await client.get(r.headers["location"])).text
@@ -260,7 +260,7 @@ async def test_cancel_while_open_and_not_once_final(run_service: Any, listen: An
 async def test_feedback_after_resolution_once(run_service: Any, listen: Any) -> None:
     async with run_service("intake") as (client, app), listen(app) as heard:
         code = code_of(await file(client))
-        doc = await app.state.store.by_tracking_code(code)
+        doc = await app.state.container.store.by_tracking_code(code)
 
         early = (await client.get(f"/feedback/{code}")).text
         assert "办结后才能评价" in early and 'name="rating"' not in early
@@ -294,7 +294,7 @@ async def test_feedback_after_resolution_once(run_service: Any, listen: Any) -> 
 
         twice = await client.post(f"/feedback/{code}", data={"rating": "dissatisfied"})
         assert "已经评价过了" in twice.text
-        assert len((await app.state.store.by_tracking_code(code))["feedback"]) == 1
+        assert len((await app.state.container.store.by_tracking_code(code))["feedback"]) == 1
 
 
 async def test_a_disabled_portal_channel_pauses_online_filing(run_service: Any) -> None:
@@ -326,7 +326,7 @@ async def test_the_portal_is_not_in_the_openapi_document(run_service: Any) -> No
 async def test_a_database_outage_answers_a_page_with_retry_after(run_service: Any) -> None:
     async with run_service("intake") as (client, app):
         code = code_of(await file(client))
-        await app.state.infra.client.close()  # the database is gone for this replica
+        await app.state.container.infra.client.close()  # the database is gone for this replica
         for r in (await client.get(f"/track/{code}"), await file(client), await client.get(f"/feedback/{code}")):
             assert r.status_code == 503 and r.headers["retry-after"] == "5", r.text
             assert r.headers["content-type"].startswith("text/html") and "系统暂时繁忙" in r.text
@@ -344,5 +344,5 @@ async def test_a_plain_form_post_as_in_the_docs(run_service: Any) -> None:
             "submission": "any-16-to-64-characters",
         }
         code = code_of(await client.post("/request/legal_aid", data=data))
-        doc = await app.state.store.by_tracking_code(code)
+        doc = await app.state.container.store.by_tracking_code(code)
         assert doc["resident"]["language"] == "zh-CN" and doc["attributes"] == {}

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from services.intake.attributes import check_answers
-from services.intake.catalogue import Catalogue, Question, Service, load_catalogue
-from services.intake.config import DEPLOY
-from services.intake.triage import Triage
+from services.intake.config import DEPLOY, load_catalogue
+from services.intake.domain.attributes import check_answers
+from services.intake.domain.catalogue import Catalogue, Question, Service
+from services.intake.domain.triage import Triage
 
 TEXT = {"zh-CN": "问", "en": "Question"}
 VALUES = [{"key": k, "name": {"zh-CN": k, "en": k}} for k in ("a", "b", "c")]

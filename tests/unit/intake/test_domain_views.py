@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
-from services.intake import domain
-from services.intake.catalogue import load_catalogue
-from services.intake.config import DEPLOY
-from services.intake.domain import track_view
-from services.intake.triage import Triage
-from services.intake.views import open311_request, open311_status, w3c
+from services.intake.config import DEPLOY, load_catalogue
+from services.intake.domain import request as domain
+from services.intake.domain.open311 import open311_request, open311_status, w3c
+from services.intake.domain.status_view import keeps_cancelled, view_update
+from services.intake.domain.triage import Triage
+from services.intake.domain.views import track_view
 from shared.events import Location, Resident, TeamRef, new_event
 from shared.events.tasks import TaskClaimed, TaskClosed
 
@@ -98,16 +98,16 @@ def test_a_cancelled_request_keeps_its_status_unless_routing_finishes_it() -> No
         seq=2,
         occurred_at=NOW,
     )
-    state, entry = domain.view_update(claimed, claimed.payload())  # type: ignore[arg-type]
-    assert "status" not in domain.keeps_cancelled(state) and domain.keeps_cancelled(state)["team"]["id"] == TEAM.id
+    state, entry = view_update(claimed, claimed.payload())  # type: ignore[arg-type]
+    assert "status" not in keeps_cancelled(state) and keeps_cancelled(state)["team"]["id"] == TEAM.id
     closed = new_event(
         TaskClosed(request_id="r1", tracking_code="HY0123456789", status="closed", reason="cancelled"),
         producer="routing",
         seq=3,
         occurred_at=NOW,
     )
-    state, _ = domain.view_update(closed, closed.payload())  # type: ignore[arg-type]
-    assert domain.keeps_cancelled(state)["status"] == "closed"
+    state, _ = view_update(closed, closed.payload())  # type: ignore[arg-type]
+    assert keeps_cancelled(state)["status"] == "closed"
     assert entry["type"] == "task.claimed"
 
 

@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.intake.fields import check_line, check_media_url, check_text, check_webhook_url, normalize_phone
+from services.intake.api.open311.form import resident_name
+from services.intake.api.open311.formats import errors_response, format_of, render, to_xml
+from services.intake.domain.fields import check_line, check_media_url, check_text, check_webhook_url, normalize_phone
 from services.intake.limits import window_for
-from services.intake.open311 import resident_name
-from services.intake.open311_format import errors_response, format_of, render, to_xml
 
 
 def test_xml_lists_use_the_spec_item_names_and_escape_text() -> None:

@@ -1,6 +1,9 @@
 """Error answers. The native API keeps the house shape (`{"error", "message", "fields"}`); everything under
 /open311 answers the spec's body (a list of `{code, description}`, XML or JSON by the extension) with 403
 for a bad key, 404 for an unknown id or code and 400 for anything else, including schema errors.
+
+The service's and the domain's exceptions are mapped here, once for each front door: routes let them
+through (the portal's pages catch them and answer a page instead).
 """
 
 from __future__ import annotations
@@ -16,7 +19,11 @@ from pymongo.errors import PyMongoError
 from starlette.exceptions import HTTPException
 from starlette.types import Scope
 
-from services.intake.open311_format import errors_response
+from services.intake.api.open311.errors import Open311Error, open311_problem
+from services.intake.api.open311.formats import errors_response
+from services.intake.domain.request import FeedbackNotOpen, NotCancellable
+from services.intake.domain.submission import DraftRefused, UnknownService
+from services.intake.service import Busy, ChannelExists, IdempotencyConflict, UnknownChannel, UnknownRequest
 from shared.http import FieldError, field_name, validation_error_body
 
 log = structlog.get_logger("huiying.intake")
@@ -75,13 +82,6 @@ class FieldErrors(FieldError):
         self.problems = problems
 
 
-class Open311Error(Exception):
-    def __init__(self, status_code: int, *descriptions: str) -> None:
-        super().__init__("; ".join(descriptions))
-        self.status_code = status_code
-        self.descriptions = list(descriptions)
-
-
 def safe(value: Any) -> Any:
     """Text that can be encoded: a lone surrogate in a JSON key must not turn an error into a 500."""
     if isinstance(value, str):
@@ -137,11 +137,86 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(FieldErrors)
     async def _fields(_request: Request, exc: FieldErrors) -> Response:
-        fields = [{"field": f, "message": m, "type": "value_error"} for f, m in exc.problems]
-        message = "; ".join(f"{f}: {m}" for f, m in exc.problems)
-        body = {"error": "validation_error", "message": message, "fields": fields}
-        return JSONResponse(safe(body), status_code=422)
+        return field_errors_response(exc.problems)
 
     @app.exception_handler(Open311Error)
     async def _open311(request: Request, exc: Open311Error) -> Response:
         return errors_response(request.url.path, exc.status_code, safe(exc.descriptions))
+
+    async def _refused(request: Request, exc: Exception) -> Response:
+        path = request.url.path
+        if is_open311(path):
+            answer = open311_error(exc)
+            return errors_response(path, answer.status_code, safe(answer.descriptions))
+        native = native_error(exc)
+        if isinstance(native, FieldErrors):
+            return field_errors_response(native.problems)
+        return http_error_response(path, native)
+
+    for refusal in REFUSALS:
+        app.add_exception_handler(refusal, _refused)
+
+
+def field_errors_response(problems: list[tuple[str, str]]) -> Response:
+    fields = [{"field": f, "message": m, "type": "value_error"} for f, m in problems]
+    message = "; ".join(f"{f}: {m}" for f, m in problems)
+    body = {"error": "validation_error", "message": message, "fields": fields}
+    return JSONResponse(safe(body), status_code=422)
+
+
+# -- the service's and the domain's refusals ------------------------------------------------------------
+
+REFUSALS: tuple[type[Exception], ...] = (
+    UnknownService,
+    DraftRefused,
+    IdempotencyConflict,
+    Busy,
+    UnknownRequest,
+    NotCancellable,
+    FeedbackNotOpen,
+    UnknownChannel,
+)
+RETRY = {"Retry-After": "1"}
+
+
+def native_error(exc: Exception) -> HTTPException | FieldErrors:
+    """A refusal as the native API answers it."""
+    match exc:
+        case UnknownService(code=code):
+            return FieldErrors([("service_code", f"unknown service code {code!r}; choose one from GET /v1/services")])
+        case DraftRefused(problems=problems):
+            return FieldErrors([(p.field, p.message) for p in problems])
+        case IdempotencyConflict():
+            return HTTPException(
+                409, "this Idempotency-Key was used with a different body; use a new key for a new request"
+            )
+        case Busy():
+            return HTTPException(503, str(exc), headers=RETRY)
+        case UnknownRequest():
+            return HTTPException(404, str(exc))
+        case NotCancellable(status=status):
+            return HTTPException(409, f"the request is {status} and can no longer be cancelled")
+        case FeedbackNotOpen(already_given=True):
+            return HTTPException(409, "feedback on this resolution was already received; thank you")
+        case FeedbackNotOpen(status=status):
+            return HTTPException(409, f"feedback is taken once the request is resolved; it is {status} now")
+        case ChannelExists(channel_id=channel_id):
+            return HTTPException(409, f"channel {channel_id!r} exists; rotate its key or choose another id")
+        case UnknownChannel(channel_id=channel_id):
+            return HTTPException(404, f"no channel {channel_id!r}; GET /v1/admin/channels lists them")
+    raise exc  # pragma: no cover - REFUSALS lists what is handled
+
+
+def open311_error(exc: Exception) -> Open311Error:
+    """A refusal as Open311 answers it: 404 for an unknown code, 400 for the rest."""
+    match exc:
+        case UnknownService(code=code):
+            return Open311Error(404, f"service_code {code!r} not found; GET services lists the codes")
+        case DraftRefused(problems=problems):
+            return Open311Error(400, *(open311_problem(p) for p in problems))
+        case IdempotencyConflict():
+            return Open311Error(400, "this Idempotency-Key was used with a different body; use a new key")
+    native = native_error(exc)
+    if isinstance(native, FieldErrors):  # pragma: no cover - both are matched above
+        return Open311Error(400, *(f"{f}: {m}" for f, m in native.problems))
+    return Open311Error(400 if native.status_code >= 500 else native.status_code, str(native.detail))

@@ -1,4 +1,5 @@
-"""The public Open311 views of a request (the native track view lives in domain.py). No I/O.
+"""The public Open311 views of a request and of the catalogue (the native track view is in domain/views.py).
+No I/O.
 
 Public views never carry the resident's name, phone or e-mail. The flat-level address, coordinates,
 description and media appear in Open311 only for kinds whose catalogue entry sets `public_details`.
@@ -10,8 +11,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from services.intake.catalogue import Catalogue, Service
-from services.intake.domain import CLOSED_STATUSES
+from services.intake.domain.catalogue import Catalogue, Service
+from services.intake.domain.request import CLOSED_STATUSES
 from shared.i18n import pick
 
 
@@ -33,9 +34,6 @@ def w3c(moment: datetime | None, tz: str) -> str | None:
     if moment is None:
         return None
     return moment.astimezone(ZoneInfo(tz)).isoformat(timespec="seconds")
-
-
-# -- Open311 -------------------------------------------------------------------------------------------
 
 
 def open311_service(service: Service, language: str) -> dict[str, Any]:
@@ -96,4 +94,22 @@ def open311_request(doc: dict[str, Any], language: str, tz: str, catalogue: Cata
         "lat": location.get("lat") if public else None,
         "long": location.get("long") if public else None,
         "media_url": media[0] if public and media else None,
+    }
+
+
+def created_view(doc: dict[str, Any], language: str) -> dict[str, Any]:
+    """The answer to POST requests: the id at once (intake is `realtime`), and in `service_notice` the
+    tracking code the resident needs to follow, cancel and rate the request, or the referral."""
+    notice = doc["referral"]["notice"] if doc.get("referral") else receipt_notice(doc["tracking_code"])
+    return {
+        "service_request_id": doc["_id"],
+        "service_notice": pick(notice, language),
+        "account_id": (doc.get("extra") or {}).get("account_id"),
+    }
+
+
+def receipt_notice(tracking_code: str) -> dict[str, str]:
+    return {
+        "zh-CN": f"诉求已受理。您的查询码是 {tracking_code}，请妥善保存，可凭此码查询进度、撤回诉求或评价办理结果。",
+        "en": f"Received. Your tracking code is {tracking_code}; keep it to follow, cancel or rate this request.",
     }

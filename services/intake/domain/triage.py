@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from services.intake.catalogue import Catalogue, NotAcceptedRule
+from services.intake.domain.catalogue import Catalogue, NotAcceptedRule
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from services.intake.catalogue import Question, Service
+from services.intake.domain.catalogue import Question, Service
 
 MAX_STRING = 200
 MAX_TEXT = 2000

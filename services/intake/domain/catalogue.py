@@ -1,16 +1,15 @@
 """The service catalogue: the request kinds, their questions, and what the desk refuses at the door.
 
-Loaded from deploy/catalogue.yaml and checked once at start-up, so a mistake in the file stops intake
-with a message naming the entry instead of surfacing as a bad answer to a resident.
+The model only; services/intake/config.py reads deploy/catalogue.yaml and checks it once at start-up, so a
+mistake in the file stops intake with a message naming the entry instead of surfacing as a bad answer to
+a resident.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from shared.events import LANGUAGES
 
@@ -157,21 +156,3 @@ class Catalogue(_Strict):
     @property
     def codes(self) -> list[str]:
         return [s.code for s in self.services]
-
-
-class CatalogueError(RuntimeError):
-    """The catalogue file is missing or wrong; the message names the file and the entry."""
-
-
-def load_catalogue(path: Path) -> Catalogue:
-    try:
-        with path.open(encoding="utf-8") as fh:
-            return Catalogue.model_validate(yaml.safe_load(fh))
-    except OSError as exc:
-        raise CatalogueError(f"cannot read the catalogue {path} ({exc}); set HUIYING_CATALOGUE_PATH") from exc
-    except yaml.YAMLError as exc:
-        raise CatalogueError(f"the catalogue {path} is not valid YAML: {exc}") from exc
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise CatalogueError(f"the catalogue {path} is invalid at {where}: {first['msg']}") from exc
