@@ -41,3 +41,7 @@ async def optimistic[T](
         if not isinstance(result, _Again):
             return result
     raise gave_up()
+
+
+Again = _Again
+"""The type of AGAIN, for annotations: `async def attempt() -> Result | Again`."""

@@ -29,7 +29,7 @@ from services.intake.domain.status_view import view_update
 from services.intake.domain.triage import Triage
 from services.intake.store import IdempotencySlotTaken, IntakeStore, TrackingCodeTaken
 from shared.events import Envelope, TaskEvent
-from shared.optimistic import AGAIN, _Again, optimistic
+from shared.optimistic import AGAIN, Again, optimistic
 from shared.outbox import Publisher
 from shared.tracking import new_tracking_code, normalize_tracking_code
 
@@ -106,7 +106,7 @@ class IntakeService:
         referral = self.triage.check(cmd.service_code, cmd.description, cmd.attributes)
         now = to_millis(self.clock())
 
-        async def attempt() -> Submitted | _Again:
+        async def attempt() -> Submitted | Again:
             accepted = submit(cmd, request_id=self.new_id(), tracking_code=self.new_code(), now=now, referral=referral)
             try:
                 document = await self.store.insert_request(accepted)
@@ -135,7 +135,7 @@ class IntakeService:
         `change_for` returns the domain's Change, or None when there is nothing to change."""
         current = doc
 
-        async def attempt() -> Document | _Again:
+        async def attempt() -> Document | Again:
             nonlocal current
             change = change_for(current)
             if change is None:

@@ -17,7 +17,7 @@ from pymongo.errors import DuplicateKeyError
 from services.intake.domain.channels import PORTAL_CHANNEL, hash_key, portal_channel
 from services.intake.domain.request import Accepted, Change
 from services.intake.domain.status_view import keeps_cancelled
-from shared.optimistic import AGAIN, _Again, optimistic
+from shared.optimistic import AGAIN, Again, optimistic
 from shared.outbox import OutboxWriter, ensure_outbox_indexes
 
 Document = dict[str, Any]
@@ -225,7 +225,7 @@ class MongoIntakeStore:
     async def count_hit(self, window_id: str, expires_at: datetime) -> int:
         """Count one hit in a fixed window and return the window's count (atomic across replicas)."""
 
-        async def attempt() -> int | _Again:
+        async def attempt() -> int | Again:
             try:
                 doc = await self.rate_windows.find_one_and_update(
                     {"_id": window_id},

@@ -29,8 +29,11 @@ from services.routing.staff import StaffStore
 from services.routing.store import RoutingStore
 from shared.bus import RetryLater
 from shared.events import Envelope, FeedbackReceived, RequestCancelled, RequestNotAccepted, RequestSubmitted
-from shared.optimistic import AGAIN, optimistic
-from shared.optimistic import _Again as Again  # the type of AGAIN
+from shared.optimistic import (
+    AGAIN,
+    Again,  # the type of AGAIN
+    optimistic,
+)
 from shared.outbox import Publisher
 
 log = structlog.get_logger("huiying.routing")

@@ -7,7 +7,7 @@ import hashlib
 from typing import Any
 
 from tests.integration.intake.conftest import ADMIN, REQUEST, staff_token
-from tests.support import eventually
+from tests.support import PROD_SECRETS, eventually
 
 HOTLINE = {"id": "hotline", "name": "12345 热线坐席", "kind": "hotline", "webhook_url": "https://hotline.example/hook"}
 
@@ -94,9 +94,9 @@ async def test_channel_input_is_checked(run_service: Any) -> None:
 
 
 async def test_prod_mode_seeds_no_channel_and_needs_https_webhooks(run_service: Any) -> None:
-    secrets = {"jwt_secret": "j" * 40, "webhook_secret": "w" * 40, "admin_token": "a" * 40}
+    secrets = PROD_SECRETS
     async with run_service("intake", mode="prod", **secrets) as (client, _app):
-        admin = {"X-Admin-Token": "a" * 40}
+        admin = {"X-Admin-Token": PROD_SECRETS["admin_token"]}
         channels = (await client.get("/v1/admin/channels", headers=admin)).json()["channels"]
         assert [(c["id"], c["key_hint"]) for c in channels] == [("portal", None)]  # the portal's, with no known key
         assert (await client.get("/v1/admin/channels", headers=ADMIN)).status_code == 403  # the dev token is not it

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.integration.notify.conftest import FAST
-from tests.support import eventually
+from tests.support import PROD_SECRETS, eventually
 from tests.unit.notify.events import submitted
 
 PORTAL = "http://127.0.0.1:8001"  # intake's public URL by default
@@ -60,6 +60,3 @@ async def test_allow_empty_answers_no_messages_instead_of_404(run_service: Any) 
         assert r.status_code == 200 and r.json() == {"tracking_code": "HY0000000009", "messages": []}
         malformed = await notify.get("/v1/inbox/nonsense", params={"allow_empty": "true"})
         assert malformed.status_code == 404  # no such code can exist
-
-
-PROD_SECRETS = {"jwt_secret": "j" * 40, "webhook_secret": "w" * 40, "admin_token": "a" * 40}
