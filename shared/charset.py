@@ -114,7 +114,11 @@ class CharsetMiddleware:
         if media != FORM and not is_json:
             await self.app(scope, receive, send)
             return
-        body, more_messages = await _read_body(receive)
+        try:
+            body, more_messages = await _read_body(receive)
+        except HTTPException as exc:  # a limit further out (body size) refused the body while it streamed
+            await self.render(scope, exc)(scope, receive, send)
+            return
         try:
             codec = codec_for(charset)
             new_body = normalize_form(body, codec) if media == FORM else normalize_json(body, codec)

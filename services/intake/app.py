@@ -44,6 +44,7 @@ def create_app(settings: IntakeSettings | None = None, clock: Callable[[], datet
             "The resident-facing desk: submit a request (native API or Open311 GeoReport v2), follow it with its "
             "tracking code, cancel it, rate the outcome. Channels (front ends) are managed under /v1/admin."
         ),
+        render_bad_encoding=render_for_scope,  # Open311 paths answer in the spec's error format
     )
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, render=render_for_scope)
