@@ -5,8 +5,9 @@ from __future__ import annotations
 import hmac
 import time
 import uuid
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any, Protocol
 
 import structlog
 from fastapi import Depends, FastAPI, HTTPException, Request
@@ -144,13 +145,13 @@ def install_field_errors(app: FastAPI) -> None:
 
 
 def create_service_app(
-    *,
     service: str,
     settings: Any,
     clock: Callable[[], Any],
     lifespan: Any,
     title: str,
     description: str,
+    *,
     version: str = "0.2.0",
     render_bad_encoding: Render | None = None,
 ) -> FastAPI:
@@ -208,3 +209,30 @@ async def no_unknown_query(request: Request) -> None:
 
 
 NoUnknownQuery = Depends(no_unknown_query)
+
+
+class ServiceContainer(Protocol):
+    """What a service's bootstrap returns, as far as the app is concerned."""
+
+    async def start(self) -> None: ...
+
+    async def readiness(self) -> dict[str, bool]: ...
+
+    async def close(self) -> None: ...
+
+
+def container_lifespan(build: Callable[[], Awaitable[ServiceContainer]]) -> Any:
+    """The lifespan every service uses: build the container once, park it on `app.state.container`,
+    start it, and close it on the way out."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        container = await build()
+        app.state.container = container
+        try:
+            await container.start()
+            yield
+        finally:
+            await container.close()
+
+    return lifespan

@@ -3,8 +3,7 @@ body-size limit, the error answers, the API routers and the resident portal."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from datetime import datetime
 
 from fastapi import FastAPI
@@ -14,9 +13,15 @@ from services.intake.api.errors import install_error_handlers, render_for_scope
 from services.intake.bootstrap import SERVICE, bootstrap
 from services.intake.config import IntakeSettings, load_config
 from services.intake.limits import BodySizeLimit
-from shared.http import create_service_app
+from shared.http import container_lifespan, create_service_app
 from shared.logs import configure_logging
 from shared.outbox import utcnow
+
+TITLE = "Huiying intake"
+ABOUT = (
+    "The resident-facing desk: submit a request (native API or Open311 GeoReport v2), follow it with its "
+    "tracking code, cancel it, rate the outcome. Channels (front ends) are managed under /v1/admin."
+)
 
 
 def create_app(settings: IntakeSettings | None = None, clock: Callable[[], datetime] = utcnow) -> FastAPI:
@@ -24,26 +29,14 @@ def create_app(settings: IntakeSettings | None = None, clock: Callable[[], datet
     configure_logging(SERVICE, settings.log_level, settings.log_json)
     config = load_config(settings)
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        container = await bootstrap(settings, config, clock)
-        app.state.container = container
-        try:
-            await container.start()
-            yield
-        finally:
-            await container.close()
-
+    lifespan = container_lifespan(lambda: bootstrap(settings, config, clock))
     app = create_service_app(
-        service=SERVICE,
-        settings=settings,
-        clock=clock,
-        lifespan=lifespan,
-        title="Huiying intake",
-        description=(
-            "The resident-facing desk: submit a request (native API or Open311 GeoReport v2), follow it with its "
-            "tracking code, cancel it, rate the outcome. Channels (front ends) are managed under /v1/admin."
-        ),
+        SERVICE,
+        settings,
+        clock,
+        lifespan,
+        TITLE,
+        ABOUT,
         render_bad_encoding=render_for_scope,  # Open311 paths answer in the spec's error format
     )
     install_error_handlers(app)

@@ -3,8 +3,7 @@ CORS for the resident portal, and the API routers."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from datetime import datetime
 
 from fastapi import FastAPI
@@ -14,9 +13,12 @@ from services.notify.api import routers
 from services.notify.api.errors import install_error_handlers
 from services.notify.bootstrap import bootstrap
 from services.notify.config import SERVICE, NotifySettings, load_config
-from shared.http import create_service_app
+from shared.http import container_lifespan, create_service_app
 from shared.logs import configure_logging
 from shared.outbox import utcnow
+
+TITLE = "Huiying notify"
+ABOUT = "Tells residents about every step of their request: inbox, email, SMS and signed webhooks."
 
 
 def create_app(settings: NotifySettings | None = None, clock: Callable[[], datetime] = utcnow) -> FastAPI:
@@ -24,23 +26,14 @@ def create_app(settings: NotifySettings | None = None, clock: Callable[[], datet
     configure_logging(SERVICE, settings.log_level, settings.log_json)
     config = load_config(settings)  # a broken template or SMTP URL stops start-up here, with one line
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        container = await bootstrap(settings, config, clock)
-        app.state.container = container
-        try:
-            await container.start()
-            yield
-        finally:
-            await container.close()
-
+    lifespan = container_lifespan(lambda: bootstrap(settings, config, clock))
     app = create_service_app(
-        service=SERVICE,
-        settings=settings,
-        clock=clock,
-        lifespan=lifespan,
-        title="Huiying notify",
-        description="Tells residents about every step of their request: inbox, email, SMS and signed webhooks.",
+        SERVICE,
+        settings,
+        clock,
+        lifespan,
+        TITLE,
+        ABOUT,
     )
     # The resident portal (intake's origin) reads the inbox from the browser: GET only, no credentials.
     app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET"], max_age=600)

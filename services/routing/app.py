@@ -3,8 +3,7 @@ staff console."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from datetime import datetime
 
 from fastapi import FastAPI
@@ -14,10 +13,16 @@ from services.routing import api, web
 from services.routing.api.errors import install_errors
 from services.routing.bootstrap import SERVICE, bootstrap
 from services.routing.config import RoutingSettings, load_config
-from shared.http import create_service_app
+from shared.http import container_lifespan, create_service_app
 from shared.logs import configure_logging
 from shared.outbox import utcnow
 from shared.web import mount_common_static
+
+TITLE = "Huiying routing"
+ABOUT = (
+    "Assigns requests to teams and runs the work-order lifecycle: staff sign-in, queues, task actions, "
+    "SLA clocks and escalation, team work queues, rules and ledgers. See docs/routing.md."
+)
 
 
 def create_app(settings: RoutingSettings | None = None, clock: Callable[[], datetime] = utcnow) -> FastAPI:
@@ -26,26 +31,14 @@ def create_app(settings: RoutingSettings | None = None, clock: Callable[[], date
     config = load_config(settings)
     web.templates()  # a broken message catalogue stops routing at start, not at the first page
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        container = await bootstrap(settings, config, clock)
-        app.state.container = container
-        try:
-            await container.start()
-            yield
-        finally:
-            await container.close()
-
+    lifespan = container_lifespan(lambda: bootstrap(settings, config, clock))
     app = create_service_app(
-        service=SERVICE,
-        settings=settings,
-        clock=clock,
-        lifespan=lifespan,
-        title="Huiying routing",
-        description=(
-            "Assigns requests to teams and runs the work-order lifecycle: staff sign-in, queues, task actions, "
-            "SLA clocks and escalation, team work queues, rules and ledgers. See docs/routing.md."
-        ),
+        SERVICE,
+        settings,
+        clock,
+        lifespan,
+        TITLE,
+        ABOUT,
     )
     install_errors(app)
     for router in api.routers:
