@@ -7,10 +7,10 @@ Every method yields to the event loop once, as a database round trip does, so co
 
 from __future__ import annotations
 
-import asyncio
 import copy
+import types
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Generator
 from datetime import datetime
 from typing import Any, cast
 
@@ -26,6 +26,12 @@ from shared.outbox import OUTBOX
 Document = dict[str, Any]
 
 
+@types.coroutine
+def interleave() -> Generator[None]:
+    """Hand control to other tasks once, as a database round trip would (no waiting involved)."""
+    yield
+
+
 class FakeRoutingStore:
     """The tasks in a dict. A written document's events are handed back in its `outbox` (for the publisher)
     but not kept, as if the relay had published and removed them."""
@@ -37,7 +43,7 @@ class FakeRoutingStore:
         self.meanwhile: Callable[[], Awaitable[None]] | None = None
 
     async def _round_trip(self) -> None:
-        await asyncio.sleep(0)
+        await interleave()
 
     def _task(self, doc: Document | None) -> Task | None:
         return Task.model_validate(copy.deepcopy(doc)) if doc else None
@@ -168,19 +174,19 @@ class FakeStaffStore:
         )
 
     async def get(self, username: str) -> StaffAccount | None:
-        await asyncio.sleep(0)
+        await interleave()
         return self.accounts.get(username)
 
     async def list(self, team: str | None = None) -> list[StaffAccount]:
-        await asyncio.sleep(0)
+        await interleave()
         return sorted((a for a in self.accounts.values() if team is None or a.team == team), key=lambda a: a.username)
 
     async def active(self) -> tuple[StaffInfo, ...]:
-        await asyncio.sleep(0)
+        await interleave()
         return tuple(a.info() for a in self.accounts.values() if a.active)
 
     async def create(self, new: NewStaff, now: datetime, *, password_hash: str | None = None) -> StaffAccount | None:
-        await asyncio.sleep(0)
+        await interleave()
         if new.username in self.accounts:
             return None
         info = StaffInfo(new.username, new.role, new.team, new.display_name, new.email, new.phone, new.language)
@@ -188,7 +194,7 @@ class FakeStaffStore:
         return self.accounts[new.username]
 
     async def update(self, username: str, patch: StaffPatch, now: datetime) -> StaffAccount | None:
-        await asyncio.sleep(0)
+        await interleave()
         account = self.accounts.get(username)
         if account is None:
             return None
@@ -202,19 +208,19 @@ class FakeRuleStore:
         self.stored = {1: Version(1, seed, now, "config", "deploy/routing/rules.yaml")}
 
     async def current(self, now: datetime) -> Version:
-        await asyncio.sleep(0)
+        await interleave()
         return self.stored[max(self.stored)]
 
     async def get(self, version: int) -> Version | None:
-        await asyncio.sleep(0)
+        await interleave()
         return self.stored.get(version)
 
     async def versions(self) -> list[dict[str, Any]]:
-        await asyncio.sleep(0)
+        await interleave()
         return [self.stored[v].meta() for v in sorted(self.stored, reverse=True)]
 
     async def publish(self, base_version: int, rules: RuleSet, by: str, note: str | None, now: datetime) -> Version:
-        await asyncio.sleep(0)
+        await interleave()
         current = max(self.stored)
         if base_version != current:
             raise StaleVersion(current)
