@@ -138,6 +138,7 @@ class TaskNotAccepted(TaskEvent):
 class TaskDuplicate(TaskEvent):
     TYPE = "task.duplicate"
     original_request_id: str
+    # No longer sent: the original's code is another resident's key. Kept so older events still parse.
     original_tracking_code: str | None = None
 
 

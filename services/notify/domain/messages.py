@@ -92,7 +92,6 @@ def context_for(
         returned_by = raw.get("returned_by_team") or {}
         team_names = data.team.name if data.team else returned_by.get("name") if isinstance(returned_by, dict) else None
         ctx["team_name"] = pick(team_names, language)
-        ctx["original_tracking_code"] = raw.get("original_tracking_code") or ""
         ctx["public_note"] = data.public_note or ""
         ctx["due_at"] = format_time(data.due_at, language, tz)
         ctx["redispatch"] = bool(raw.get("redispatch"))

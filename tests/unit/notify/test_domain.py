@@ -226,9 +226,14 @@ def test_a_returned_task_names_the_team_that_sent_it_back() -> None:
     assert p.inbox["body"].startswith("Legal aid has returned your request HY0000000001 because it is outside")
 
 
-def test_a_duplicate_names_the_original_request() -> None:
+def test_a_duplicate_says_it_was_merged_and_never_names_another_residents_code() -> None:
     e = submitted("r1", "HY0000000001")
     dup = task_event("task.duplicate", "r1", "HY0000000001", seq=2, original_request_id="r0")
+    # Even an older event that still carries the original's code does not pass it on.
     raw = Envelope.model_validate({**dup.model_dump(), "data": {**dup.data, "original_tracking_code": "HY0000000000"}})
     p = plan(raw, resident(e))
-    assert p.inbox is not None and "（编号 HY0000000000）合并办理" in p.inbox["body"]
+    assert p.inbox is not None and "合并办理" in p.inbox["body"] and "我们会答复您" in p.inbox["body"]
+    assert "HY0000000000" not in str(p)
+    en = plan(raw, resident(submitted("r1", "HY0000000001", language="en")))
+    assert en.inbox is not None and "merged" in en.inbox["body"] and "we will answer you" in en.inbox["body"]
+    assert "HY0000000000" not in str(en)

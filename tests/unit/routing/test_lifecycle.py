@@ -325,9 +325,35 @@ def test_duplicate_links_to_its_original() -> None:
         T0,
     )
     assert outcome.task.duplicate_of == original.id
-    assert outcome.events[0].data["original_tracking_code"] == original.tracking_code
+    assert outcome.events[0].data["original_request_id"] == original.id
+    # Neither the event nor the history carries the original's tracking code (another resident's key).
+    assert outcome.events[0].data.get("original_tracking_code") is None
+    assert original.tracking_code not in outcome.task.model_dump_json()
     with pytest.raises(Invalid, match="no task"):
         step(new_task(), "duplicate", ASSIGNEE, cmd.Duplicate(original="nope"))
+
+
+def test_duplicate_of_another_teams_request_answers_as_if_it_did_not_exist() -> None:
+    theirs = new_task().model_copy(update={"team_id": "property"})
+    assert theirs.team_id != ASSIGNEE.team
+    errors = []
+    for original, name in ((theirs, theirs.tracking_code), (None, "HY0000000999")):
+        with pytest.raises(Invalid) as caught:
+            lc.act(new_task(), cmd.Duplicate(original=name), ASSIGNEE, context(original=original), T0)
+        errors.append((caught.value.field, str(caught.value).replace(name, "<id>")))
+    assert errors[0] == errors[1] and errors[0][0] == "original"
+    assert theirs.tracking_code not in str(errors)
+
+
+def test_a_lead_cannot_approve_their_own_extension() -> None:
+    the_lead = lead(TEAM)
+    claimed = step(new_task(), "claim", the_lead)
+    asked = step(claimed, "extend", the_lead, cmd.Extend(working_days=2, reason="parts on order"))
+    assert "approve-extension" not in lc.allowed_actions(asked, the_lead)
+    with pytest.raises(Forbidden, match="another lead or a supervisor"):
+        step(asked, "approve-extension", the_lead)
+    approved = step(asked, "approve-extension", SUPERVISOR)
+    assert approved.extension is not None and approved.extension.status == "approved"
 
 
 def test_notes_internal_stay_inside_public_are_published() -> None:

@@ -76,6 +76,9 @@ def visible(task: Task, actor: Actor) -> bool:
 
 
 def _scope_problem(spec: Spec, task: Task, actor: Actor) -> str | None:
+    if spec.name == "approve-extension" and task.extension is not None and task.extension.requested_by == actor.username:
+        # Four eyes: whoever asked for more time (a lead can) does not grant it to themselves.
+        return "you asked for this extension yourself; another lead or a supervisor must approve it"
     if actor.sees_everything or actor.role == "lead":
         return None
     needs_assignee = spec.scope == "assignee" or (

@@ -20,7 +20,7 @@ from services.routing.domain.lifecycle import commands as cmd
 from services.routing.domain.lifecycle.assignment import choose_assignee, known_team, team_member
 from services.routing.domain.lifecycle.change import Change, Outcome
 from services.routing.domain.lifecycle.clocks import start_claim_clock, start_handle_clock
-from services.routing.domain.lifecycle.permissions import check
+from services.routing.domain.lifecycle.permissions import check, visible
 from services.routing.domain.model import Actor, Context, Decision, Extension, Hold, Marks, Task
 from shared.events.tasks import (
     TaskClaimed,
@@ -261,20 +261,23 @@ def _assign(c: Change, p: cmd.Assign) -> None:
 
 def _duplicate(c: Change, p: cmd.Duplicate) -> None:
     original = c.ctx.original
-    if original is None:
-        raise Invalid("original", f"no task with request id or tracking code {p.original!r}")
+    if original is None or not visible(original, c.actor):
+        # One answer whether the request does not exist or is another team's: nothing about it leaks.
+        raise Invalid("original", f"no task you can see has the request id or tracking code {p.original!r}")
     if original.id == c.task.id:
         raise Invalid("original", "a task cannot duplicate itself")
     c.task.status = "duplicate"
     c.task.duplicate_of = original.id
     c.task.closed_at = c.now
     _public(c, p.public_note)
-    c.event(TaskDuplicate, original_request_id=original.id, original_tracking_code=original.tracking_code)
+    # The original's tracking code is its resident's key (cancel, inbox): it stays out of the event (the
+    # duplicate's resident is told their request was merged, never the other code) and out of the history.
+    c.event(TaskDuplicate, original_request_id=original.id)
     c.record(
         "duplicate",
         note=p.note,
         visibility="internal" if p.note else None,
-        details={"original_request_id": original.id, "original_tracking_code": original.tracking_code},
+        details={"original_request_id": original.id},
     )
 
 
