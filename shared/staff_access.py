@@ -14,7 +14,8 @@ from fastapi import HTTPException
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
-from shared.events import Envelope, StaffChanged
+from shared.bus import Poison
+from shared.events import Envelope, EventData, StaffChanged
 from shared.security import StaffClaims
 
 Document = dict[str, Any]
@@ -50,6 +51,18 @@ class StaffAccess:
         if claims.ver < account["token_version"]:
             raise _unauthorized("this token was issued before the account changed; sign in again")
         return StaffClaims(sub=claims.sub, role=account["role"], team=account["team"], ver=claims.ver)
+
+
+class StaffEventsHandler:
+    """The `staff.*` consumer of intake and notify: each event into the read model (idempotent)."""
+
+    def __init__(self, access: StaffAccess) -> None:
+        self.access = access
+
+    async def __call__(self, envelope: Envelope, data: EventData) -> None:
+        if not isinstance(data, StaffChanged):
+            raise Poison(f"{envelope.type} is not a staff event this service knows")
+        await self.access.apply(envelope, data)
 
 
 def _unauthorized(message: str) -> HTTPException:

@@ -22,10 +22,11 @@ from services.intake.store import MongoIntakeStore
 from shared.bus import Handler
 from shared.outbox import OutboxRelay
 from shared.runtime import Infrastructure
+from shared.staff_access import StaffAccess, StaffEventsHandler
 from shared.web import make_templates
 
 SERVICE = "intake"
-QUEUE = "intake.task-events"  # routing's task.* events, for the status view
+QUEUE = "intake.task-events"  # routing's task.* events (the status view) and staff.* (the staff read model)
 Clock = Callable[[], datetime]
 
 
@@ -39,6 +40,7 @@ class Container:
     relay: OutboxRelay
     service: IntakeService
     limiter: RateLimiter
+    staff_access: StaffAccess  # each staff account's current state, from routing's staff.changed
     handlers: Mapping[str, Handler]  # routing key -> handler, on intake's queue
     templates: Jinja2Templates  # the portal's pages (services/intake/web/templates)
 
@@ -65,6 +67,7 @@ async def bootstrap(settings: IntakeSettings, config: IntakeConfig, clock: Clock
         await store.ensure_portal_channel(secrets.token_urlsafe(32), now)
         relay = infra.relay([store.requests], clock=clock)
         service = IntakeService(store, relay.publisher(store.requests), config.triage, clock)
+        staff_access = StaffAccess(infra.db["staff_access"])
         return Container(
             settings=settings,
             clock=clock,
@@ -74,7 +77,8 @@ async def bootstrap(settings: IntakeSettings, config: IntakeConfig, clock: Clock
             relay=relay,
             service=service,
             limiter=RateLimiter(store, clock, settings.rate_limit_window_s),
-            handlers={"task.*": TaskEventsHandler(service)},
+            staff_access=staff_access,
+            handlers={"task.*": TaskEventsHandler(service), "staff.*": StaffEventsHandler(staff_access)},
             templates=make_templates(PORTAL_TEMPLATES, config.messages),
         )
     except BaseException:

@@ -28,6 +28,7 @@ from services.notify.store import MongoNotifyStore
 from services.notify.worker import DeliveryWorker
 from shared.outbox import new_owner_id, utcnow
 from shared.runtime import Infrastructure
+from shared.staff_access import StaffAccess, StaffEventsHandler
 
 Clock = Callable[[], datetime]
 
@@ -43,10 +44,12 @@ class Container:
     worker: DeliveryWorker
     service: NotifyService
     handler: NotifyHandler
+    staff_access: StaffAccess  # each staff account's current state, from routing's staff.changed
 
     async def start(self) -> None:
         self.worker.start()
-        await self.infra.bus.subscribe(self.settings.queue(QUEUE), self.handler.bindings())
+        bindings = self.handler.bindings(StaffEventsHandler(self.staff_access))
+        await self.infra.bus.subscribe(self.settings.queue(QUEUE), bindings)
 
     async def readiness(self) -> dict[str, bool]:
         return await self.infra.readiness()
@@ -133,4 +136,5 @@ async def bootstrap(settings: NotifySettings, config: NotifyConfig, clock: Clock
         worker=worker,
         service=service,
         handler=NotifyHandler(service),
+        staff_access=StaffAccess(infra.db["staff_access"]),
     )

@@ -1,6 +1,7 @@
 """Notify's event consumer: decode -> `NotifyService.record_event`, then ack. It sends nothing itself.
 
-One quorum queue (`notify.events`) takes every request.* and task.* event. Idempotent: the service keys
+One quorum queue (`notify.events`) takes every request.* and task.* event, and routing's staff.* events
+for the staff read model (shared/staff_access.py). Idempotent: the service keys
 every record it writes by the event, so a redelivered or duplicated event rewrites nothing. A task event
 that arrives before its request.submitted is retried later; an event whose template fails at render time
 is parked in the DLQ (after the template is fixed, `huiying dlq` replays it).
@@ -27,6 +28,6 @@ class NotifyHandler:
         except TemplateFailed as exc:
             raise Poison(str(exc)) from exc
 
-    def bindings(self) -> dict[str, Handler]:
-        """What bootstrap subscribes on `QUEUE`: binding key -> handler."""
-        return {"request.*": self, "task.*": self}
+    def bindings(self, staff: Handler) -> dict[str, Handler]:
+        """What bootstrap subscribes on `QUEUE`: binding key -> handler (`staff.*` feeds the staff read model)."""
+        return {"request.*": self, "task.*": self, "staff.*": staff}

@@ -67,7 +67,7 @@ def build_service(
 ) -> RoutingService:
     """The service `bootstrap` builds, over `store`'s database (its staff accounts and rule versions too) and
     publishing through `publisher`: for a process that wires routing by hand (tests/integration/crashers.py)."""
-    staff, rules = MongoStaffStore(store.db["staff"]), MongoRuleStore(store.db["rulesets"], config.rules)
+    staff, rules = MongoStaffStore(store.db["staff"], store.writer), MongoRuleStore(store.db["rulesets"], config.rules)
     return RoutingService(store, staff, rules, publisher, config, clock)
 
 
@@ -84,8 +84,10 @@ async def bootstrap(settings: RoutingSettings, config: RoutingConfig, clock: Clo
     try:
         store = MongoRoutingStore(infra.db, infra.writer)
         await store.ensure_indexes()
-        relay = infra.relay([store.tasks], clock=clock)
-        staff = MongoStaffStore(infra.db["staff"])
+        # Staff accounts carry their staff.changed events (an embedded outbox) like tasks do.
+        accounts = infra.db["staff"]
+        relay = infra.relay([store.tasks, accounts], clock=clock)
+        staff = MongoStaffStore(accounts, infra.writer, relay.publisher(accounts))
         rules = MongoRuleStore(infra.db["rulesets"], config.rules)
         service = RoutingService(store, staff, rules, relay.publisher(store.tasks), config, clock)
         await staff.ensure_indexes()

@@ -2,6 +2,12 @@
 
 Accounts live in routing's database (`staff`, `_id` = username), behind the `StaffStore` protocol. Tokens
 are issued with `shared.security.issue_token`, so intake and notify can verify them without calling routing.
+
+Each account carries a token version (`token_version`, the token's `ver` claim) and a revision (`rev`).
+A disable, a role or team change and a password change raise the token version, so every token issued
+before is refused: by routing at once (it reads the account on every request) and by intake and notify as
+soon as the `staff.changed` event, written into the account document with the change (the embedded
+outbox) and published by the relay, reaches their read model (shared/staff_access.py).
 """
 
 from __future__ import annotations
@@ -20,6 +26,8 @@ from pymongo.errors import DuplicateKeyError
 
 from services.routing.domain.model import Role, StaffInfo
 from services.routing.domain.teams import Directory
+from shared.events import Envelope, StaffChanged, new_event, staff_aggregate_id
+from shared.outbox import OutboxWriter, Publisher, ensure_outbox_indexes
 
 Document = dict[str, Any]
 
@@ -68,6 +76,12 @@ class StaffAccount(BaseModel):
     on_duty: bool = True
     created_at: datetime
     updated_at: datetime
+    token_version: int = 0  # tokens whose `ver` is older are refused everywhere
+    rev: int = 0  # the account's revision: the `seq` of its staff.changed events
+
+    def accepts(self, token_version: int) -> bool:
+        """Whether a token issued at `token_version` still speaks for this account."""
+        return self.active and token_version >= self.token_version
 
     def info(self) -> StaffInfo:
         return StaffInfo(
@@ -166,25 +180,77 @@ class StaffStore(Protocol):
     async def update(self, username: str, patch: StaffPatch, now: datetime) -> StaffAccount | None: ...
 
 
+# A change that takes powers away (or may have leaked a password) revokes every token issued before.
+REVOKING = frozenset({"disabled", "role", "team", "password"})
+
+
+def what_changed(account: StaffAccount, patch: StaffPatch) -> str | None:
+    """The change a patch makes that other services must hear of, or None (name, duty, contact)."""
+    if patch.password is not None:
+        return "password"
+    if patch.active is not None and patch.active != account.active:
+        return "disabled" if not patch.active else "enabled"
+    if patch.role is not None and patch.role != account.role:
+        return "role"
+    if "team" in patch.model_fields_set and patch.team != account.team:
+        return "team"
+    return None
+
+
+def staff_changed(account: StaffAccount, change: str, now: datetime) -> Envelope:
+    data = StaffChanged(
+        request_id=staff_aggregate_id(account.username),
+        username=account.username,
+        token_version=account.token_version,
+        active=account.active,
+        role=account.role,
+        team=account.team,
+        change=change,  # type: ignore[arg-type]
+        changed_at=now,
+    )
+    return new_event(data, producer="routing", seq=account.rev, occurred_at=now)
+
+
 class MongoStaffStore:
-    def __init__(self, collection: AsyncCollection[Document]) -> None:
+    def __init__(
+        self, collection: AsyncCollection[Document], writer: OutboxWriter, publisher: Publisher | None = None
+    ) -> None:
         self.collection = collection
+        self.writer = writer
+        self.publisher = publisher  # the relay bound to this collection; None: the sweeper publishes
 
     async def ensure_indexes(self) -> None:
         await self.collection.create_index("team")
         await self.collection.create_index([("team", ASCENDING), ("role", ASCENDING)])
+        await ensure_outbox_indexes(self.collection)
 
     async def get(self, username: str) -> StaffAccount | None:
-        doc = await self.collection.find_one({"_id": username})
+        doc = await self.collection.find_one({"_id": username}, {"outbox": 0})
         return StaffAccount.model_validate(doc) if doc else None
 
     async def list(self, team: str | None = None) -> list[StaffAccount]:
         query = {"team": team} if team else {}
-        return [StaffAccount.model_validate(d) async for d in self.collection.find(query).sort("_id", ASCENDING)]
+        cursor = self.collection.find(query, {"outbox": 0}).sort("_id", ASCENDING)
+        return [StaffAccount.model_validate(d) async for d in cursor]
 
     async def active(self) -> tuple[StaffInfo, ...]:
-        cursor = self.collection.find({"active": True}, {"password_hash": 0})
+        cursor = self.collection.find({"active": True}, {"password_hash": 0, "outbox": 0})
         return tuple([StaffAccount.model_validate({**d, "password_hash": ""}).info() async for d in cursor])
+
+    async def _insert(self, account: StaffAccount, now: datetime) -> bool:
+        """Insert with its `created` event in the same write; False if the username is taken."""
+        account.rev = 1
+        document = self.writer.on_insert(account.model_dump(by_alias=True), [staff_changed(account, "created", now)])
+        try:
+            await self.collection.insert_one(document)
+        except DuplicateKeyError:
+            return False
+        await self._publish(document)
+        return True
+
+    async def _publish(self, document: Document) -> None:
+        if self.publisher is not None:
+            await self.publisher.publish_after_write(document)
 
     async def create(self, new: NewStaff, now: datetime, *, password_hash: str | None = None) -> StaffAccount | None:
         account = StaffAccount(
@@ -200,21 +266,33 @@ class MongoStaffStore:
             created_at=now,
             updated_at=now,
         )
-        try:
-            await self.collection.insert_one(account.model_dump(by_alias=True))
-        except DuplicateKeyError:
-            return None
-        return account
+        return account if await self._insert(account, now) else None
 
     async def update(self, username: str, patch: StaffPatch, now: datetime) -> StaffAccount | None:
         fields = patch.model_dump(exclude_unset=True, exclude={"password"})
         if patch.password is not None:
             fields["password_hash"] = await hash_password(patch.password)
         fields["updated_at"] = now
-        doc = await self.collection.find_one_and_update(
-            {"_id": username}, {"$set": fields}, return_document=ReturnDocument.AFTER
-        )
-        return StaffAccount.model_validate(doc) if doc else None
+        for _ in range(10):
+            doc = await self.collection.find_one({"_id": username}, {"outbox": 0})
+            if doc is None:
+                return None
+            account = StaffAccount.model_validate(doc)
+            change = what_changed(account, patch)
+            if change is not None:
+                fields["rev"] = account.rev + 1
+                fields["token_version"] = account.token_version + (1 if change in REVOKING else 0)
+            updated = account.model_copy(update=fields)
+            events = [staff_changed(updated, change, now)] if change else []
+            # Guarded by the revision read: two admins changing one account at once both count.
+            guard = {"_id": username, "rev": account.rev if "rev" in doc else {"$exists": False}}
+            written = await self.collection.find_one_and_update(
+                guard, self.writer.on_update({"$set": fields}, events), return_document=ReturnDocument.AFTER
+            )
+            if written is not None:
+                await self._publish(written)
+                return StaffAccount.model_validate(written)
+        raise RuntimeError(f"the account {username!r} kept changing; try again")
 
     async def seed_dev(self, directory: Directory, now: datetime) -> int:
         """`<team>.member`, `<team>.lead`, `supervisor`, `admin` — password `dev-password`. Idempotent and safe
@@ -242,9 +320,6 @@ class MongoStaffStore:
                 created_at=now,
                 updated_at=now,
             )
-            try:
-                await self.collection.insert_one(account.model_dump(by_alias=True))
-                created += 1
-            except DuplicateKeyError:
-                pass  # another replica seeded it a moment ago
+            if await self._insert(account, now):
+                created += 1  # (False: another replica seeded it a moment ago)
         return created

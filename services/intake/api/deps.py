@@ -75,6 +75,7 @@ async def require_admin(
         raise HTTPException(
             401, f"invalid or expired token ({exc}); sign in again", headers={"WWW-Authenticate": "Bearer"}
         ) from exc
+    claims = await container.staff_access.current(claims)  # disabled, demoted or signed out since: 401/403
     if claims.role != "admin":
         raise HTTPException(403, f"channels are managed by admins; your role is {claims.role}")
     return claims.sub

@@ -19,9 +19,11 @@ def get_container(request: Request) -> Container:
 ContainerDep = Annotated[Container, Depends(get_container)]
 
 
-def current_viewer(staff: Staff) -> Viewer:
-    """The signed-in staff member, as far as reading delivery logs goes."""
-    return Viewer(team=staff.team, sees_everything=staff.sees_everything)
+async def current_viewer(staff: Staff, container: ContainerDep) -> Viewer:
+    """The signed-in staff member as the account stands now (routing's staff.changed events): a disabled
+    account or a token issued before a password, role or team change is refused, a demotion holds."""
+    now = await container.staff_access.current(staff)
+    return Viewer(team=now.team, sees_everything=now.sees_everything)
 
 
 ViewerDep = Annotated[Viewer, Depends(current_viewer)]

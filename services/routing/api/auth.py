@@ -42,7 +42,7 @@ async def login(body: Login, container: ContainerDep) -> dict[str, Any]:
     if account is None or not ok or not account.active:
         raise HTTPException(401, "wrong username or password (or the account is disabled)")
     settings = container.settings
-    claims = StaffClaims(sub=account.username, role=account.role, team=account.team)
+    claims = StaffClaims(sub=account.username, role=account.role, team=account.team, ver=account.token_version)
     # Token lifetimes run on real time, not the injected business clock that tests move.
     token = issue_token(settings, claims)
     return {

@@ -23,12 +23,14 @@ ContainerDep = Annotated[Container, Depends(get_container)]
 
 
 async def current_actor(claims: Staff, container: ContainerDep) -> Actor:
-    """The account as it is now: a role or team change applies at once, a disabled account is out."""
+    """The account as it is now: a role or team change applies at once; a disabled account, and a token
+    issued before a disable, role, team or password change (its `ver`), are out."""
     account = await container.staff.get(claims.sub)
-    if account is None or not account.active:
+    if account is None or not account.accepts(claims.ver):
         raise HTTPException(
             401,
-            "this staff account is disabled or no longer exists; ask an admin",
+            "this staff account is disabled or has changed since the token was issued (a new password, role "
+            "or team); sign in again, or ask an admin",
             headers={"WWW-Authenticate": "Bearer"},
         )
     return Actor(account.username, account.role, account.team)

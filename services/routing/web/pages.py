@@ -107,7 +107,8 @@ async def login(request: Request) -> Response:
         return refused("error.login")
     settings = container.settings
     # Token lifetimes run on real time, like the API's sign-in.
-    token = issue_token(settings, StaffClaims(sub=account.username, role=account.role, team=account.team))
+    claims = StaffClaims(sub=account.username, role=account.role, team=account.team, ver=account.token_version)
+    token = issue_token(settings, claims)
     response = RedirectResponse(target, status_code=303)
     set_session_cookie(request, response, token)
     if request.cookies.get(LANG_COOKIE) not in LANGUAGES and account.language in LANGUAGES:

@@ -58,7 +58,7 @@ async def load_session(request: Request) -> Session | None:
     except InvalidToken:
         return None
     account = await container.staff.get(claims.sub)
-    if account is None or not account.active:
+    if account is None or not account.accepts(claims.ver):
         return None
     actor = Actor(account.username, account.role, account.team)
     return Session(actor, account, csrf_token(settings.jwt_secret, token))

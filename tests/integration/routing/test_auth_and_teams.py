@@ -82,9 +82,13 @@ async def test_a_role_change_applies_at_once(routing: Routing) -> None:
     admin = await routing.headers("admin")
     r = await routing.http.patch("/v1/staff/property_maintenance.member2", json={"role": "lead"}, headers=admin)
     assert r.json()["role"] == "lead"
-    r = await routing.http.post(
-        f"/v1/tasks/{task['id']}/transfer", json={"team_id": "legal_aid", "reason": "x"}, headers=headers
-    )
+    transfer = {"team_id": "legal_aid", "reason": "x"}
+    # The token issued before the change speaks for the old account no more: sign in again for the new role.
+    r = await routing.http.post(f"/v1/tasks/{task['id']}/transfer", json=transfer, headers=headers)
+    assert r.status_code == 401 and "sign in again" in r.json()["message"]
+    routing.tokens.pop("property_maintenance.member2")
+    headers = await routing.headers("property_maintenance.member2")
+    r = await routing.http.post(f"/v1/tasks/{task['id']}/transfer", json=transfer, headers=headers)
     assert r.status_code == 200, r.text
 
 

@@ -76,7 +76,8 @@ def visible(task: Task, actor: Actor) -> bool:
 
 
 def _scope_problem(spec: Spec, task: Task, actor: Actor) -> str | None:
-    if spec.name == "approve-extension" and task.extension is not None and task.extension.requested_by == actor.username:
+    extension = task.extension
+    if spec.name == "approve-extension" and extension is not None and extension.requested_by == actor.username:
         # Four eyes: whoever asked for more time (a lead can) does not grant it to themselves.
         return "you asked for this extension yourself; another lead or a supervisor must approve it"
     if actor.sees_everything or actor.role == "lead":
