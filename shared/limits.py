@@ -31,6 +31,7 @@ from pymongo.errors import DuplicateKeyError, PyMongoError
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.loop import PeriodicLoop
 from shared.outbound import IPNetwork
 
 Document = dict[str, Any]
@@ -176,16 +177,33 @@ class SharedWindows:
         if self._known.get(window.id, 0) + self._pending[window.id] > limit:
             raise RateLimited(what, limit, self.window_s, window.retry_after_s)
 
+    def count(self, scope: str, subject: str) -> tuple[int, Window]:
+        """The hits counted so far in the current window (the last shared total plus the local ones)."""
+        window = window_for(scope, subject, self.clock(), self.window_s)
+        return self._known.get(window.id, 0) + self._pending.get(window.id, 0), window
+
+    def record(self, scope: str, subject: str) -> None:
+        """Count one hit without a limit (failures, looked at later with `count`)."""
+        window = window_for(scope, subject, self.clock(), self.window_s)
+        self._pending[window.id] = self._pending.get(window.id, 0) + 1
+        self._expires[window.id] = window.expires_at
+
     async def flush(self) -> None:
         """Add this replica's counts to the shared windows and read the totals back; forget old windows."""
         now = self.clock()
         pending, self._pending = self._pending, {}
         for window_id, count in pending.items():
+            # Counted as known while the write is in flight, so hits meanwhile still see them.
+            self._known[window_id] = self._known.get(window_id, 0) + count
+        items = list(pending.items())
+        for done, (window_id, count) in enumerate(items):
             try:
                 self._known[window_id] = await self._add(window_id, count)
             except PyMongoError:
-                # Keep the counts for the next flush; the limits stay local meanwhile.
-                self._pending[window_id] = self._pending.get(window_id, 0) + count
+                # Keep the unwritten counts for the next flush; the limits stay local meanwhile.
+                for left, n in items[done:]:
+                    self._known[left] -= n
+                    self._pending[left] = self._pending.get(left, 0) + n
                 raise
         for window_id, expires in list(self._expires.items()):
             if expires < now and window_id not in self._pending:
@@ -205,3 +223,45 @@ class SharedWindows:
                 continue  # two replicas created the window at once; the other insert won: add again
             return int(doc["n"]) if doc else count
         return count
+
+
+# -- per-address limit for a whole service ------------------------------------------------------------------
+
+OPS_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
+class AddressRateLimit:
+    """429 with Retry-After once a client address passes `limit` requests per window (ops paths exempt).
+
+    The windows are the container's (`app.state.container.windows`, built by the service's bootstrap and
+    flushed by its loop); before the container exists (start-up) nothing is counted."""
+
+    def __init__(
+        self, app: ASGIApp, limit: int, trusted: tuple[IPNetwork, ...], render: Renderer = _json_error
+    ) -> None:
+        self.app = app
+        self.limit = limit
+        self.trusted = trusted
+        self.render = render
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and self.limit > 0 and scope.get("path") not in OPS_PATHS:
+            container = getattr(getattr(scope.get("app"), "state", None), "container", None)
+            windows = getattr(container, "windows", None)
+            if isinstance(windows, SharedWindows):
+                try:
+                    windows.hit("addr", client_address(scope, self.trusted), self.limit, "from this address")
+                except RateLimited as exc:
+                    await (await _render(self.render, scope, exc))(scope, receive, send)
+                    return
+        await self.app(scope, receive, send)
+
+
+def flush_loop(*windows: SharedWindows, interval_s: float = 1.0) -> PeriodicLoop:
+    """The loop that adds this replica's counts to the shared windows (one per service)."""
+
+    async def flush() -> None:
+        for each in windows:
+            await each.flush()
+
+    return PeriodicLoop("rate-windows", flush, interval_s)

@@ -14,6 +14,7 @@ from services.notify.api.errors import install_error_handlers
 from services.notify.bootstrap import bootstrap
 from services.notify.config import SERVICE, NotifySettings, load_config
 from shared.http import container_lifespan, create_service_app
+from shared.limits import AddressRateLimit, BodySizeLimit
 from shared.logs import configure_logging
 from shared.outbox import utcnow
 
@@ -37,6 +38,9 @@ def create_app(settings: NotifySettings | None = None, clock: Callable[[], datet
     )
     # The resident portal (intake's origin) reads the inbox from the browser: GET only, no credentials.
     app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET"], max_age=600)
+    # Bodies over HUIYING_MAX_BODY_BYTES: 413 before parsing; HUIYING_RATE_LIMIT_PER_ADDRESS: 429.
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(AddressRateLimit, limit=settings.rate_limit_per_address, trusted=settings.trusted_proxy_networks)
     install_error_handlers(app)
     for router in routers:
         app.include_router(router)

@@ -26,6 +26,8 @@ from services.notify.handlers import QUEUE, NotifyHandler
 from services.notify.service import NotifyService
 from services.notify.store import MongoNotifyStore
 from services.notify.worker import DeliveryWorker
+from shared.limits import SharedWindows, ensure_window_indexes, flush_loop
+from shared.loop import PeriodicLoop
 from shared.outbox import new_owner_id, utcnow
 from shared.runtime import Infrastructure
 from shared.staff_access import StaffAccess, StaffEventsHandler
@@ -45,8 +47,11 @@ class Container:
     service: NotifyService
     handler: NotifyHandler
     staff_access: StaffAccess  # each staff account's current state, from routing's staff.changed
+    windows: SharedWindows  # request rates per address (shared/limits.AddressRateLimit), inbox misses
+    flusher: PeriodicLoop  # adds this replica's rate counts to the shared windows
 
     async def start(self) -> None:
+        self.flusher.start()
         self.worker.start()
         bindings = self.handler.bindings(StaffEventsHandler(self.staff_access))
         await self.infra.bus.subscribe(self.settings.queue(QUEUE), bindings)
@@ -58,6 +63,7 @@ class Container:
         # The worker first: it finishes and records the sends in flight while the database is still open.
         # Then the consumer, the bus and the database; the adapters' HTTP client last.
         await self.worker.stop()
+        await self.flusher.stop()
         await self.infra.close()
         await self.senders.close()
 
@@ -122,6 +128,8 @@ async def bootstrap(settings: NotifySettings, config: NotifyConfig, clock: Clock
         await store.ensure_indexes()
         worker = build_worker(settings, store, senders, clock)
         service = NotifyService(store, config.templates, policy_for(settings, senders), clock, on_pending=worker.wake)
+        await ensure_window_indexes(infra.db["rate_windows"])
+        windows = SharedWindows(infra.db["rate_windows"], utcnow, settings.rate_limit_window_s)  # real time
     except BaseException:
         await infra.close()
         await senders.close()
@@ -137,4 +145,6 @@ async def bootstrap(settings: NotifySettings, config: NotifyConfig, clock: Clock
         service=service,
         handler=NotifyHandler(service),
         staff_access=StaffAccess(infra.db["staff_access"]),
+        windows=windows,
+        flusher=flush_loop(windows),
     )

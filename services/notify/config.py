@@ -62,6 +62,9 @@ class NotifySettings(Settings):
     # Comma-separated origins allowed to read notify's API from a browser (CORS, GET only, no cookies).
     # Empty: intake's public URL (HUIYING_INTAKE_PUBLIC_URL), and in dev mode its localhost/127.0.0.1 twin.
     notify_cors_origins: str = ""
+    # Tracking-code guessing: inbox look-ups that find nothing (404, or an empty inbox) per client address and
+    # HUIYING_RATE_LIMIT_WINDOW_S; past it, 429 with Retry-After. 0 switches it off.
+    notify_inbox_misses_per_address: int = Field(60, ge=0)
 
     @field_validator("notify_quiet_hours")
     @classmethod

@@ -14,6 +14,7 @@ from services.routing.api.errors import install_errors
 from services.routing.bootstrap import SERVICE, bootstrap
 from services.routing.config import RoutingSettings, load_config
 from shared.http import container_lifespan, create_service_app
+from shared.limits import AddressRateLimit, BodySizeLimit
 from shared.logs import configure_logging
 from shared.outbox import utcnow
 from shared.web import mount_common_static
@@ -40,6 +41,9 @@ def create_app(settings: RoutingSettings | None = None, clock: Callable[[], date
         TITLE,
         ABOUT,
     )
+    # Bodies over HUIYING_MAX_BODY_BYTES: 413 before parsing; HUIYING_RATE_LIMIT_PER_ADDRESS: 429.
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(AddressRateLimit, limit=settings.rate_limit_per_address, trusted=settings.trusted_proxy_networks)
     install_errors(app)
     for router in api.routers:
         app.include_router(router)

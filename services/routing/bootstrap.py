@@ -15,10 +15,12 @@ from services.routing.domain.calendar import WorkingCalendar
 from services.routing.handlers import REQUEST_EVENTS, WORK_EVENTS, RequestEventsHandler, WorkItemPublisher
 from services.routing.rulestore import MongoRuleStore
 from services.routing.service import RoutingService
+from services.routing.signin import SignInGuard
 from services.routing.staff import MongoStaffStore
 from services.routing.store import MongoRoutingStore
+from shared.limits import SharedWindows, ensure_window_indexes, flush_loop
 from shared.loop import PeriodicLoop
-from shared.outbox import OutboxRelay, Publisher
+from shared.outbox import OutboxRelay, Publisher, utcnow
 from shared.runtime import Infrastructure
 
 SERVICE = "routing"
@@ -41,6 +43,9 @@ class Container:
     request_events: RequestEventsHandler
     work_items: WorkItemPublisher
     sweeper: PeriodicLoop  # the SLA sweeper; `sweeper.passes` counts its passes
+    windows: SharedWindows  # request rates per address (shared/limits.AddressRateLimit)
+    signin: SignInGuard  # sign-in throttling and lockout
+    flusher: PeriodicLoop  # adds this replica's rate counts to the shared windows
 
     async def start(self) -> None:
         """Declare the team work queues, subscribe the consumers, start the relay and the sweeper."""
@@ -53,11 +58,13 @@ class Container:
         await bus.subscribe(settings.queue("routing.work-items"), dict.fromkeys(WORK_EVENTS, self.work_items))
         self.relay.start()
         self.sweeper.start()
+        self.flusher.start()
 
     async def readiness(self) -> dict[str, bool]:
         return await self.infra.readiness()
 
     async def close(self) -> None:
+        await self.flusher.stop()
         await self.sweeper.stop()
         await self.infra.close()
 
@@ -97,6 +104,10 @@ async def bootstrap(settings: RoutingSettings, config: RoutingConfig, clock: Clo
             if created:
                 log.info("seeded dev staff accounts (password dev-password)", count=created)
         _warn_about_the_calendar(config.calendar, clock())
+        # Rates run on real time, not the business clock tests move.
+        await ensure_window_indexes(infra.db["rate_windows"])
+        windows = SharedWindows(infra.db["rate_windows"], utcnow, settings.rate_limit_window_s)
+        lockouts = SharedWindows(infra.db["rate_windows"], utcnow, settings.routing_lockout_s)
     except BaseException:
         await infra.close()
         raise
@@ -112,6 +123,9 @@ async def bootstrap(settings: RoutingSettings, config: RoutingConfig, clock: Clo
         service=service,
         request_events=RequestEventsHandler(service),
         work_items=WorkItemPublisher(store, infra.bus, {t.id for t in config.directory.teams}),
+        windows=windows,
+        signin=SignInGuard(settings, windows, lockouts),
+        flusher=flush_loop(windows, lockouts),
         sweeper=PeriodicLoop(
             "sla-sweeper", service.sweeper(settings.routing_sla_batch), settings.routing_sla_sweep_interval_s
         ),

@@ -36,6 +36,12 @@ class RoutingSettings(Settings):
     routing_seed_dev_staff: bool = True
     # The ledger reads at most this many tasks per request (narrow the dates beyond that).
     routing_ledger_max_tasks: int = Field(200_000, ge=100)
+    # Sign-in throttling (services/routing/signin.py): attempts per HUIYING_RATE_LIMIT_WINDOW_S from one
+    # address and for one account name, and the lockout after repeated wrong passwords. 0 switches one off.
+    routing_login_per_address: int = Field(30, ge=0)
+    routing_login_per_account: int = Field(10, ge=0)
+    routing_lockout_failures: int = Field(10, ge=0)
+    routing_lockout_s: int = Field(900, ge=1)
 
 
 class ConfigError(RuntimeError):

@@ -15,3 +15,13 @@ LOST_RACES = Counter(
     ["source"],
 )
 SLA_SWEEP_SECONDS = Histogram("huiying_routing_sla_sweep_seconds", "Duration of one SLA sweeper pass")
+SIGNIN_FAILURES = Counter(
+    "huiying_routing_signin_failures_total",
+    "Sign-ins refused for a wrong username or password, or a disabled account (api or console)",
+    ["where"],
+)
+SIGNIN_REFUSED = Counter(
+    "huiying_routing_signin_throttled_total",
+    "Sign-ins refused before any password check: too many attempts (rate) or a locked account (locked)",
+    ["where", "reason"],
+)

@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
 from services.notify.api.deps import ContainerDep
+from services.notify.service import NotFound
+from shared.limits import RateLimited, client_address
 
 router = APIRouter(prefix="/v1")
 
@@ -31,10 +33,14 @@ class InboxOut(BaseModel):
     response_model=InboxOut,
     tags=["inbox"],
     summary="The messages sent to the resident about one request",
-    responses={404: {"description": "no request with this tracking code"}},
+    responses={
+        404: {"description": "no request with this tracking code"},
+        429: {"description": "too many look-ups that found nothing from this address (tracking-code guessing)"},
+    },
 )
 async def inbox(
     tracking_code: str,
+    request: Request,
     container: ContainerDep,
     allow_empty: Annotated[
         bool,
@@ -44,5 +50,20 @@ async def inbox(
         ),
     ] = False,
 ) -> dict[str, Any]:
-    found = await container.service.inbox(tracking_code, allow_empty=allow_empty)
+    # Tracking codes are the residents' keys: look-ups that find nothing are limited per address.
+    settings, windows = container.settings, container.windows
+    address, limit = (
+        client_address(request.scope, settings.trusted_proxy_networks),
+        settings.notify_inbox_misses_per_address,
+    )
+    misses, window = windows.count("inbox-miss", address)
+    if limit and misses >= limit:
+        raise RateLimited("that found nothing from this address", limit, windows.window_s, window.retry_after_s)
+    try:
+        found = await container.service.inbox(tracking_code, allow_empty=allow_empty)
+    except NotFound:
+        windows.record("inbox-miss", address)
+        raise
+    if not found.messages:
+        windows.record("inbox-miss", address)
     return {"tracking_code": found.tracking_code, "messages": found.messages}

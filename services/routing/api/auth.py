@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.routing.api.deps import ContainerDep, CurrentActor
@@ -34,12 +34,18 @@ class Duty(BaseModel):
 @router.post(
     "/auth/login",
     summary="Sign in with a staff username and password",
-    responses={401: {"description": "Wrong username or password, or a disabled account"}},
+    responses={
+        401: {"description": "Wrong username or password, or a disabled account"},
+        429: {"description": "Too many attempts from this address or for this account, or a locked account"},
+    },
 )
-async def login(body: Login, container: ContainerDep) -> dict[str, Any]:
-    account = await container.staff.get(body.username.lower())
+async def login(body: Login, request: Request, container: ContainerDep) -> dict[str, Any]:
+    username = body.username.lower()
+    container.signin.before(request, username, "api")  # 429 before any hash is computed
+    account = await container.staff.get(username)
     ok = await verify_password(account.password_hash if account else None, body.password)
     if account is None or not ok or not account.active:
+        container.signin.failed(request, username, "api")
         raise HTTPException(401, "wrong username or password (or the account is disabled)")
     settings = container.settings
     claims = StaffClaims(sub=account.username, role=account.role, team=account.team, ver=account.token_version)

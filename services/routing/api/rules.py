@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from services.routing.api.deps import ContainerDep, CurrentActor, require
 from services.routing.domain.errors import Invalid
@@ -26,14 +26,26 @@ class RulesEdit(BaseModel):
     rules: RuleSet
 
 
+# Bounds on what a client may send (a preview with 300,000 attributes must not take seconds).
+AttributeCode = Annotated[str, StringConstraints(max_length=64)]
+AttributeAnswer = (
+    Annotated[str, StringConstraints(max_length=500)]
+    | Annotated[list[Annotated[str, StringConstraints(max_length=200)]], Field(max_length=20)]
+)
+
+
 class Preview(BaseModel):
     model_config = ConfigDict(extra="forbid")
     service_code: str = Field(min_length=1, max_length=60)
     description: str = Field("", max_length=4000)
     building: str | None = Field(None, max_length=40)
     address: str | None = Field(None, max_length=300)
-    attributes: dict[str, str | list[str]] = {}
-    vulnerability: list[str] = Field([], description=f"any of {', '.join(VULNERABILITIES)}")
+    attributes: dict[AttributeCode, AttributeAnswer] = Field(
+        {}, max_length=50, description="answers by question code: at most 50, each a text or up to 20 choices"
+    )
+    vulnerability: list[str] = Field(
+        [], max_length=len(VULNERABILITIES), description=f"any of {', '.join(VULNERABILITIES)}"
+    )
     version: int | None = Field(None, ge=1, le=1_000_000_000, description="a stored version (default: the current one)")
     rules: RuleSet | None = Field(None, description="unsaved rules to try instead")
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from services.routing.domain.teams import Directory
 
@@ -20,6 +20,11 @@ Priority = Literal["low", "normal", "high", "urgent"]
 PRIORITIES: tuple[Priority, ...] = ("low", "normal", "high", "urgent")
 VULNERABILITIES = ("elderly_alone", "disabled", "widowed", "hardship")
 RuleId = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,60}$", description="lower-case letters, digits, - and _")
+# Every list a client can send is bounded (a rule set is edited by people; these leave ample room).
+MAX_RULES = 500
+MAX_ITEMS = 200
+Name = Annotated[str, StringConstraints(max_length=100)]
+Names = Annotated[tuple[Name, ...], Field(max_length=MAX_ITEMS)]
 
 
 def priority_rank(priority: str) -> int:
@@ -31,7 +36,7 @@ class _Words(BaseModel):
     """Words matched case-insensitively: CJK anywhere in the text, Latin words as whole words."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    words: tuple[str, ...] = ()
+    words: Names = ()
 
     @cached_property
     def _pattern(self) -> re.Pattern[str] | None:
@@ -53,8 +58,8 @@ class Route(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     id: str = RuleId
     category: str
-    grids: tuple[str, ...] = ()
-    buildings: tuple[str, ...] = ()
+    grids: Names = ()
+    buildings: Names = ()
     team: str
 
     def matches(self, category: str, grid: str | None, building: str | None) -> bool:
@@ -72,14 +77,14 @@ class TriageRule(_Words):
 
 class Triage(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    categories: tuple[str, ...] = ("enquiry_complaint", "other")
-    rules: tuple[TriageRule, ...] = ()
+    categories: Names = ("enquiry_complaint", "other")
+    rules: Annotated[tuple[TriageRule, ...], Field(max_length=MAX_RULES)] = ()
 
 
 class PriorityRule(_Words):
     id: str = RuleId
-    categories: tuple[str, ...] = ()  # empty: every category
-    attributes: dict[str, tuple[str, ...]] = {}
+    categories: Names = ()  # empty: every category
+    attributes: Annotated[dict[Name, Names], Field(max_length=50)] = {}
     vulnerability: tuple[Literal["elderly_alone", "disabled", "widowed", "hardship"], ...] = ()
     at_least: Priority | None = None
     raise_: int = Field(0, alias="raise", ge=0, le=3)
@@ -112,9 +117,9 @@ class RuleSet(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     default_team: str
-    routes: tuple[Route, ...] = ()
+    routes: Annotated[tuple[Route, ...], Field(max_length=MAX_RULES)] = ()
     triage: Triage = Triage()
-    priority: tuple[PriorityRule, ...] = ()
+    priority: Annotated[tuple[PriorityRule, ...], Field(max_length=MAX_RULES)] = ()
 
     @model_validator(mode="after")
     def _unique_ids(self) -> RuleSet:

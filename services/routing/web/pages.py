@@ -47,6 +47,7 @@ from services.routing.web.session import (
     set_session_cookie,
 )
 from shared.events import LANGUAGES
+from shared.limits import RateLimited
 from shared.security import StaffClaims, issue_token
 from shared.web import LANG_COOKIE
 
@@ -100,10 +101,17 @@ async def login(request: Request) -> Response:
     if len(username) > 64 or len(password) > 200:
         return refused("error.login")
     container = get_container(request)
+    try:
+        container.signin.before(request, username, "console")  # before any hash is computed
+    except RateLimited as exc:
+        response = refused("error.login_throttled")
+        response.status_code = 429
+        response.headers.update(exc.headers or {})
+        return response
     account = await container.staff.get(username)
     ok = await verify_password(account.password_hash if account else None, password)
     if account is None or not ok or not account.active:
-        log.info("console sign-in refused")
+        container.signin.failed(request, username, "console")
         return refused("error.login")
     settings = container.settings
     # Token lifetimes run on real time, like the API's sign-in.
