@@ -137,14 +137,22 @@ async def resolve(host: str, port: int) -> list[IPAddress]:
     return list(dict.fromkeys(ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos))
 
 
-async def checked_addresses(url: str, *, require_https: bool, allow: AllowList = AllowList()) -> list[IPAddress]:
+async def checked_addresses(
+    url: str, *, require_https: bool, allow: AllowList = AllowList(), unresolved_ok: bool = False
+) -> list[IPAddress]:
     """Every address the URL's host resolves to, each checked; raises RefusedURL if any is refused.
 
     An allow-listed host skips the address check (its operator vouched for it); an allow-listed network
-    admits its addresses."""
+    admits its addresses. `unresolved_ok` (when saving: the name may be published later, and the check at
+    use resolves it again): a host name that does not resolve now passes with no addresses."""
     _, host, port = check_syntax(url, require_https=require_https)
     literal = _literal_ip(host)
-    addresses = [literal] if literal is not None else await resolve(host, port)
+    try:
+        addresses = [literal] if literal is not None else await resolve(host, port)
+    except RefusedURL:
+        if unresolved_ok:
+            return []
+        raise
     if allow.allows_host(host):
         return addresses
     for address in addresses:

@@ -73,8 +73,13 @@ def build_senders(settings: NotifySettings, config: NotifyConfig, clock: Clock) 
     # Redirects are not followed: a webhook or gateway URL must be the final one (no surprises).
     http = httpx.AsyncClient(follow_redirects=False, headers={"User-Agent": "Huiying-Notify/1"})
     timeout_s = settings.notify_webhook_timeout_s
+    # Every outbound URL is checked again at each send (shared/outbound.py): https outside dev mode, no
+    # loopback, private, link-local or metadata address unless HUIYING_OUTBOUND_ALLOW lists it.
+    https, allow = not settings.is_dev, settings.outbound_allowlist
     by_channel: dict[str, Sender] = {
-        WEBHOOK: WebhookSender(http, secret=settings.webhook_secret, timeout_s=timeout_s, clock=clock)
+        WEBHOOK: WebhookSender(
+            http, secret=settings.webhook_secret, timeout_s=timeout_s, clock=clock, require_https=https, allow=allow
+        )
     }
     if config.smtp is not None:
         by_channel[EMAIL] = EmailSender(
@@ -87,6 +92,8 @@ def build_senders(settings: NotifySettings, config: NotifyConfig, clock: Clock) 
             api_key=settings.notify_sms_api_key,
             timeout_s=settings.notify_sms_timeout_s,
             region=settings.notify_sms_default_region,
+            require_https=https,
+            allow=allow,
         )
     return Senders(by_channel, http)
 

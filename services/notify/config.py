@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from services.notify.channels.email import SmtpTarget
 from services.notify.domain.quiet_hours import QuietHours
 from services.notify.domain.templates import TemplateConfigError, Templates
+from shared.outbound import RefusedURL, check_syntax
 from shared.settings import Settings
 
 SERVICE = "notify"
@@ -76,6 +77,17 @@ class NotifySettings(Settings):
     @classmethod
     def _blank_is_unset(cls, value: str | None) -> str | None:
         return (value.strip() or None) if value is not None else None
+
+    @model_validator(mode="after")
+    def _sms_gateway_url(self) -> NotifySettings:
+        """The gateway URL is checked when configured (https in prod, no credentials in it); its address is
+        checked again at every send (shared/outbound.py)."""
+        if self.notify_sms_url:
+            try:
+                check_syntax(self.notify_sms_url, require_https=not self.is_dev)
+            except RefusedURL as exc:
+                raise ValueError(f"HUIYING_NOTIFY_SMS_URL: {exc}") from None
+        return self
 
     @property
     def cors_origins(self) -> list[str]:

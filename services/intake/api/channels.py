@@ -17,6 +17,7 @@ from services.intake.bootstrap import Container
 from services.intake.domain.channels import ChannelKind, CreateChannel, UpdateChannel, channel_view
 from services.intake.domain.fields import Line, check_webhook_url
 from shared.http import FieldError
+from shared.outbound import checked_addresses
 
 # -- models --------------------------------------------------------------------------------------------
 
@@ -68,13 +69,21 @@ router = APIRouter(
 ADMIN_ERRORS = native_errors(401, 403, 404)
 
 
-def _webhook(container: Container, value: str | None) -> str | None:
+async def _webhook(container: Container, value: str | None) -> str | None:
+    """A webhook URL fit to save: http(s) (https outside dev mode), and a host that is not, and does not
+    resolve to, a loopback, private, link-local or metadata address unless HUIYING_OUTBOUND_ALLOW lists it
+    (shared/outbound.py). notify checks it again at every send."""
     if value is None:
         return None
+    settings = container.settings
     try:
-        return check_webhook_url(value, require_https=not container.settings.is_dev)
+        checked = check_webhook_url(value, require_https=not settings.is_dev)
+        await checked_addresses(
+            checked, require_https=not settings.is_dev, allow=settings.outbound_allowlist, unresolved_ok=True
+        )
     except ValueError as exc:
         raise FieldError("webhook_url", str(exc)) from exc
+    return checked
 
 
 @router.post(
@@ -85,7 +94,7 @@ def _webhook(container: Container, value: str | None) -> str | None:
     summary="Create a channel",
 )
 async def create_channel(body: ChannelIn, container: ContainerDep, actor: AdminDep) -> dict[str, Any]:
-    command = CreateChannel(body.id, body.name, body.kind, _webhook(container, body.webhook_url))
+    command = CreateChannel(body.id, body.name, body.kind, await _webhook(container, body.webhook_url))
     doc, api_key = await container.service.create_channel(command, actor)
     return channel_view(doc, api_key)
 
@@ -106,7 +115,7 @@ async def patch_channel(
 ) -> dict[str, Any]:
     await container.service.channel(channel_id)  # 404 before any complaint about the body
     set_webhook = "webhook_url" in body.model_fields_set
-    webhook = _webhook(container, body.webhook_url) if set_webhook else None
+    webhook = await _webhook(container, body.webhook_url) if set_webhook else None
     command = UpdateChannel(name=body.name, webhook_url=webhook, set_webhook=set_webhook)
     return channel_view(await container.service.update_channel(channel_id, command, actor))
 

@@ -20,7 +20,8 @@ from typing import Any
 import httpx
 import phonenumbers
 
-from services.notify.channels.base import SendFailed, classify_http, http_failure
+from services.notify.channels.base import SendFailed, classify_http, pinned_target, post_pinned
+from shared.outbound import AllowList
 
 Document = dict[str, Any]
 
@@ -49,20 +50,28 @@ def sms_request(delivery: Document, region: str) -> Document:
 
 class SmsSender:
     def __init__(
-        self, http: httpx.AsyncClient, *, url: str, api_key: str | None, timeout_s: float, region: str = "CN"
+        self,
+        http: httpx.AsyncClient,
+        *,
+        url: str,
+        api_key: str | None,
+        timeout_s: float,
+        region: str = "CN",
+        require_https: bool,
+        allow: AllowList,
     ) -> None:
         self.http, self.url, self.api_key, self.timeout_s, self.region = http, url, api_key, timeout_s, region
+        self.require_https, self.allow = require_https, allow  # the outbound check at every send
 
     async def send(self, delivery: Document) -> str | None:
         body = sms_request(delivery, self.region)
         headers = {"Idempotency-Key": delivery["_id"]}
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"
-        try:
-            response = await self.http.post(self.url, json=body, headers=headers, timeout=self.timeout_s)
-        except (httpx.HTTPError, httpx.InvalidURL) as exc:
-            raise http_failure(exc, "SMS gateway") from exc
-        classify_http(response, "SMS gateway")
+        what = "SMS gateway"
+        target = await pinned_target(self.url, what, require_https=self.require_https, allow=self.allow)
+        response = await post_pinned(self.http, target, headers=headers, timeout_s=self.timeout_s, what=what, json=body)
+        classify_http(response, what)
         try:
             answer = response.json()
         except ValueError:

@@ -9,8 +9,9 @@ from typing import Any
 
 import httpx
 
-from services.notify.channels.base import classify_http, http_failure
+from services.notify.channels.base import classify_http, pinned_target, post_pinned
 from services.notify.domain.signing import DELIVERY_HEADER, EVENT_HEADER, sign
+from shared.outbound import AllowList
 
 Document = dict[str, Any]
 
@@ -21,9 +22,17 @@ def webhook_body(payload: Document) -> bytes:
 
 class WebhookSender:
     def __init__(
-        self, http: httpx.AsyncClient, *, secret: str, timeout_s: float, clock: Callable[[], datetime]
+        self,
+        http: httpx.AsyncClient,
+        *,
+        secret: str,
+        timeout_s: float,
+        clock: Callable[[], datetime],
+        require_https: bool,
+        allow: AllowList,
     ) -> None:
         self.http, self.secret, self.timeout_s, self.clock = http, secret, timeout_s, clock
+        self.require_https, self.allow = require_https, allow  # the outbound check at every send
 
     async def send(self, delivery: Document) -> str | None:
         body = webhook_body(delivery["message"]["payload"])
@@ -34,11 +43,10 @@ class WebhookSender:
             EVENT_HEADER: delivery.get("event_type") or "",
             **sign(self.secret, int(self.clock().timestamp()), body),
         }
-        try:
-            response = await self.http.post(
-                str(delivery["address"]), content=body, headers=headers, timeout=self.timeout_s
-            )
-        except (httpx.HTTPError, httpx.InvalidURL) as exc:
-            raise http_failure(exc, "webhook receiver") from exc
-        classify_http(response, "webhook receiver")
+        what = "webhook receiver"
+        target = await pinned_target(str(delivery["address"]), what, require_https=self.require_https, allow=self.allow)
+        response = await post_pinned(
+            self.http, target, headers=headers, timeout_s=self.timeout_s, what=what, content=body
+        )
+        classify_http(response, what)
         return None

@@ -107,3 +107,34 @@ async def test_prod_mode_seeds_no_channel_and_needs_https_webhooks(run_service: 
         assert (
             await client.post("/v1/requests", json=REQUEST, headers={"X-API-Key": "dev-web-key"})
         ).status_code == 403
+
+
+async def test_webhooks_to_the_services_own_network_are_refused_when_saved(run_service: Any) -> None:
+    inside = [
+        "http://127.0.0.1:8002/v1/staff",  # loopback
+        "http://localhost/hook",  # a name that resolves to loopback
+        "http://169.254.169.254/latest/meta-data/",  # cloud metadata (link-local)
+        "http://10.0.0.5/hook",  # private
+        "http://192.168.1.1/hook",
+        "http://2130706433/hook",  # 127.0.0.1 as one number
+        "http://0x7f.1/hook",  # and in hex shorthand
+        "http://[::ffff:127.0.0.1]/hook",  # IPv4-mapped IPv6
+        "http://[::1]/hook",
+    ]
+    async with run_service("intake") as (client, _app):
+        for url in inside:
+            r = await client.post("/v1/admin/channels", json={**HOTLINE, "webhook_url": url}, headers=ADMIN)
+            assert r.status_code == 422 and r.json()["fields"][0]["field"] == "webhook_url", (url, r.text)
+            assert "HUIYING_OUTBOUND_ALLOW" in r.json()["message"], url
+        r = await client.post("/v1/admin/channels", json=HOTLINE, headers=ADMIN)
+        assert r.status_code == 201
+        patched = await client.patch(
+            "/v1/admin/channels/hotline", json={"webhook_url": "http://169.254.169.254/"}, headers=ADMIN
+        )
+        assert patched.status_code == 422 and patched.json()["fields"][0]["field"] == "webhook_url"
+    # An operator can list an internal receiver on purpose.
+    async with run_service("intake", outbound_allow="10.0.0.0/24") as (client, _app):
+        r = await client.post(
+            "/v1/admin/channels", json={**HOTLINE, "id": "grid", "webhook_url": "http://10.0.0.5/h"}, headers=ADMIN
+        )
+        assert r.status_code == 201, r.text

@@ -22,6 +22,9 @@ FAST = {
     "notify_poll_interval_s": 0.1,
     "notify_max_attempts": 5,
     "notify_lease_s": 15.0,
+    # The tests' SMS gateway and webhook receiver listen on loopback, which outbound calls may reach only
+    # when listed (shared/outbound.py).
+    "outbound_allow": "127.0.0.1",
 }
 
 

@@ -114,6 +114,9 @@ def html_of(message: EmailMessage) -> str:
 # --- HTTP: SMS gateway and webhook receiver ---------------------------------------------------------------
 
 
+SECRET_BODY = "RECEIVER-BODY-c0ffee"
+
+
 @dataclass
 class Received:
     path: str
@@ -179,7 +182,11 @@ class HttpPeer:
         verdict = self._verify(request, body)
         status = self._next_status("/hook") if verdict == "ok" else 401
         self.received.append(Received("/hook", dict(request.headers), body, status, verdict))
-        return Response(status_code=status)
+        if status == 200:
+            return Response(status_code=status)
+        # A body a delivery log must never show, and for 3xx a redirect that must not be followed.
+        location = {"Location": f"{self.base}/sms"} if 300 <= status < 400 else {}
+        return Response(f"{SECRET_BODY}: internal detail", status_code=status, headers=location)
 
     def _next_status(self, path: str) -> int:
         queue = self.script.get(path) or []

@@ -38,3 +38,13 @@ def test_a_broken_templates_file_stops_start_up_with_one_line(tmp_path: Path, te
 def test_a_malformed_smtp_url_stops_start_up_naming_the_variable() -> None:
     with pytest.raises(ValueError, match="HUIYING_NOTIFY_SMTP_URL must look like"):
         load_config(NotifySettings(notify_smtp_url="http://mail.example"))
+
+
+def test_the_sms_gateway_url_is_checked_when_configured() -> None:
+    from tests.support import PROD_SECRETS
+
+    with pytest.raises(ValueError, match="HUIYING_NOTIFY_SMS_URL: outbound URLs must use https"):
+        NotifySettings(mode="prod", notify_sms_url="http://sms.example/send", **PROD_SECRETS)
+    with pytest.raises(ValueError, match="HUIYING_NOTIFY_SMS_URL: put credentials in the channel's settings"):
+        NotifySettings(notify_sms_url="https://user:pw@sms.example/send")
+    assert NotifySettings(mode="prod", notify_sms_url="https://sms.example/send", **PROD_SECRETS).notify_sms_url
