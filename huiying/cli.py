@@ -76,7 +76,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         port=port,
         log_config=None,
         access_log=False,
-        proxy_headers=True,
+        # X-Forwarded-For/-Proto only from HUIYING_TRUSTED_PROXIES (anyone else's is ignored, so rotating it
+        # does not escape a per-address limit); shared/limits.client_address applies the same rule.
+        proxy_headers=bool(service_settings.trusted_proxies.strip()),
+        forwarded_allow_ips=service_settings.trusted_proxies.strip() or None,
         timeout_graceful_shutdown=10,
     )
     return 0

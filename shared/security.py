@@ -12,6 +12,8 @@ token version, so tokens issued before are refused everywhere within the time th
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
@@ -72,11 +74,37 @@ def verify_token(settings: Settings, token: str) -> StaffClaims:
 _bearer = HTTPBearer(auto_error=False, description="A staff token from routing's POST /v1/auth/login")
 
 
+COOKIE = "huiying_staff"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def csrf_token(secret: str, token: str) -> str:
+    """The CSRF token of a cookie session: an HMAC of the session's token under the JWT secret, so every
+    replica can check it without storing anything. The console puts it in its forms (and pages)."""
+    return hmac.new(secret.encode(), b"huiying-console-csrf\x00" + token.encode(), hashlib.sha256).hexdigest()
+
+
+def _check_cookie_write(request: Request, secret: str, token: str) -> None:
+    """A write authenticated by the session cookie (a browser sends it on its own) must also carry the
+    session's CSRF token in X-CSRF-Token, which another site cannot read. Bearer clients are unaffected."""
+    if request.method in SAFE_METHODS:
+        return
+    given = request.headers.get(CSRF_HEADER, "")
+    if not hmac.compare_digest(given.encode(), csrf_token(secret, token).encode()):
+        raise HTTPException(
+            403,
+            f"a write signed in by the console's cookie needs the {CSRF_HEADER} header (the page's CSRF token); "
+            "API clients send `Authorization: Bearer <access_token>` instead",
+        )
+
+
 async def current_staff(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> StaffClaims:
-    """FastAPI dependency: 401 without a valid token. Needs `app.state.settings`."""
-    token = credentials.credentials if credentials else request.cookies.get("huiying_staff")
+    """FastAPI dependency: 401 without a valid token; 403 for a cookie-authenticated write without its CSRF
+    token. Needs `app.state.settings`."""
+    token = credentials.credentials if credentials else request.cookies.get(COOKIE)
     if not token:
         raise HTTPException(
             401,
@@ -84,12 +112,16 @@ async def current_staff(
             "`Authorization: Bearer <access_token>`",
             headers={"WWW-Authenticate": "Bearer"},
         )
+    settings = request.app.state.settings
     try:
-        return verify_token(request.app.state.settings, token)
+        claims = verify_token(settings, token)
     except InvalidToken as exc:
         raise HTTPException(
             401, f"invalid or expired token ({exc}); sign in again", headers={"WWW-Authenticate": "Bearer"}
         ) from exc
+    if credentials is None:
+        _check_cookie_write(request, settings.jwt_secret, token)
+    return claims
 
 
 Staff = Annotated[StaffClaims, Depends(current_staff)]

@@ -33,8 +33,8 @@ class IntakeSettings(Settings):
     max_body_bytes: int = Field(64 * 1024, ge=1024)
     # Fixed-window rate limits, counted in MongoDB so every replica shares them. 0 switches one off.
     rate_limit_window_s: int = Field(60, ge=1)
-    # Every API call from one client address (the address uvicorn reports; behind a proxy, see
-    # --forwarded-allow-ips). Generous, because a service window or hotline centre sits behind one address.
+    # Every API call from one client address (X-Forwarded-For believed only from HUIYING_TRUSTED_PROXIES).
+    # Generous, because a service window or hotline centre sits behind one address.
     rate_limit_per_address: int = Field(3000, ge=0)
     # Submissions per channel API key.
     rate_limit_per_key: int = Field(1200, ge=0)

@@ -10,6 +10,7 @@ from fastapi import Depends, Header, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from services.intake.bootstrap import Container
+from shared.limits import client_address
 from shared.security import InvalidToken, verify_token
 
 Document = dict[str, Any]
@@ -25,7 +26,7 @@ ContainerDep = Annotated[Container, Depends(get_container)]
 
 async def limit_address(request: Request, container: ContainerDep) -> None:
     """Every API call counts against its client address (429 with Retry-After when over)."""
-    address = request.client.host if request.client else "unknown"
+    address = client_address(request.scope, container.settings.trusted_proxy_networks)
     await container.limiter.hit("addr", address, container.settings.rate_limit_per_address, "from this address")
 
 

@@ -11,7 +11,6 @@ off cross-site requests; the two checks make that not the only line.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -21,9 +20,8 @@ from fastapi import Request, Response
 from services.routing.api.deps import get_container
 from services.routing.domain.model import Actor
 from services.routing.staff import StaffAccount
-from shared.security import InvalidToken, verify_token
+from shared.security import COOKIE, InvalidToken, csrf_token, verify_token
 
-COOKIE = "huiying_staff"
 CSRF_FIELD = "csrf"
 
 
@@ -40,10 +38,6 @@ class Session:
     @property
     def supervises(self) -> bool:
         return self.actor.role in ("supervisor", "admin")
-
-
-def csrf_token(secret: str, token: str) -> str:
-    return hmac.new(secret.encode(), b"huiying-console-csrf\x00" + token.encode(), hashlib.sha256).hexdigest()
 
 
 async def load_session(request: Request) -> Session | None:

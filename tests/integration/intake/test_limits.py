@@ -56,6 +56,20 @@ async def test_rate_limit_per_address_with_retry_after(run_service: Any) -> None
         assert (await client.get("/v1/services")).status_code == 200
 
 
+async def test_rotating_x_forwarded_for_does_not_escape_the_per_address_limit(run_service: Any) -> None:
+    async with run_service("intake", rate_limit_per_address=3) as (client, _):
+        answers = [
+            (await client.get("/v1/services", headers={"X-Forwarded-For": f"203.0.113.{n}"})).status_code
+            for n in range(4)
+        ]
+        assert answers == [200, 200, 200, 429]
+    # From a trusted proxy the header names the client: each client has its own window.
+    async with run_service("intake", rate_limit_per_address=3, trusted_proxies="127.0.0.1") as (client, _):
+        for n in range(4):
+            r = await client.get("/v1/services", headers={"X-Forwarded-For": f"203.0.113.{n}"})
+            assert r.status_code == 200
+
+
 async def test_rate_limit_per_key_is_shared_by_replicas(run_service: Any) -> None:
     limits = {"rate_limit_per_key": 3, "rate_limit_per_address": 0}
     async with run_service("intake", **limits) as (a, app_a), run_service("intake", **limits) as (b, _app_b):

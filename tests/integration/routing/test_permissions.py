@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import jwt
 
+from shared.security import csrf_token
 from tests.integration.routing.conftest import Routing
 
 M, M2, L = "property_maintenance.member", "property_maintenance.member2", "property_maintenance.lead"
@@ -161,3 +162,23 @@ async def test_staff_accounts_are_managed_by_admins_only(routing: Routing) -> No
     # members and leads see their own team's list, without contact details
     people = (await routing.http.get("/v1/staff", headers=await routing.headers(M))).json()["staff"]
     assert {p["team"] for p in people} == {"property_maintenance"} and "phone" not in people[0]
+
+
+async def test_cookie_authenticated_writes_need_the_csrf_token(routing: Routing) -> None:
+    task = await routing.submit()
+    member = "property_maintenance.member"
+    token = (await routing.headers(member))["Authorization"].removeprefix("Bearer ")
+    cookie = {"Cookie": f"huiying_staff={token}"}
+    # Reads by cookie work as before (the dashboard's CSV links).
+    assert (await routing.http.get(f"/v1/tasks/{task['id']}", headers=cookie)).status_code == 200
+    # A write by cookie alone is what a forged cross-site request looks like: refused, nothing changes.
+    r = await routing.http.post(f"/v1/tasks/{task['id']}/claim", headers=cookie)
+    assert r.status_code == 403 and "X-CSRF-Token" in r.json()["message"]
+    wrong = await routing.http.post(f"/v1/tasks/{task['id']}/claim", headers={**cookie, "X-CSRF-Token": "guess"})
+    assert wrong.status_code == 403
+    assert (await routing.task(task["id"])).json()["status"] == "dispatched"
+    # With the session's token (what the console's pages carry) it goes through; bearer clients need none.
+    csrf = csrf_token(routing.settings.jwt_secret, token)
+    r = await routing.http.post(f"/v1/tasks/{task['id']}/claim", headers={**cookie, "X-CSRF-Token": csrf})
+    assert r.status_code == 200, r.text
+    assert (await routing.act(task["id"], "start", member)).status_code == 200
