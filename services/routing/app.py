@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from services.routing import api, web
-from services.routing.api.errors import install_errors
+from services.routing.api.errors import ERROR_RESPONSES, install_errors
 from services.routing.bootstrap import SERVICE, bootstrap
 from services.routing.config import RoutingSettings, load_config
 from shared.http import container_lifespan, create_service_app
@@ -46,7 +46,7 @@ def create_app(settings: RoutingSettings | None = None, clock: Callable[[], date
     app.add_middleware(AddressRateLimit, limit=settings.rate_limit_per_address, trusted=settings.trusted_proxy_networks)
     install_errors(app)
     for router in api.routers:
-        app.include_router(router)
+        app.include_router(router, responses=ERROR_RESPONSES)
     # The staff console and the ledger dashboard (HTML, not in the OpenAPI schema). The static mount comes
     # before the pages' catch-all 404 under /console/.
     app.mount("/console/static", StaticFiles(directory=str(web.STATIC)), name="console-static")

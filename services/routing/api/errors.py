@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.routing.domain.errors import Conflict, Forbidden, IllegalTransition, Invalid, NotVisible
@@ -12,6 +15,30 @@ from services.routing.service import LostRace
 from shared.http import validation_error_body
 
 ERROR_NAMES = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed", 409: "conflict"}
+
+
+class ErrorOut(BaseModel):
+    """Every error answer: what went wrong (`error`) and what to do (`message`); some add more fields."""
+
+    model_config = ConfigDict(extra="allow")
+    error: str
+    message: str
+
+
+_ERRORS = {
+    400: "an unknown query parameter",
+    401: "no token, or one that is invalid, expired or issued before the account changed",
+    403: "not allowed for this role or account (or a cookie write without its CSRF token)",
+    404: "not found, or not one you may see",
+    409: "the task is in a state that does not allow this",
+    413: "the body is larger than HUIYING_MAX_BODY_BYTES",
+    422: "a field is wrong: `fields` names each one",
+    429: "too many requests from this address (or sign-in attempts); see Retry-After",
+}
+# Documented on every API route (app.include_router), so clients and schemathesis know every answer.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorOut, "description": text} for code, text in _ERRORS.items()
+}
 
 
 def install_errors(app: FastAPI) -> None:
