@@ -17,19 +17,13 @@ from typing import Any
 import httpx
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, Phase, settings
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
 
 from services.routing.app import create_app
 from services.routing.config import RoutingSettings
 from shared.bus import Bus
 from shared.events import new_event
 from tests.conftest import delete_topology
+from tests.fuzzing import checks_for, explore
 from tests.integration.routing.conftest import submitted
 from tests.support import SESSION_TAG, ServerThread, free_port, isolated_settings, unique, wait_sync
 
@@ -96,14 +90,7 @@ async def _submit(config: RoutingSettings, count: int) -> list[str]:
 schema = schemathesis.openapi.from_dict(create_app(RoutingSettings(log_json=False, log_level="WARNING")).openapi())
 
 
-@schema.parametrize()
-@settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    derandomize=True,
-    phases=[Phase.explicit, Phase.generate],
-    suppress_health_check=list(HealthCheck),
-)
+@explore(schema, EXAMPLES)
 def test_no_server_errors(case: Any, routing_target: Target) -> None:
     routing_target.calls += 1
     params = case.path_parameters or {}
@@ -115,7 +102,4 @@ def test_no_server_errors(case: Any, routing_target: Target) -> None:
     if case.path == "/v1/auth/password":
         return  # a generated success would change the admin's password mid-run
     response = case.call(base_url=routing_target.url, headers=headers)
-    checks = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
-    if case.path == "/metrics":
-        checks.remove(content_type_conformance)  # Prometheus text, documented by shared/http.py as JSON
-    case.validate_response(response, checks=checks, headers=headers)
+    case.validate_response(response, checks=checks_for(case.path), headers=headers)
