@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from shared.security import verify_token
 from tests.integration.routing.conftest import Routing
+from tests.support import eventually
 
 
 async def test_dev_mode_seeds_a_member_and_a_lead_per_team_a_supervisor_and_an_admin(routing: Routing) -> None:
@@ -137,3 +140,22 @@ async def test_the_lifecycle_vocabulary_has_both_languages(routing: Routing) -> 
     actions = {a["id"]: a for a in body["actions"]}
     assert actions["transfer"]["label"]["zh-CN"] == "转派" and "member" not in actions["transfer"]["roles"]
     assert {r["id"] for r in body["return_reasons"]} >= {"wrong_locality", "outside_remit"}
+
+
+async def test_account_changes_are_published_with_a_newer_token_version(routing: Routing) -> None:
+    created = await routing.add_staff("pm.sun", "member", "property_maintenance")
+    admin = {"X-Admin-Token": routing.settings.admin_token}
+    for patch in ({"display_name": "孙师傅"}, {"on_duty": False}, {"active": False}, {"active": True}):
+        assert (await routing.http.patch("/v1/staff/pm.sun", json=patch, headers=admin)).status_code == 200
+    assert created["username"] == "pm.sun"
+
+    async def heard() -> list[Any] | None:
+        events = [e for e in routing.listener.of("staff.changed", "staff:pm.sun")]
+        return events if len(events) == 3 else None
+
+    events = await eventually(heard, what="created, disabled and enabled")
+    seen = [(e.seq, e.data["change"], e.data["token_version"], e.data["active"]) for e in events]
+    # Name and duty changes concern no other service; a disable revokes tokens, a re-enable does not.
+    assert seen == [(1, "created", 0, True), (2, "disabled", 1, False), (3, "enabled", 1, True)]
+    stored = await routing.app.state.container.staff.collection.find_one({"_id": "pm.sun"})
+    assert stored is not None and not stored.get("outbox")  # published and removed from the outbox
