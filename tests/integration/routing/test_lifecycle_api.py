@@ -218,6 +218,20 @@ async def test_duplicate_links_to_the_original_by_tracking_code(routing: Routing
     assert r.status_code == 404
 
 
+async def test_duplicate_never_reveals_another_teams_request(routing: Routing) -> None:
+    mine = await routing.submit()
+    theirs = submitted("legal_aid", "想咨询劳动合同纠纷")
+    task = await routing.submit(theirs)
+    assert task["team"]["id"] != mine["team"]["id"]
+    answers = []
+    for original in (theirs.request_id, theirs.tracking_code, "5f1c3a52-0000-4000-8000-000000000000", "HY0000000999"):
+        r = await routing.act(mine["id"], "duplicate", M, {"original": original})
+        assert r.status_code == 422, r.text
+        answers.append(r.json()["message"].replace(original, "<original>"))
+    assert len(set(answers)) == 1  # another team's request answers exactly as one that does not exist
+    assert (await routing.task(mine["id"])).json()["status"] == "dispatched"
+
+
 async def test_bad_bodies_are_refused_naming_the_field_and_nothing_changes(routing: Routing) -> None:
     task = await routing.submit()
     cases: list[tuple[str, dict[str, Any] | None, str]] = [
