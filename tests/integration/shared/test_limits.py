@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -41,6 +42,23 @@ async def test_two_replicas_share_a_window_through_the_database(mongo: AsyncMong
         b.hit("addr", "10.9.8.6", 10, "from this address")  # another address has its own window
         stored = await db["rate_windows"].find_one({})
         assert stored is not None and "10.9.8.7" not in str(stored)  # addresses are hashed
+    finally:
+        await mongo.drop_database(db.name)
+
+
+async def test_hits_made_while_a_flush_is_in_flight_still_count(mongo: AsyncMongoClient[dict[str, Any]]) -> None:
+    db = mongo[unique("hyt-limits-")]
+    try:
+        windows = SharedWindows(db["rate_windows"], lambda: NOW, 60)
+        for _ in range(3):
+            windows.hit("signin-user", "admin", 3, "to sign in to this account")
+        flushing = asyncio.create_task(windows.flush())
+        await asyncio.sleep(0)  # the flush has taken the counts and waits for the database
+        assert not flushing.done()
+        with pytest.raises(RateLimited):
+            windows.hit("signin-user", "admin", 3, "to sign in to this account")
+        await flushing
+        assert windows.count("signin-user", "admin")[0] == 4
     finally:
         await mongo.drop_database(db.name)
 
