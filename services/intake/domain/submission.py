@@ -19,6 +19,7 @@ from services.intake.domain.attributes import check_answers
 from services.intake.domain.catalogue import Catalogue
 from services.intake.domain.channels import Channel
 from services.intake.domain.request import SubmitRequest
+from services.intake.domain.triage import Triage
 from shared.events import Location, Resident
 
 FrontDoor = Literal["v1", "open311", "portal"]
@@ -92,6 +93,10 @@ def default_preference(draft: Draft) -> str:
     return "sms" if draft.phone else "email" if draft.email else "inbox"
 
 
+def refers_elsewhere(draft: Draft, catalogue: Catalogue, answers: Mapping[str, str | list[str]]) -> bool:
+    return Triage(catalogue).check(draft.service_code, draft.description, answers) is not None
+
+
 def take(draft: Draft, catalogue: Catalogue) -> SubmitRequest:
     """The checked command, or UnknownService / DraftRefused naming every field to fix."""
     service = catalogue.get(draft.service_code)
@@ -99,7 +104,8 @@ def take(draft: Draft, catalogue: Catalogue) -> SubmitRequest:
         raise UnknownService(draft.service_code)
     checked = check_answers(service, dict(draft.attributes))
     problems = [Problem(f"attributes.{e.code}", e.message, e.code) for e in checked.errors]
-    if not draft.name and not service.anonymous:
+    # A name is never a reason to hold up a request the desk refers elsewhere at once (an emergency).
+    if not draft.name and not service.anonymous and not refers_elsewhere(draft, catalogue, checked.answers):
         problems.append(
             Problem(
                 "resident.name",
