@@ -12,7 +12,7 @@ from shared.events.tasks import TaskNoted
 from tests.integration.intake.conftest import ADMIN, REQUEST, TEAM, WEB, dispatched, play, routing_event, stored
 from tests.support import eventually
 
-O = "/open311/v2"
+BASE = "/open311/v2"
 
 
 def nameless(service_code: str = "property_repair", **changes: Any) -> dict[str, Any]:
@@ -33,18 +33,23 @@ async def test_a_name_is_needed_where_the_kind_says_so_on_every_door(run_service
         assert r.status_code == 201, r.text
         assert (await app.state.container.service.get(r.json()["id"]))["resident"]["name"] == ""
         form = {"api_key": "dev-web-key", "service_code": "property_repair", "address_string": "5号楼"}
-        assert (await client.post(f"{O}/requests.json", data=form)).status_code == 201
+        assert (await client.post(f"{BASE}/requests.json", data=form)).status_code == 201
 
         # legal aid: a name on every door (Open311 took it without one on main), the field named each door's way
         r = await client.post("/v1/requests", json=nameless("legal_aid"), headers=WEB)
         assert r.status_code == 422 and r.json()["fields"][0]["field"] == "resident.name", r.text
-        r = await client.post(f"{O}/requests.json", data={**form, "service_code": "legal_aid"})
+        r = await client.post(f"{BASE}/requests.json", data={**form, "service_code": "legal_aid"})
         assert r.status_code == 400 and r.json()[0]["description"].startswith("first_name: required for legal_aid")
         portal = await client.get("/request/legal_aid")
         token = portal.text.split('name="submission" value="')[1].split('"')[0]
         r = await client.post(
             "/request/legal_aid",
-            data={"submission": token, "description": "劳动合同纠纷", "location.building": "3号楼", "resident.name": ""},
+            data={
+                "submission": token,
+                "description": "劳动合同纠纷",
+                "location.building": "3号楼",
+                "resident.name": "",
+            },
         )
         assert r.status_code == 200 and "请填写您的称呼。" in r.text
         assert await stored(app) == 2
@@ -65,16 +70,16 @@ async def test_the_portal_states_what_anonymity_costs(run_service: Any) -> None:
 
 async def test_unsupported_query_parameters_are_refused_naming_them(run_service: Any) -> None:
     async with run_service("intake") as (client, _app):
-        r = await client.get(f"{O}/requests.json", params={"extensions": "true", "status": "open"})
+        r = await client.get(f"{BASE}/requests.json", params={"extensions": "true", "status": "open"})
         assert r.status_code == 400 and "unsupported query parameter(s): extensions" in r.json()[0]["description"]
-        r = await client.get(f"{O}/requests.xml", params={"lat": "39.9"})
+        r = await client.get(f"{BASE}/requests.xml", params={"lat": "39.9"})
         assert r.status_code == 400 and b"<errors>" in r.content and b"lat" in r.content
-        assert (await client.get(f"{O}/services.json", params={"q": "x"})).status_code == 400
+        assert (await client.get(f"{BASE}/services.json", params={"q": "x"})).status_code == 400
         r = await client.get("/v1/services", params={"lang": "en"})
         assert r.status_code == 400 and "lang" in r.json()["message"]
         r = await client.get("/v1/admin/channels", params={"active": "true"}, headers=ADMIN)
         assert r.status_code == 400 and "active" in r.json()["message"]
-        assert (await client.get(f"{O}/requests.json", params={"status": "open"})).status_code == 200
+        assert (await client.get(f"{BASE}/requests.json", params={"status": "open"})).status_code == 200
 
 
 async def test_updated_after_lists_what_changed_whatever_its_age(run_service: Any) -> None:
@@ -88,15 +93,15 @@ async def test_updated_after_lists_what_changed_whatever_its_age(run_service: An
 
         async def changed() -> list[str]:
             params = {"updated_after": since.isoformat()}
-            return [r["service_request_id"] for r in (await client.get(f"{O}/requests.json", params=params)).json()]
+            return [r["service_request_id"] for r in (await client.get(f"{BASE}/requests.json", params=params)).json()]
 
         assert await eventually(changed, what="the old request in updated_after") == [old["id"]]
-        default = [r["service_request_id"] for r in (await client.get(f"{O}/requests.json")).json()]
+        default = [r["service_request_id"] for r in (await client.get(f"{BASE}/requests.json")).json()]
         assert default == [fresh["id"]]  # the default window is 90 days of submissions
         before = {"updated_before": since.isoformat(), "updated_after": (since - timedelta(days=1)).isoformat()}
-        listed = [r["service_request_id"] for r in (await client.get(f"{O}/requests.json", params=before)).json()]
+        listed = [r["service_request_id"] for r in (await client.get(f"{BASE}/requests.json", params=before)).json()]
         assert listed == [fresh["id"]]
-        bad = await client.get(f"{O}/requests.json", params={"updated_after": "yesterday"})
+        bad = await client.get(f"{BASE}/requests.json", params={"updated_after": "yesterday"})
         assert bad.status_code == 400 and "updated_after" in bad.json()[0]["description"]
 
 
@@ -121,26 +126,26 @@ async def test_public_views_show_nothing_personal(run_service: Any) -> None:
             ))  # fmt: skip
 
         async def noted() -> dict[str, dict[str, Any]] | None:
-            found = {r["service_request_id"]: r for r in (await client.get(f"{O}/requests.json")).json()}
+            found = {r["service_request_id"]: r for r in (await client.get(f"{BASE}/requests.json")).json()}
             return found if all(found.get(i["id"], {}).get("updated_datetime") for i in (p, q)) else None
 
         await eventually(noted, what="both notes applied")
-        for fetch in (f"{O}/requests.json", f"{O}/requests/{p['id']}.json"):
+        for fetch in (f"{BASE}/requests.json", f"{BASE}/requests/{p['id']}.json"):
             [view] = [v for v in (await client.get(fetch)).json() if v["service_request_id"] == p["id"]]
             assert view["status_notes"] is None and view["description"] is None  # a personal kind: nothing
-        [view] = (await client.get(f"{O}/requests/{q['id']}.json")).json()
+        [view] = (await client.get(f"{BASE}/requests/{q['id']}.json")).json()
         assert view["description"] == "灯坏了，请打***或 ***，身份证***"
         assert view["status_notes"] == "已联系张三（***），下周开庭"
-        xml = (await client.get(f"{O}/requests/{q['id']}.xml")).content.decode()
+        xml = (await client.get(f"{BASE}/requests/{q['id']}.xml")).content.decode()
         assert "13912345678" not in xml and "110101199003074512" not in xml and "li.ming@" not in xml
 
 
 async def test_the_public_list_can_be_turned_off(run_service: Any) -> None:
     async with run_service("intake", open311_public_list=False) as (client, _app):
         mine = (await client.post("/v1/requests", json=REQUEST, headers=WEB)).json()
-        r = await client.get(f"{O}/requests.json")
+        r = await client.get(f"{BASE}/requests.json")
         assert r.status_code == 403 and "service_request_id" in r.json()[0]["description"]
-        assert (await client.get(f"{O}/requests.xml", params={"status": "open"})).status_code == 403
-        listed = (await client.get(f"{O}/requests.json", params={"service_request_id": mine["id"]})).json()
+        assert (await client.get(f"{BASE}/requests.xml", params={"status": "open"})).status_code == 403
+        listed = (await client.get(f"{BASE}/requests.json", params={"service_request_id": mine["id"]})).json()
         assert [v["service_request_id"] for v in listed] == [mine["id"]]
-        assert (await client.get(f"{O}/requests/{mine['id']}.json")).status_code == 200
+        assert (await client.get(f"{BASE}/requests/{mine['id']}.json")).status_code == 200

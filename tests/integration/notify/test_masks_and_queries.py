@@ -10,7 +10,9 @@ from tests.support import eventually
 from tests.unit.notify.events import submitted
 
 
-async def test_phones_are_masked_as_documented_whatever_their_prefix(run_service: Any, publish: Any, token: Any) -> None:
+async def test_phones_are_masked_as_documented_whatever_their_prefix(
+    run_service: Any, publish: Any, token: Any
+) -> None:
     async with run_service("notify", **FAST) as (notify, _):
         for n, phone in enumerate(("13800138000", "+86 138 0013 8000", "008613800138000", "86-138-0013-8000")):
             await publish(submitted(f"m{n}", f"HY00000000{n:02d}", phone=phone, preferred="sms"))

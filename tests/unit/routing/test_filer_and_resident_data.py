@@ -14,7 +14,7 @@ from services.routing.domain.rules import RoutingInput, decide
 from services.routing.domain.views import task_view
 from services.routing.domain.workitems import work_item
 from shared.events import RequestNotAccepted, Resident
-from tests.unit.routing.factories import DIRECTORY, RULES, SUPERVISOR, SH, context, submitted
+from tests.unit.routing.factories import DIRECTORY, RULES, SH, SUPERVISOR, context, submitted
 
 
 def dispatched(filed_by: str | None = "网格员老赵", description: str = "卫生间门锁坏了") -> tuple[object, object]:
