@@ -149,3 +149,15 @@ async def test_the_public_list_can_be_turned_off(run_service: Any) -> None:
         listed = (await client.get(f"{BASE}/requests.json", params={"service_request_id": mine["id"]})).json()
         assert [v["service_request_id"] for v in listed] == [mine["id"]]
         assert (await client.get(f"{BASE}/requests/{mine['id']}.json")).status_code == 200
+
+
+async def test_intakes_later_events_carry_no_tracking_code(run_service: Any, listen: Any) -> None:
+    async with run_service("intake") as (client, app), listen(app) as heard:
+        r = (await client.post("/v1/requests", json=REQUEST, headers=WEB)).json()
+        await play(app, dispatched(r["id"], r["tracking_code"]))
+        cancel = {"tracking_code": r["tracking_code"], "reason": "已自行修好"}
+        assert (await client.post(f"/v1/requests/{r['id']}/cancel", json=cancel)).status_code == 200
+        [event] = await eventually(lambda: heard.of("request.cancelled", r["id"]), what="request.cancelled")
+        assert event.data.get("tracking_code") is None and r["tracking_code"] not in str(event.model_dump())
+        # request.submitted still carries it: notify puts it in the resident's receipt
+        assert heard.of("request.submitted", r["id"])[0].data["tracking_code"] == r["tracking_code"]
