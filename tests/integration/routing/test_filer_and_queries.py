@@ -48,3 +48,10 @@ async def test_list_endpoints_refuse_unknown_query_parameters(routing: Routing) 
         assert r.status_code == 400, (path, r.text)
         assert f"unsupported query parameter(s): {name}" in r.json()["message"], r.text
     assert (await routing.http.get("/v1/queue?status=dispatched", headers=headers)).status_code == 200
+
+
+async def test_the_dashboard_offers_the_ledger_by_filer(routing: Routing) -> None:
+    async with browser(routing) as c:
+        await c.sign_in(SUP)
+        page = (await c.get("/console/ledger")).text
+        assert "group_by=filer&amp;format=csv" in page and "代办人" in page
