@@ -13,7 +13,7 @@ from services.routing import api, web
 from services.routing.api.errors import ERROR_RESPONSES, install_errors
 from services.routing.bootstrap import SERVICE, bootstrap
 from services.routing.config import RoutingSettings, load_config
-from shared.http import container_lifespan, create_service_app
+from shared.http import NoUnknownQuery, container_lifespan, create_service_app
 from shared.limits import AddressRateLimit, BodySizeLimit
 from shared.logs import configure_logging
 from shared.outbox import utcnow
@@ -46,7 +46,8 @@ def create_app(settings: RoutingSettings | None = None, clock: Callable[[], date
     app.add_middleware(AddressRateLimit, limit=settings.rate_limit_per_address, trusted=settings.trusted_proxy_networks)
     install_errors(app)
     for router in api.routers:
-        app.include_router(router, responses=ERROR_RESPONSES)
+        # unknown query parameters: 400; every error answer documented
+        app.include_router(router, dependencies=[NoUnknownQuery], responses=ERROR_RESPONSES)
     # The staff console and the ledger dashboard (HTML, not in the OpenAPI schema). The static mount comes
     # before the pages' catch-all 404 under /console/.
     app.mount("/console/static", StaticFiles(directory=str(web.STATIC)), name="console-static")

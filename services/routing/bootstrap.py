@@ -122,7 +122,7 @@ async def bootstrap(settings: RoutingSettings, config: RoutingConfig, clock: Clo
         relay=relay,
         service=service,
         request_events=RequestEventsHandler(service),
-        work_items=WorkItemPublisher(store, infra.bus, {t.id for t in config.directory.teams}),
+        work_items=WorkItemPublisher(store, infra.bus, {t.id: t.work_item_phone for t in config.directory.teams}),
         windows=windows,
         signin=SignInGuard(settings, windows, lockouts),
         flusher=flush_loop(windows, lockouts),
