@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from services.notify.api import routers
-from services.notify.api.errors import install_error_handlers
+from services.notify.api.errors import ERROR_RESPONSES, install_error_handlers
 from services.notify.bootstrap import bootstrap
 from services.notify.config import SERVICE, NotifySettings, load_config
 from shared.http import NoUnknownQuery, container_lifespan, create_service_app
@@ -43,5 +43,6 @@ def create_app(settings: NotifySettings | None = None, clock: Callable[[], datet
     app.add_middleware(AddressRateLimit, limit=settings.rate_limit_per_address, trusted=settings.trusted_proxy_networks)
     install_error_handlers(app)
     for router in routers:
-        app.include_router(router, dependencies=[NoUnknownQuery])  # unknown query parameters: 400
+        # unknown query parameters: 400; every error answer documented
+        app.include_router(router, dependencies=[NoUnknownQuery], responses=ERROR_RESPONSES)
     return app
