@@ -157,6 +157,7 @@ class Task(BaseModel):
     on_behalf: bool = False
     vulnerability: list[str] = []
     attributes: dict[str, Any] = {}
+    answer_labels: dict[str, Any] = {}  # question code -> {question, values}: what staff read for the answers
     language: str = "zh-CN"
     # The resident's name and contact, for the team that handles the task (never published, never logged).
     resident: dict[str, Any] | None = None
