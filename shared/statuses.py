@@ -69,7 +69,10 @@ STATUSES: tuple[str, ...] = tuple(LABELS)
 
 # Office words a resident does not use: never on a resident's page or in a message to a resident.
 RESIDENT_JARGON: dict[str, tuple[str, ...]] = {
-    "zh-CN": ("派单", "签收", "办结", "归档", "不予受理", "不受理", "受理编号", "退回了", "退单", "工单", "挂起", "转派", "督办", "催办", "三非", "遗孀"),
+    "zh-CN": (
+        *("派单", "签收", "办结", "归档", "不予受理", "不受理", "受理编号", "退回了", "退单"),
+        *("工单", "挂起", "转派", "督办", "催办", "三非", "遗孀"),
+    ),
     "en": ("dispatch", "signed for", "claimed", "not accepted", "three illegals", "widowed"),
 }
 

@@ -9,7 +9,6 @@ from datetime import datetime
 from typing import Any
 
 from services.intake.domain.triage import Referral
-from shared.events.requests import AnswerLabel
 from shared.events import (
     Envelope,
     FeedbackReceived,
@@ -20,6 +19,7 @@ from shared.events import (
     Resident,
     new_event,
 )
+from shared.events.requests import AnswerLabel
 
 PRODUCER = "intake"
 

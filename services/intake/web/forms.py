@@ -251,7 +251,8 @@ def check(body: dict[str, Any], service: Service) -> Checked:
     problems += location_problems + resident_problems
     if resident is not None and resident.preferred_channel not in NOTIFY_CHOICES:
         problems.append(Problem("resident.preferred_channel", "choice"))
-    if resident is not None and resident.preferred_channel == "sms" and resident.phone and not is_mobile(resident.phone):
+    texted = resident is not None and resident.preferred_channel == "sms" and resident.phone
+    if texted and not is_mobile(str(resident.phone)):  # type: ignore[union-attr]
         problems.append(Problem("resident.phone", "mobile"))  # a landline cannot receive a text message
     answers = attributes.check_answers(service, body["attributes"])
     for error in answers.errors:

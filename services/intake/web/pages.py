@@ -9,9 +9,9 @@ channel is intake's own, and the tracking code is the resident's proof for every
 from __future__ import annotations
 
 import secrets
-from zoneinfo import ZoneInfo
 from collections.abc import Callable
 from typing import Any, get_args
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
@@ -159,7 +159,8 @@ async def submit(service_code: str, request: Request) -> Response:
         return error_page(request, 404, "page.not_found.title", "page.not_found.service")
     await limit_address(request, container)
     values = forms.Values.of(await request.form())
-    body = forms.request_body(values, service, container.settings.timezone, sms_available=container.settings.sms_available)
+    settings = container.settings
+    body = forms.request_body(values, service, settings.timezone, sms_available=settings.sms_available)
     checked = forms.check(body, service)
     if checked.request is None or checked.problems:
         # The form again with every problem at its field; nothing is stored. 200: the page is the answer

@@ -137,4 +137,9 @@ class Present:
         return "—" if rate is None else f"{rate * 100:.0f}%"
 
     def hours(self, value: float | None) -> str:
-        return "—" if value is None else self.t("unit.hours", hours=f"{value:.1f}")
+        """A median in hours as a span: `12分钟`, `3小时20分`, `2天4小时` (never "0.0 小时" for quick work)."""
+        if value is None:
+            return "—"
+        if value * 60 < 1:
+            return self.t("span.under_a_minute")
+        return self.span(timedelta(hours=value))

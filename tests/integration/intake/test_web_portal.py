@@ -101,7 +101,7 @@ async def test_the_form_renders_each_question_with_its_datatype_and_required_fla
         # a date and time: four selects that read in the page's language (no mm/dd/yyyy picker)
         assert "datetime-local" not in page
         assert all(f'name="attributes.home_from.{part}"' in page for part in ("year", "month", "day", "time"))
-        assert "<option value=\"5\">5月</option>" in page
+        assert '<option value="5">5月</option>' in page
         for field in ("description", "location.address", "resident.name", "resident.phone", "resident.email"):
             assert f'name="{field}"' in page and f'for="f-{field.replace(".", "-")}"' in page  # every field labelled
 
