@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 
 from openpyxl import load_workbook
 
+from services.routing.config import DEPLOY, read_directory
 from services.routing.domain.ledger import metrics, summarize, to_csv
 from services.routing.domain.ledger_table import group_labeller, table, to_xlsx, week_label
-from services.routing.config import DEPLOY, read_directory
 
 SH = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 30, 12, tzinfo=UTC)
