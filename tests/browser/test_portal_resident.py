@@ -214,7 +214,7 @@ def test_the_english_switch_works_on_every_page(stack: Stack, new_page: Any) -> 
     # Remembered: pages opened without ?lang= stay English, and the English form files an English request.
     page.goto(f"{intake}/request/legal_aid")
     assert page.locator("html").get_attribute("lang") == "en"
-    assert page.get_by_role("radio", name="English").is_checked()  # messages in English by default
+    assert page.locator("input[name='resident.language'][value='en']").is_checked()  # English messages (folded)
     page.get_by_label("Describe the problem").fill("My employer has not paid my wages for two months.")
     page.get_by_label("Building").fill("Building 5")
     page.get_by_label("Your name").fill("Mr Li")

@@ -93,7 +93,7 @@ def test_one_name_for_the_tracking_code() -> None:
 
 
 def test_the_hotline_is_never_named_without_its_number() -> None:
-    """"Call the hotline" with no number helps nobody: only the hotline.* texts (which the number from
+    """ "Call the hotline" with no number helps nobody: only the hotline.* texts (which the number from
     HUIYING_HOTLINE_NUMBER goes with) mention it."""
     for place, _, text in resident_texts():
         if "热线" in text or "hotline" in text.lower():
