@@ -25,6 +25,7 @@ async def test_the_receipt_and_the_dispatch_notice_cost_at_most_three_commands(
         receipt = count_commands.total
         await publish(dispatched("r-budget", "HY00000000B1", seq=1))
         await eventually(lambda: handled() >= 2, what="the dispatch notice recorded")
+        print(f"notify, receipt + dispatch notice: {count_commands.total} commands: {count_commands.summary()}")
         # request.submitted carries everything its receipt needs: one write, no read.
         assert receipt <= 1, count_commands.summary()
         # task.dispatched: read the request's document, write the notice with the new team (one write)

@@ -44,6 +44,7 @@ async def dispatch_and_count(
     await eventually(lambda: container.sweeper.passes >= 1, what="the SLA sweeper's first pass")
     counter.reset()
     await one()
+    print(f"routing, {service_code}: {counter.total} commands: {counter.summary()}")
     return counter
 
 
