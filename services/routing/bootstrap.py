@@ -71,6 +71,7 @@ def build_service(
     return RoutingService(store, staff, rules, publisher, config, clock)
 
 
+
 def _warn_about_the_calendar(calendar: WorkingCalendar, now: datetime) -> None:
     year = calendar.local_date(now).year
     if not any(d.year == year for d in calendar.holidays):
@@ -85,8 +86,9 @@ async def bootstrap(settings: RoutingSettings, config: RoutingConfig, clock: Clo
         store = MongoRoutingStore(infra.db, infra.writer)
         await store.ensure_indexes()
         relay = infra.relay([store.tasks], clock=clock)
-        staff = MongoStaffStore(infra.db["staff"])
-        rules = MongoRuleStore(infra.db["rulesets"], config.rules)
+        ttl = settings.routing_cache_ttl_s  # how stale the staff and rule set may be on this replica
+        staff = MongoStaffStore(infra.db["staff"], ttl)
+        rules = MongoRuleStore(infra.db["rulesets"], config.rules, ttl)
         service = RoutingService(store, staff, rules, relay.publisher(store.tasks), config, clock)
         await staff.ensure_indexes()
         await rules.ensure_seeded(clock())
