@@ -43,7 +43,8 @@ def request_document(
     events = sorted({m["_id"] for m in messages} | {d["event_id"] for d in records})
     doc: Document = {
         "_id": request_id,
-        "tracking_code": (recipient or {}).get("tracking_code") or next((d.get("tracking_code") for d in records), None),
+        "tracking_code": (recipient or {}).get("tracking_code")
+        or next((d.get("tracking_code") for d in records), None),
         "events": events,
         "messages": messages,
         "deliveries": records,

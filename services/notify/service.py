@@ -23,7 +23,6 @@ from jinja2 import TemplateError
 
 from services.notify.domain.access import Viewer
 from services.notify.domain.deliveries import PENDING
-from services.notify.domain.record import EventWrite, is_newer_team, recipient_of
 from services.notify.domain.planning import (
     Plan,
     Policy,
@@ -32,6 +31,7 @@ from services.notify.domain.planning import (
     plan_for_staff,
     recipient_from,
 )
+from services.notify.domain.record import EventWrite, is_newer_team, recipient_of
 from services.notify.domain.templates import Templates
 from services.notify.metrics import DELIVERIES_PLANNED, MISSING_TRANSLATIONS
 from services.notify.store import STALE, WRITTEN, NotifyStore
@@ -129,7 +129,9 @@ class NotifyService:
                 if recipient is not None:
                     recipient = {**recipient, "team_id": data.team.id}
             plan = self._plan(envelope, data, recipient)
-            write = self._write(envelope, data, plan, recipient=introduced, team=team, version=(doc or {}).get("version", 0))
+            write = self._write(
+                envelope, data, plan, recipient=introduced, team=team, version=(doc or {}).get("version", 0)
+            )
             if await self.store.record(write) == STALE:
                 return AGAIN
             return self._written(envelope, plan)

@@ -8,8 +8,8 @@ at any point and another one finishes its work after the lease. Quiet hours are 
 time, so a retry that falls in the night waits for the morning too.
 
 The claiming runs on `shared.loop.PeriodicLoop`: a pass waits for a free send slot (`concurrency`
-documents in flight), leases one document and starts sending its records; a pass that claimed something runs again at once, one
-that found nothing waits for the poll interval or a `wake()` from the service. On `stop()` the claiming
+documents in flight), leases one document and starts sending its records; a pass that claimed something
+runs again at once, one that found nothing waits for the poll interval or a `wake()` from the service. On `stop()` the claiming
 ends first, then the sends in flight finish and are recorded (within the grace period).
 """
 
@@ -25,8 +25,8 @@ import structlog
 
 from services.notify.channels import Senders, SendFailed
 from services.notify.domain.deliveries import RetryPolicy, defer_update, failure_update, sent_update
-from services.notify.domain.record import due_deliveries
 from services.notify.domain.quiet_hours import QuietHours, held_until
+from services.notify.domain.record import due_deliveries
 from services.notify.metrics import DELIVERY_ATTEMPTS
 from services.notify.store import DeliveryQueue
 from shared.loop import PeriodicLoop
@@ -121,7 +121,9 @@ class DeliveryWorker:
             outcome, update = await self._attempt(delivery, abandoned, now)
             results[delivery["_id"]] = (delivery, outcome, update)
         if not await self.store.settle(claimed, self.owner, {did: update for did, (_, _, update) in results.items()}):
-            log.warning("lost the lease before settling; another replica has these deliveries", request_id=claimed["_id"])
+            log.warning(
+                "lost the lease before settling; another replica has these deliveries", request_id=claimed["_id"]
+            )
             return
         for did, (delivery, outcome, update) in results.items():
             self._report(did, delivery, outcome, update)

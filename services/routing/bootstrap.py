@@ -71,7 +71,6 @@ def build_service(
     return RoutingService(store, staff, rules, publisher, config, clock)
 
 
-
 def _warn_about_the_calendar(calendar: WorkingCalendar, now: datetime) -> None:
     year = calendar.local_date(now).year
     if not any(d.year == year for d in calendar.holidays):

@@ -25,6 +25,7 @@ from shared.outbox import OutboxWriter, ensure_outbox_indexes
 
 Document = dict[str, Any]
 INTERNAL = {"outbox": 0, "outbox_lease": 0}
+QUEUE_ORDER = [("priority_rank", ASCENDING), ("due_at", ASCENDING), ("submitted_at", ASCENDING)]
 # What the ledgers count (services/routing/domain/ledger.py).
 LEDGER_FIELDS = (
     "service_code",
@@ -97,12 +98,17 @@ class MongoRoutingStore:
         self.tasks = db["tasks"]
 
     async def ensure_indexes(self) -> None:
+        """One index per query shape; docs/routing.md lists the queries and the index each uses."""
+        # loads(); a team's queue (the staff console's default view), in its sort order
         await self.tasks.create_index([("team_id", ASCENDING), ("status", ASCENDING)])
+        await self.tasks.create_index([("team_id", ASCENDING), ("status", ASCENDING), *QUEUE_ORDER], name="team_queue")
+        # supervisors' queue over every team, and "mine" (assignee = me)
         await self.tasks.create_index([("status", ASCENDING), ("priority_rank", ASCENDING), ("due_at", ASCENDING)])
         await self.tasks.create_index([("assignee", ASCENDING), ("status", ASCENDING)])
-        await self.tasks.create_index("tracking_code")
-        await self.tasks.create_index("submitted_at")
-        await self.tasks.create_index("next_check_at", sparse=True)
+        await self.tasks.create_index("tracking_code")  # find() by tracking code
+        await self.tasks.create_index("submitted_at")  # the ledgers
+        await self.tasks.create_index("service_code")  # service_names()
+        await self.tasks.create_index("next_check_at", sparse=True)  # the SLA sweeper
         await ensure_outbox_indexes(self.tasks)
 
     # -- writes --------------------------------------------------------------------------------------------
@@ -174,12 +180,7 @@ class MongoRoutingStore:
                 {"status": {"$in": ["claimed", "in_progress"]}, "handle_due_at": {"$lte": query.overdue_at}},
             ]
         total = await self.tasks.count_documents(filter_)
-        cursor = (
-            self.tasks.find(filter_, {**INTERNAL, "history": 0})
-            .sort([("priority_rank", ASCENDING), ("due_at", ASCENDING), ("submitted_at", ASCENDING)])
-            .skip(skip)
-            .limit(limit)
-        )
+        cursor = self.tasks.find(filter_, {**INTERNAL, "history": 0}).sort(QUEUE_ORDER).skip(skip).limit(limit)
         return [Task.model_validate(d) async for d in cursor], total
 
     async def due_for_sweep(self, now: datetime, limit: int) -> list[Task]:

@@ -17,8 +17,10 @@ def on_duty_members(team_id: str, staff: Iterable[StaffInfo]) -> list[StaffInfo]
 def needs_loads(team_id: str, directory: Directory, staff: Iterable[StaffInfo]) -> bool:
     """Whether choosing an assignee in the team compares loads: only a `load` team with more than one
     member on duty (with one, that member is chosen; with none, the team queue)."""
-    return directory.has(team_id) and directory.team(team_id).assignment == "load" and (
-        len(on_duty_members(team_id, staff)) > 1
+    return (
+        directory.has(team_id)
+        and directory.team(team_id).assignment == "load"
+        and (len(on_duty_members(team_id, staff)) > 1)
     )
 
 
