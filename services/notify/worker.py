@@ -9,8 +9,9 @@ time, so a retry that falls in the night waits for the morning too.
 
 The claiming runs on `shared.loop.PeriodicLoop`: a pass waits for a free send slot (`concurrency`
 documents in flight), leases one document and starts sending its records; a pass that claimed something
-runs again at once, one that found nothing waits for the poll interval or a `wake()` from the service. On `stop()` the claiming
-ends first, then the sends in flight finish and are recorded (within the grace period).
+runs again at once, one that found nothing waits for the poll interval or a `wake()` from the service.
+On `stop()` the claiming ends first, then the sends in flight finish and are recorded (within the grace
+period).
 """
 
 from __future__ import annotations
