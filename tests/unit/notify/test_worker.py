@@ -229,3 +229,28 @@ async def test_a_failed_claim_frees_its_slot_and_the_loop_goes_on() -> None:
     w.wake()  # with its one slot still taken, the loop could never claim again
     await eventually(lambda: sender.sent == ["e1:sms:resident"], timeout=5, what="the send after the failure")
     await w.stop()
+
+
+class CountingStore(MemoryStore):
+    def __init__(self, *docs: dict[str, Any]) -> None:
+        super().__init__(*docs)
+        self.settles = 0
+
+    async def settle(self, claimed: dict[str, Any], owner: str, outcomes: dict[str, Any]) -> bool:
+        self.settles += 1
+        return await super().settle(claimed, owner, outcomes)
+
+
+async def test_the_due_records_of_one_request_go_out_under_one_lease_and_one_settle() -> None:
+    clock = Clock(DAY)
+    later = DAY + timedelta(minutes=5)
+    store = CountingStore(sms(DAY, event_id="e1"), sms(DAY, event_id="e2"), sms(later, event_id="e3"))
+    sender = ScriptedSender()
+    w = worker(store, sender, clock)
+    assert await step(w, store, clock)
+    assert sorted(sender.sent) == ["e1:sms:resident", "e2:sms:resident"] and store.settles == 1
+    assert store.requests["r1"]["due_at"] == later  # the third waits for its time
+    assert not await step(w, store, clock)
+    clock.now = later
+    assert await step(w, store, clock)
+    assert sender.sent[-1] == "e3:sms:resident" and "due_at" not in store.requests["r1"]
