@@ -117,10 +117,10 @@ class DeliveryWorker:
         now = self.clock()
         # Leases taken with no outcome recorded: the replicas before us died mid-send.
         abandoned = int(claimed.get("claims") or 1) - 1
-        results: dict[str, tuple[Document, str, Document]] = {}
-        for delivery in due_deliveries(claimed, now):
-            outcome, update = await self._attempt(delivery, abandoned, now)
-            results[delivery["_id"]] = (delivery, outcome, update)
+        due = due_deliveries(claimed, now)
+        # At once, so the lease only has to outlast the slowest send (the channels' timeouts).
+        outcomes = await asyncio.gather(*(self._attempt(d, abandoned, now) for d in due))
+        results = {d["_id"]: (d, outcome, update) for d, (outcome, update) in zip(due, outcomes, strict=True)}
         if not await self.store.settle(claimed, self.owner, {did: update for did, (_, _, update) in results.items()}):
             log.warning(
                 "lost the lease before settling; another replica has these deliveries", request_id=claimed["_id"]
