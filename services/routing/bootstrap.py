@@ -82,10 +82,10 @@ async def bootstrap(settings: RoutingSettings, config: RoutingConfig, clock: Clo
     dev staff accounts are ensured. Nothing is consumed or swept until `Container.start()`."""
     infra = await Infrastructure.open(settings, SERVICE, clock=clock)
     try:
-        store = MongoRoutingStore(infra.db, infra.writer)
+        ttl = settings.routing_cache_ttl_s  # how stale loads, staff and the rule set may be on this replica
+        store = MongoRoutingStore(infra.db, infra.writer, ttl)
         await store.ensure_indexes()
         relay = infra.relay([store.tasks], clock=clock)
-        ttl = settings.routing_cache_ttl_s  # how stale the staff and rule set may be on this replica
         staff = MongoStaffStore(infra.db["staff"], ttl)
         rules = MongoRuleStore(infra.db["rulesets"], config.rules, ttl)
         service = RoutingService(store, staff, rules, relay.publisher(store.tasks), config, clock)

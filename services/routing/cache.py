@@ -40,6 +40,10 @@ class Cached[T]:
                 self._value, self._loaded_at = value, started
             return value
 
+    def peek(self) -> T | None:
+        """The value if it is fresh, without reading: for a replica to apply its own change to it."""
+        return self._value if self._fresh() else None
+
     def invalidate(self) -> None:
         """This replica changed the value: the next `get` reads it again."""
         self._generation += 1
