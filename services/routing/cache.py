@@ -1,11 +1,12 @@
 """A value routing reads on every event but that changes rarely (the current rule set, the active staff, a
 team's loads), kept in memory for a few seconds instead of being read from MongoDB each time.
 
-Freshness: the replica that makes a change (a rule-set publish, a staff create or update) drops its copy
-at once, so it sees the change on its next read (a task write adjusts the loads it holds: `peek`); every other replica sees it within `ttl_s` (the setting
-`HUIYING_ROUTING_CACHE_TTL_S`, 2 s by default), when its copy expires. A time bound rather than change
-events: it needs no extra queue per replica and holds on a standalone MongoDB (no change streams). The
-load is single-flight: a burst of events after an expiry costs one read, not one per event.
+Freshness: the replica that makes a change (a rule-set publish, a staff create or update) drops its copy at
+once, so it sees the change on its next read (a task write adjusts the loads it holds: `peek`); every other
+replica sees it within `ttl_s` (the setting `HUIYING_ROUTING_CACHE_TTL_S`, 2 s by default), when its copy
+expires. A time bound rather than change events: it needs no extra queue per replica and holds on a
+standalone MongoDB (no change streams). The load is single-flight: a burst of events after an expiry costs
+one read, not one per event.
 """
 
 from __future__ import annotations
