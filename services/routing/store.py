@@ -32,6 +32,7 @@ LEDGER_FIELDS = (
     "service_code",
     "team_id",
     "channel",
+    "filed_by",
     "status",
     "priority",
     "submitted_at",
