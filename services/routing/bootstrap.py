@@ -89,13 +89,14 @@ async def bootstrap(settings: RoutingSettings, config: RoutingConfig, clock: Clo
     dev staff accounts are ensured. Nothing is consumed or swept until `Container.start()`."""
     infra = await Infrastructure.open(settings, SERVICE, clock=clock)
     try:
-        store = MongoRoutingStore(infra.db, infra.writer)
+        ttl = settings.routing_cache_ttl_s  # how stale loads, staff and the rule set may be on this replica
+        store = MongoRoutingStore(infra.db, infra.writer, ttl)
         await store.ensure_indexes()
         # Staff accounts carry their staff.changed events (an embedded outbox) like tasks do.
         accounts = infra.db["staff"]
         relay = infra.relay([store.tasks, accounts], clock=clock)
-        staff = MongoStaffStore(accounts, infra.writer, relay.publisher(accounts))
-        rules = MongoRuleStore(infra.db["rulesets"], config.rules)
+        staff = MongoStaffStore(accounts, infra.writer, relay.publisher(accounts), cache_ttl_s=ttl)
+        rules = MongoRuleStore(infra.db["rulesets"], config.rules, ttl)
         service = RoutingService(store, staff, rules, relay.publisher(store.tasks), config, clock)
         await staff.ensure_indexes()
         await rules.ensure_seeded(clock())

@@ -24,6 +24,7 @@ from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
+from services.routing.cache import CACHE_TTL_S, Cached
 from services.routing.domain.model import Role, StaffInfo
 from services.routing.domain.teams import Directory
 from shared.events import Envelope, StaffChanged, new_event, staff_aggregate_id
@@ -213,15 +214,22 @@ def staff_changed(account: StaffAccount, change: str, now: datetime) -> Envelope
 
 class MongoStaffStore:
     def __init__(
-        self, collection: AsyncCollection[Document], writer: OutboxWriter, publisher: Publisher | None = None
+        self,
+        collection: AsyncCollection[Document],
+        writer: OutboxWriter,
+        publisher: Publisher | None = None,
+        cache_ttl_s: float = CACHE_TTL_S,
     ) -> None:
         self.collection = collection
         self.writer = writer
         self.publisher = publisher  # the relay bound to this collection; None: the sweeper publishes
+        # Read on every event, changed rarely: kept for a few seconds (services/routing/cache.py).
+        self._active = Cached(self._read_active, cache_ttl_s)
 
     async def ensure_indexes(self) -> None:
         await self.collection.create_index("team")
         await self.collection.create_index([("team", ASCENDING), ("role", ASCENDING)])
+        await self.collection.create_index("active")
         await ensure_outbox_indexes(self.collection)
 
     async def get(self, username: str) -> StaffAccount | None:
@@ -234,6 +242,9 @@ class MongoStaffStore:
         return [StaffAccount.model_validate(d) async for d in cursor]
 
     async def active(self) -> tuple[StaffInfo, ...]:
+        return await self._active.get()
+
+    async def _read_active(self) -> tuple[StaffInfo, ...]:
         cursor = self.collection.find({"active": True}, {"password_hash": 0, "outbox": 0})
         return tuple([StaffAccount.model_validate({**d, "password_hash": ""}).info() async for d in cursor])
 
@@ -245,6 +256,7 @@ class MongoStaffStore:
             await self.collection.insert_one(document)
         except DuplicateKeyError:
             return False
+        self._active.invalidate()
         await self._publish(document)
         return True
 
@@ -290,6 +302,7 @@ class MongoStaffStore:
                 guard, self.writer.on_update({"$set": fields}, events), return_document=ReturnDocument.AFTER
             )
             if written is not None:
+                self._active.invalidate()
                 await self._publish(written)
                 return StaffAccount.model_validate(written)
         raise RuntimeError(f"the account {username!r} kept changing; try again")

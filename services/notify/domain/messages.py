@@ -93,6 +93,7 @@ def context_for(
         team_names = data.team.name if data.team else returned_by.get("name") if isinstance(returned_by, dict) else None
         ctx["team_name"] = pick(team_names, language)
         ctx["public_note"] = data.public_note or ""
+        ctx["extension_reason"] = raw.get("extension_reason") or ""
         ctx["due_at"] = format_time(data.due_at, language, tz)
         ctx["redispatch"] = bool(raw.get("redispatch"))
         ctx["reply"] = raw.get("reply") or data.public_note or ""
