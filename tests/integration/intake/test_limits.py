@@ -57,7 +57,7 @@ async def test_rate_limit_per_address_with_retry_after(run_service: Any) -> None
 
 
 async def test_rotating_x_forwarded_for_does_not_escape_the_per_address_limit(run_service: Any) -> None:
-    async with run_service("intake", rate_limit_per_address=3) as (client, _):
+    async with run_service("intake", rate_limit_per_address=3, rate_limit_window_s=3600) as (client, _):
         answers = [
             (await client.get("/v1/services", headers={"X-Forwarded-For": f"203.0.113.{n}"})).status_code
             for n in range(4)

@@ -10,7 +10,10 @@ from tests.unit.notify.events import submitted
 
 
 async def test_inbox_guessing_is_limited_per_address(run_service: Any, publish: Any) -> None:
-    async with run_service("notify", notify_inbox_misses_per_address=3, **FAST) as (notify, _):
+    async with run_service("notify", rate_limit_window_s=3600, notify_inbox_misses_per_address=3, **FAST) as (
+        notify,
+        _,
+    ):
         await publish(submitted("r1", "HY0000000001"))
 
         async def found() -> bool:
@@ -29,7 +32,9 @@ async def test_inbox_guessing_is_limited_per_address(run_service: Any, publish: 
 
 
 async def test_notify_limits_body_size_and_request_rate(run_service: Any) -> None:
-    async with run_service("notify", max_body_bytes=2048, rate_limit_per_address=5, **FAST) as (notify, _):
+    async with run_service(
+        "notify", rate_limit_window_s=3600, max_body_bytes=2048, rate_limit_per_address=5, **FAST
+    ) as (notify, _):
         big = await notify.request("GET", "/v1/inbox/HY0000000001", content=b"x" * 4096)
         assert big.status_code == 413
         answers = [(await notify.get("/v1/inbox/HY0000000001?allow_empty=true")).status_code for _ in range(5)]
