@@ -182,6 +182,5 @@ class FakeIntakeStore:
         doc.update(fields)
         return self._public(doc)
 
-    async def count_hit(self, window_id: str, expires_at: datetime) -> int:
-        self.windows[window_id] = self.windows.get(window_id, 0) + 1
-        return self.windows[window_id]
+    async def active_channels(self) -> list[Document]:
+        return [dict(d) for d in self.channels.values() if d["active"]]
