@@ -7,7 +7,8 @@
   Anyone else's header is ignored, so rotating it does not escape the per-address limit.
 - `SharedWindows` counts hits in fixed windows shared by every replica through one MongoDB collection,
   without a database round trip per request: each replica counts in memory and adds its counts to the
-  shared window document every `flush_interval_s` (one `$inc` per active window), reading the total back.
+  shared window document every `flush_interval_s` (one `$inc` per active window), reading the totals back
+  (also of the windows it did not hit since).
   A decision uses the last shared total plus the local hits since. So a limit can be passed by at most
   what the other replicas admit within one flush interval; that bounded slack is the price of not
   writing on every request. A fixed window also lets a client send up to twice the limit across a
@@ -187,6 +188,11 @@ class SharedWindows:
                 # Keep the counts for the next flush; the limits stay local meanwhile.
                 self._pending[window_id] = self._pending.get(window_id, 0) + count
                 raise
+        # Windows this replica knows but did not hit since: read the other replicas' totals back too.
+        stale = [w for w in self._known if w not in pending]
+        if stale:
+            async for doc in self.collection.find({"_id": {"$in": stale}}, {"n": 1}):
+                self._known[doc["_id"]] = max(self._known.get(doc["_id"], 0), int(doc.get("n", 0)))
         for window_id, expires in list(self._expires.items()):
             if expires < now and window_id not in self._pending:
                 self._expires.pop(window_id, None)
