@@ -148,32 +148,43 @@ async def run(
     rate: float | None = None,
     pids: dict[str, int] | None = None,
 ) -> dict[str, Any]:
-    from huiying.bench_measure import cpu_seconds, db_commands, per_request, rss_mb
+    from huiying.bench_measure import cpu_seconds, db_commands, events_handled, per_request, rss_mb, wait_until_quiet
 
     limits = httpx.Limits(max_connections=c + 20, max_keepalive_connections=c + 20)
     async with httpx.AsyncClient(timeout=60, limits=limits) as client:
         how = f"at {rate:g}/s (open model)" if rate else f"over {c} concurrent connections"
         print(f"submitting {n} requests {how} to {urls['intake']} ...")
         commands0, cpu0 = await db_commands(client, urls), cpu_seconds(pids or {})
+        writes0 = await db_commands(client, urls, writes=True)
+        handled0 = await events_handled(client, urls)
         accepted, elapsed = await submit_all(client, urls["intake"], key, n, c, rate)
         print(f"  accepted {len(accepted)}/{n} in {elapsed:.2f}s -> {len(accepted) / elapsed:.1f} requests/s")
         started = time.perf_counter()
+        # Per request: intake takes task.dispatched (status view), routing request.submitted (and its own
+        # task.dispatched work item), notify both.
+        journey = {"intake": 1, "routing": 2, "notify": 2}
+        wanted = {s: handled0.get(s, 0) + k * len(accepted) for s, k in journey.items()}
+        await wait_until_quiet(client, urls, wanted, timeout)
+        commands1, cpu1 = await db_commands(client, urls), cpu_seconds(pids or {})
+        writes1 = await db_commands(client, urls, writes=True)
         done = await wait_all(client, urls["intake"], urls["notify"], accepted, timeout)
         print(
             f"  {len(done)}/{len(accepted)} reached dispatch and both inbox messages "
             f"(drained {time.perf_counter() - started:.1f}s after the last submission)"
         )
-        commands1, cpu1 = await db_commands(client, urls), cpu_seconds(pids or {})
     result: dict[str, Any] = {
         "requests": n,
         "accepted": len(accepted),
         "completed": len(done),
         "accepted_per_s": round(len(accepted) / elapsed, 1),
         **latency_figures(done),
-        # The bench's own reads (GET /v1/track, /v1/inbox) are counted too: a few per request.
+        # Taken once the journey was done and before the bench's own reads (GET /v1/track, /v1/inbox); the
+        # background loops' periodic reads (sweepers, delivery worker) during the run are included.
         "db_commands_per_request": per_request(commands0, commands1, len(accepted)),
+        "db_writes_per_request": per_request(writes0, writes1, len(accepted)),
     }
-    result["db_commands_per_request"]["total"] = round(sum(result["db_commands_per_request"].values()), 2)
+    for key in ("db_commands_per_request", "db_writes_per_request"):
+        result[key]["total"] = round(sum(result[key].values()), 2)
     if pids:
         result["cpu_ms_per_request"] = per_request(cpu0, cpu1, len(accepted), scale=1000)
         result["cpu_ms_per_request"]["total"] = round(sum(result["cpu_ms_per_request"].values()), 1)
@@ -182,6 +193,7 @@ async def run(
         f = result[label]
         print(f"  {label:<28} p50 {f['p50_ms']:8.0f} ms   p99 {f['p99_ms']:8.0f} ms")
     print(f"  db commands per request  {result['db_commands_per_request']}")
+    print(f"  db writes per request    {result['db_writes_per_request']}")
     if pids:
         print(f"  cpu ms per request       {result['cpu_ms_per_request']}")
         print(f"  rss MB                   {result['rss_mb']}")

@@ -17,15 +17,56 @@ import psutil
 SERVICES = ("intake", "routing", "notify")
 
 
-async def db_commands(client: httpx.AsyncClient, urls: dict[str, str]) -> dict[str, float]:
-    """huiying_db_commands_total summed per service, read from each service's /metrics."""
+WRITES = ('command="insert"', 'command="update"', 'command="delete"', 'command="findAndModify"')
+
+
+async def db_commands(client: httpx.AsyncClient, urls: dict[str, str], *, writes: bool = False) -> dict[str, float]:
+    """huiying_db_commands_total summed per service (only the writing commands with `writes`), from /metrics."""
     totals: dict[str, float] = {}
     for service, url in urls.items():
         text = (await client.get(f"{url}/metrics")).text
         totals[service] = sum(
-            float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith("huiying_db_commands_total{")
+            float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines()
+            if line.startswith("huiying_db_commands_total{") and (not writes or any(w in line for w in WRITES))
         )
     return totals
+
+
+async def events_handled(client: httpx.AsyncClient, urls: dict[str, str]) -> dict[str, float]:
+    """Events each service took off its queues and finished with (outcome ok or ignored)."""
+    totals: dict[str, float] = {}
+    for service, url in urls.items():
+        text = (await client.get(f"{url}/metrics")).text
+        totals[service] = sum(
+            float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines()
+            if line.startswith("huiying_events_handled_total{")
+            and ('outcome="ok"' in line or 'outcome="ignored"' in line)
+        )
+    return totals
+
+
+async def wait_until_quiet(
+    client: httpx.AsyncClient, urls: dict[str, str], wanted: dict[str, float], timeout: float
+) -> None:
+    """Until every service handled the events the journey causes (`wanted`, counted from the start) and the
+    database writes stopped moving for 2 s (background settles and the delivery worker done; periodic reads
+    of the background loops go on), so the command and CPU figures are taken before the bench's own reads."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        handled = await events_handled(client, urls)
+        if all(handled.get(s, 0) >= n for s, n in wanted.items()):
+            break
+        await asyncio.sleep(0.5)
+    last: dict[str, float] = {}
+    quiet_end = min(end, time.monotonic() + 30)
+    while time.monotonic() < quiet_end:
+        now = await db_commands(client, urls, writes=True)
+        if now == last:
+            return
+        last = now
+        await asyncio.sleep(2)
 
 
 def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
