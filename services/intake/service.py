@@ -120,9 +120,8 @@ class IntakeService:
             return await self._submit(cmd)
 
     async def _submit(self, cmd: SubmitRequest) -> Submitted:
-        replay = await self._replay(cmd)
-        if replay is not None:
-            return replay
+        # No look-up first: the insert itself finds an earlier request with the same Idempotency-Key (the
+        # unique index), so a new submission costs one database command; a retry costs a read on top.
         referral = self.triage.check(cmd.service_code, cmd.description, cmd.attributes)
         now = to_millis(self.clock())
 
@@ -133,7 +132,7 @@ class IntakeService:
             except TrackingCodeTaken:
                 return AGAIN  # 50-bit codes clash rarely; draw another
             except IdempotencySlotTaken:
-                # Another replica stored this key between our look-up and our insert.
+                # An earlier request (a retry, or another replica a moment ago) holds this key.
                 replay = await self._replay(cmd)
                 if replay is None:  # pragma: no cover - the slot holder cannot vanish
                     raise Busy("could not store the request; try again") from None
