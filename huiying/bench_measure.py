@@ -20,31 +20,30 @@ SERVICES = ("intake", "routing", "notify")
 WRITES = ('command="insert"', 'command="update"', 'command="delete"', 'command="findAndModify"')
 
 
-async def db_commands(client: httpx.AsyncClient, urls: dict[str, str], *, writes: bool = False) -> dict[str, float]:
-    """huiying_db_commands_total summed per service (only the writing commands with `writes`), from /metrics."""
+async def metric_sums(
+    client: httpx.AsyncClient, urls: dict[str, str], metric: str, labels: tuple[str, ...] = ()
+) -> dict[str, float]:
+    """A counter summed per service from each service's /metrics; with `labels`, only the series that carry
+    one of them (e.g. 'command="insert"')."""
     totals: dict[str, float] = {}
     for service, url in urls.items():
         text = (await client.get(f"{url}/metrics")).text
         totals[service] = sum(
             float(line.rsplit(" ", 1)[1])
             for line in text.splitlines()
-            if line.startswith("huiying_db_commands_total{") and (not writes or any(w in line for w in WRITES))
+            if line.startswith(metric + "{") and (not labels or any(label in line for label in labels))
         )
     return totals
+
+
+async def db_commands(client: httpx.AsyncClient, urls: dict[str, str], *, writes: bool = False) -> dict[str, float]:
+    """Database commands per service (only the writing commands with `writes`)."""
+    return await metric_sums(client, urls, "huiying_db_commands_total", WRITES if writes else ())
 
 
 async def events_handled(client: httpx.AsyncClient, urls: dict[str, str]) -> dict[str, float]:
     """Events each service took off its queues and finished with (outcome ok or ignored)."""
-    totals: dict[str, float] = {}
-    for service, url in urls.items():
-        text = (await client.get(f"{url}/metrics")).text
-        totals[service] = sum(
-            float(line.rsplit(" ", 1)[1])
-            for line in text.splitlines()
-            if line.startswith("huiying_events_handled_total{")
-            and ('outcome="ok"' in line or 'outcome="ignored"' in line)
-        )
-    return totals
+    return await metric_sums(client, urls, "huiying_events_handled_total", ('outcome="ok"', 'outcome="ignored"'))
 
 
 async def wait_until_quiet(
