@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import ipaddress
 import math
@@ -166,6 +167,7 @@ class SharedWindows:
         self._known: dict[str, int] = {}  # window id -> the shared total at the last flush
         self._pending: dict[str, int] = {}  # window id -> hits counted here since
         self._expires: dict[str, datetime] = {}
+        self._flushing = asyncio.Lock()
 
     def hit(self, scope: str, subject: str, limit: int, what: str) -> None:
         """Count one request; raise RateLimited (429 with Retry-After) when over the limit. No I/O."""
@@ -178,7 +180,12 @@ class SharedWindows:
             raise RateLimited(what, limit, self.window_s, window.retry_after_s)
 
     async def flush(self) -> None:
-        """Add this replica's counts to the shared windows and read the totals back; forget old windows."""
+        """Add this replica's counts to the shared windows and read the totals back; forget old windows.
+        One flush at a time (the periodic one and a final one at shutdown may meet)."""
+        async with self._flushing:
+            await self._flush()
+
+    async def _flush(self) -> None:
         now = self.clock()
         pending, self._pending = self._pending, {}
         for window_id, count in pending.items():
