@@ -75,7 +75,11 @@ async def submit_all(
         if rate is not None:
             await asyncio.sleep(max(0.0, start + (i - first) / rate - time.perf_counter()))
         async with sem:
-            r = await client.post(f"{url}/v1/requests", json=body(i), headers={"X-API-Key": key})
+            try:
+                r = await client.post(f"{url}/v1/requests", json=body(i), headers={"X-API-Key": key})
+            except httpx.HTTPError:
+                failures += 1
+                return
             if r.status_code == 201:
                 results.append(r.json())
             else:
@@ -96,24 +100,30 @@ async def wait_all(
     end = time.monotonic() + timeout
 
     async def check(item: dict[str, Any]) -> None:
-        code = item["tracking_code"]
         async with sem:
-            track = (await client.get(f"{intake}/v1/track/{code}")).json()
-            dispatched = [e for e in track.get("timeline", []) if e["type"] == "task.dispatched"]
-            if not dispatched:
-                return
-            r = await client.get(f"{notify}/v1/inbox/{code}")
-            if r.status_code != 200:
-                return
-            messages = r.json()["messages"]
-            kinds = {m["event_type"]: m for m in messages}
-            if "request.submitted" in kinds and "task.dispatched" in kinds:
-                done[code] = {
-                    "submitted_at": item["submitted_at"],
-                    "dispatched_at": dispatched[0]["at"],
-                    "receipt_at": kinds["request.submitted"]["created_at"],
-                    "notice_at": kinds["task.dispatched"]["created_at"],
-                }
+            try:
+                await look(item)
+            except (httpx.HTTPError, ValueError):
+                pass  # a dropped connection or a half answer under load: look again next round
+
+    async def look(item: dict[str, Any]) -> None:
+        code = item["tracking_code"]
+        track = (await client.get(f"{intake}/v1/track/{code}")).json()
+        dispatched = [e for e in track.get("timeline", []) if e["type"] == "task.dispatched"]
+        if not dispatched:
+            return
+        r = await client.get(f"{notify}/v1/inbox/{code}")
+        if r.status_code != 200:
+            return
+        messages = r.json()["messages"]
+        kinds = {m["event_type"]: m for m in messages}
+        if "request.submitted" in kinds and "task.dispatched" in kinds:
+            done[code] = {
+                "submitted_at": item["submitted_at"],
+                "dispatched_at": dispatched[0]["at"],
+                "receipt_at": kinds["request.submitted"]["created_at"],
+                "notice_at": kinds["task.dispatched"]["created_at"],
+            }
 
     while len(done) < len(accepted) and time.monotonic() < end:
         await asyncio.gather(*(check(i) for i in accepted if i["tracking_code"] not in done))
@@ -266,6 +276,14 @@ def main(args: argparse.Namespace) -> int:
     if problem:
         print(f"huiying bench: {problem}")
         return 2
+    try:
+        return _main(args)
+    except httpx.HTTPError as exc:
+        print(f"huiying bench: a service stopped answering ({type(exc).__name__}: {exc}); see the services' logs")
+        return 1
+
+
+def _main(args: argparse.Namespace) -> int:
     if not args.spawn:
         urls = {"intake": args.intake_url, "routing": args.routing_url, "notify": args.notify_url}
         result = asyncio.run(run(urls, args.api_key, args.requests, args.concurrency, args.timeout, rate=args.rate))
