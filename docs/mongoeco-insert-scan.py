@@ -24,7 +24,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-SIZES = (250, 1000, 4000)
+SIZES = (250, 1000, 4000)  # --sizes to change
 
 
 async def timed(calls: list[Any]) -> float:
@@ -34,7 +34,9 @@ async def timed(calls: list[Any]) -> float:
     return (time.perf_counter() - started) * 1000 / len(calls)
 
 
-async def measure(engine_name: str, sample: int) -> list[tuple[int, float, float, float]]:
+async def measure(
+    engine_name: str, sample: int, sizes: tuple[int, ...] = SIZES
+) -> list[tuple[int, float, float, float]]:
     from mongoeco import AsyncMongoClient
     from mongoeco.engines.memory import MemoryEngine
     from mongoeco.engines.sqlite import SQLiteEngine
@@ -46,7 +48,7 @@ async def measure(engine_name: str, sample: int) -> list[tuple[int, float, float
             coll = client["repro"]["docs"]
             await coll.create_index("code", unique=True)
             stored = 0
-            for size in SIZES:
+            for size in sizes:
                 # Fill up to `size` with one bulk insert (cheap), then time single writes at that size.
                 fill = [{"_id": str(uuid.uuid4()), "code": str(uuid.uuid4()), "n": 1} for _ in range(size - stored)]
                 await coll.insert_many(fill)
@@ -64,12 +66,13 @@ def main() -> None:
     parser.add_argument("--engine", choices=["sqlite", "memory"], default="sqlite")
     parser.add_argument("--patched", action="store_true", help="apply huiying/mongoeco_patch.py first")
     parser.add_argument("--sample", type=int, default=30)
+    parser.add_argument("--sizes", default=",".join(map(str, SIZES)), help="collection sizes, e.g. 1000,50000")
     args = parser.parse_args()
     if args.patched:
         from huiying.mongoeco_patch import apply
 
         print(apply())
-    rows = asyncio.run(measure(args.engine, args.sample))
+    rows = asyncio.run(measure(args.engine, args.sample, tuple(int(x) for x in args.sizes.split(","))))
     print(f"engine {args.engine}{' (patched)' if args.patched else ''}: milliseconds per single write")
     print(f"{'stored':>8} {'insert_one':>11} {'update _id':>11} {'update _id+guard':>17}")
     for size, insert, update, guarded in rows:
