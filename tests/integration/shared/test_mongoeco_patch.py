@@ -93,3 +93,25 @@ async def test_a_unique_index_sees_arrays_stored_after_the_check_was_cached(engi
         with pytest.raises(DuplicateKeyError):
             await coll.insert_one({"_id": "s4", "code": "d"})  # multikey uniqueness still enforced
         assert await coll.find_one({"code": "c"}) is not None
+
+
+async def test_which_of_intakes_queries_mongoeco_answers_from_an_index(tmp_path: Path) -> None:
+    """docs/mongoeco-insert-scan.md's table, checked: the tracking-code look-up uses the index; the sweeper's
+    range runs in SQL (not decoding every document in Python); a sparse index is not used (so intake's hot path
+    does not query by `idem`: the insert finds an earlier Idempotency-Key through the unique index)."""
+    from shared.outbox import DUE
+
+    mongoeco_patch.apply()
+    async with AsyncMongoClient(SQLiteEngine(str(tmp_path / "x.db"))) as client:
+        coll = client["db"]["requests"]
+        await coll.create_index("tracking_code", unique=True)
+        await coll.create_index("idem", unique=True, sparse=True, name="idempotency")
+        await coll.create_index(DUE, name="outbox_due")
+        await coll.insert_many([{"_id": f"r{i}", "tracking_code": f"HY{i:010d}"} for i in range(100)])
+
+        async def details(query: dict[str, Any]) -> str:
+            return str(await coll.find(query).explain())
+
+        assert "scalar_index_entries" in await details({"tracking_code": "HY0000000007"})
+        assert "'strategy': 'sql'" in await details({DUE: {"$lt": 5}})
+        assert "scalar_index_entries" not in await details({"idem": "web:key"})
