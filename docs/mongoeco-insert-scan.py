@@ -58,6 +58,7 @@ async def measure(
                 guarded = await timed([coll.update_one({"_id": i, "n": {"$gte": 1}}, {"$inc": {"n": 1}}) for i in ids])
                 stored = size + sample
                 rows.append((size, insert, update, guarded))
+                print(f"{size:>8} {insert:>11.2f} {update:>11.2f} {guarded:>17.2f}", flush=True)
     return rows
 
 
@@ -72,11 +73,9 @@ def main() -> None:
         from huiying.mongoeco_patch import apply
 
         print(apply())
-    rows = asyncio.run(measure(args.engine, args.sample, tuple(int(x) for x in args.sizes.split(","))))
     print(f"engine {args.engine}{' (patched)' if args.patched else ''}: milliseconds per single write")
     print(f"{'stored':>8} {'insert_one':>11} {'update _id':>11} {'update _id+guard':>17}")
-    for size, insert, update, guarded in rows:
-        print(f"{size:>8} {insert:>11.2f} {update:>11.2f} {guarded:>17.2f}")
+    asyncio.run(measure(args.engine, args.sample, tuple(int(x) for x in args.sizes.split(","))))
 
 
 if __name__ == "__main__":
