@@ -38,6 +38,9 @@ SERVICES = [
 ]
 
 
+JOURNEY = {"intake": 1, "routing": 2, "notify": 2}  # events each service handles per request
+
+
 def percentile(values: list[float], p: float) -> float:
     if not values:
         return float("nan")
@@ -172,8 +175,7 @@ async def run(
         started = time.perf_counter()
         # Per request: intake takes task.dispatched (status view), routing request.submitted (and its own
         # task.dispatched work item), notify both.
-        journey = {"intake": 1, "routing": 2, "notify": 2}
-        wanted = {s: handled0.get(s, 0) + k * len(accepted) for s, k in journey.items()}
+        wanted = {s: handled0.get(s, 0) + k * len(accepted) for s, k in JOURNEY.items()}
         await wait_until_quiet(client, urls, wanted, timeout)
         commands1, cpu1 = await db_commands(client, urls), cpu_seconds(pids or {})
         writes1 = await db_commands(client, urls, writes=True)
@@ -211,24 +213,32 @@ async def run(
 
 
 async def soak(urls: dict[str, str], key: str, total: int, c: int, pids: dict[str, int]) -> list[dict[str, Any]]:
-    """Fill `total` requests in batches through intake; at each checkpoint measure CPU per request over a batch
-    of 200 that travels the whole way (submit -> dispatched -> both inbox messages)."""
-    from huiying.bench_measure import checkpoints, cpu_seconds, per_request
+    """Fill `total` requests in batches through intake. At each checkpoint, once the backlog is handled, measure
+    the CPU of a batch of 200 from submission until every service handled its events and the writes stopped,
+    divided by the requests in it."""
+    from huiying.bench_measure import checkpoints, cpu_seconds, events_handled, per_request, wait_until_quiet
 
     rows: list[dict[str, Any]] = []
     stored = 0
     async with httpx.AsyncClient(timeout=120) as client:
+        handled0 = await events_handled(client, urls)
+
+        async def settle(requests: int) -> None:
+            wanted = {s: handled0.get(s, 0) + k * requests for s, k in JOURNEY.items()}
+            await wait_until_quiet(client, urls, wanted, 900)
+
         for point in checkpoints(total):
             measured = min(200, point)
             while stored < point - measured:
                 batch = min(500, point - measured - stored)
-                await submit_all(client, urls["intake"], key, batch, c, first=stored)
-                stored += batch
+                accepted, _ = await submit_all(client, urls["intake"], key, batch, c, first=stored)
+                stored += len(accepted)
+                await settle(stored)  # keep the backlog bounded: the fill never outruns the pipeline
             cpu0 = cpu_seconds(pids)
             accepted, _ = await submit_all(client, urls["intake"], key, measured, c, first=stored)
-            done = await wait_all(client, urls["intake"], urls["notify"], accepted, 600)
-            stored += measured
-            cpu = per_request(cpu0, cpu_seconds(pids), len(done), scale=1000)
+            stored += len(accepted)
+            await settle(stored)
+            cpu = per_request(cpu0, cpu_seconds(pids), len(accepted), scale=1000)
             row = {"stored": stored, "cpu_ms_per_request": round(sum(cpu.values()), 1), "by_process": cpu}
             rows.append(row)
             print(f"  {stored:>8} stored: {row['cpu_ms_per_request']:.1f} ms CPU per request  {cpu}")
