@@ -53,10 +53,16 @@ async def wait_until_quiet(
     database writes stopped moving for 2 s (background settles and the delivery worker done; periodic reads
     of the background loops go on), so the command and CPU figures are taken before the bench's own reads."""
     end = time.monotonic() + timeout
+    seen: dict[str, float] = {}
+    moved_at = time.monotonic()
     while time.monotonic() < end:
         handled = await events_handled(client, urls)
         if all(handled.get(s, 0) >= n for s, n in wanted.items()):
             break
+        if handled != seen:
+            seen, moved_at = handled, time.monotonic()
+        elif time.monotonic() - moved_at > 60:
+            break  # nothing handled for a minute (events dead-lettered?): measure what there is
         await asyncio.sleep(0.5)
     last: dict[str, float] = {}
     quiet_end = min(end, time.monotonic() + 30)
