@@ -22,10 +22,10 @@ from services.routing.cache import CACHE_TTL_S, Cached
 from services.routing.domain.lifecycle import Outcome
 from services.routing.domain.model import LOAD_STATUSES, Task
 from services.routing.domain.queue import QueueQuery
-from shared.outbox import OutboxWriter, ensure_outbox_indexes
+from shared.outbox import HIDE, OutboxWriter, ensure_outbox_indexes
 
 Document = dict[str, Any]
-INTERNAL = {"outbox": 0, "outbox_lease": 0}
+INTERNAL = HIDE
 QUEUE_ORDER = [("priority_rank", ASCENDING), ("due_at", ASCENDING), ("submitted_at", ASCENDING)]
 # What the ledgers count (services/routing/domain/ledger.py).
 LEDGER_FIELDS = (

@@ -59,17 +59,19 @@ class CommandCounter(monitoring.CommandListener):
         return ", ".join(f"{what} x{n}" for what, n in counts.items()) or "none"
 
 
-def counting_client_factory(counter: CommandCounter) -> Any:
-    """A stand-in for `shared.mongo.make_client` whose clients report to `counter`."""
+def counting_client_factory(test_counter: CommandCounter) -> Any:
+    """A stand-in for `shared.mongo.make_client` whose clients also report to `test_counter`."""
 
-    def make(uri: str | None, *, service: str, timeout_ms: int = 5000) -> AsyncMongoClient[dict[str, Any]]:
+    def make(
+        uri: str | None, *, service: str, timeout_ms: int = 5000, counter: monitoring.CommandListener | None = None
+    ) -> AsyncMongoClient[dict[str, Any]]:
         assert uri, "the test settings always name a MongoDB"
         return AsyncMongoClient(
             uri,
             tz_aware=True,
             serverSelectionTimeoutMS=timeout_ms,
             appname=f"huiying-{service}",
-            event_listeners=[counter],
+            event_listeners=[test_counter, *([counter] if counter else [])],
         )
 
     return make

@@ -27,7 +27,7 @@ ContainerDep = Annotated[Container, Depends(get_container)]
 async def limit_address(request: Request, container: ContainerDep) -> None:
     """Every API call counts against its client address (429 with Retry-After when over)."""
     address = client_address(request.scope, container.settings.trusted_proxy_networks)
-    await container.limiter.hit("addr", address, container.settings.rate_limit_per_address, "from this address")
+    container.limiter.hit("addr", address, container.settings.rate_limit_per_address, "from this address")
 
 
 async def authenticate(container: Container, api_key: str) -> Document | None:
@@ -35,7 +35,7 @@ async def authenticate(container: Container, api_key: str) -> Document | None:
     channel = await container.service.channel_for_key(api_key)
     if channel is not None:
         limit = container.settings.rate_limit_per_key
-        await container.limiter.hit("key", channel["_id"], limit, "for this API key")
+        container.limiter.hit("key", channel["_id"], limit, "for this API key")
     return channel
 
 
