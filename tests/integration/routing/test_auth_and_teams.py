@@ -157,5 +157,9 @@ async def test_account_changes_are_published_with_a_newer_token_version(routing:
     seen = [(e.seq, e.data["change"], e.data["token_version"], e.data["active"]) for e in events]
     # Name and duty changes concern no other service; a disable revokes tokens, a re-enable does not.
     assert seen == [(1, "created", 0, True), (2, "disabled", 1, False), (3, "enabled", 1, True)]
-    stored = await routing.app.state.container.staff.collection.find_one({"_id": "pm.sun"})
-    assert stored is not None and not stored.get("outbox")  # published and removed from the outbox
+
+    async def settled() -> bool:  # published, then removed from the account's outbox
+        stored = await routing.app.state.container.staff.collection.find_one({"_id": "pm.sun"})
+        return stored is not None and not stored.get("outbox")
+
+    await eventually(settled, what="the account's outbox to be settled")
