@@ -8,9 +8,10 @@ from typing import Any
 from urllib.parse import quote
 
 import aio_pika
+import pytest
 from pymongo import AsyncMongoClient
 
-from shared.bus import Bus, Unroutable
+from shared.bus import Bus, TopologyMismatch, Unroutable
 from shared.events import new_event
 from shared.events.staff import StaffChanged
 from shared.metrics import EVENTS_RETURNED
@@ -230,3 +231,37 @@ async def _cut_connections(settings: Settings, connection_name: str) -> None:
 
         for name in await eventually(listed, what=f"the connection {connection_name} in the management API"):
             await client.delete(f"/api/connections/{quote(name, safe='')}")
+
+
+async def test_migrate_moves_a_queue_with_old_arguments_to_policies_and_keeps_its_messages(settings: Settings) -> None:
+    from huiying.topology import migrate
+
+    queue = settings.queue("routing.request-events")
+    old_arguments = {
+        "x-queue-type": "quorum",
+        "x-dead-letter-exchange": f"{settings.events_exchange}.dlx",
+        "x-dead-letter-routing-key": queue,
+        "x-delivery-limit": 5,
+    }
+    connection = await aio_pika.connect(settings.amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        exchange = await channel.declare_exchange(settings.events_exchange, aio_pika.ExchangeType.TOPIC, durable=True)
+        old = await channel.declare_queue(queue, durable=True, arguments=old_arguments)
+        await old.bind(exchange, routing_key="request.submitted")
+    bus = Bus(settings, producer="test")
+    await bus.connect()
+    try:
+        for i in range(3):
+            await bus.publish(submitted(f"old-{i}"))
+        with pytest.raises(TopologyMismatch, match="huiying topology migrate"):
+            await bus.declare_topology()
+    finally:
+        await bus.close()
+
+    assert await migrate(settings) == [queue]
+    info = await queues_info(settings)
+    assert info[queue]["arguments"] == QUEUE_TYPE and f"{queue}.migrating" not in info
+    assert await queue_depth(settings, queue) == 3  # nothing lost on the way
+    await has_policy(settings, queue, {"delivery-limit": settings.delivery_limit})
+    assert await migrate(settings) == []  # nothing left to move
