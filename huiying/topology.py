@@ -18,7 +18,7 @@ from typing import Any
 import aio_pika
 
 from shared.bus import BrokerUnavailable, Bus, TopologyMismatch
-from shared.policies import PoliciesUnavailable, apply_policies, queues_info
+from shared.policies import PoliciesUnavailable, apply_policies, delete_policies, queues_info
 from shared.settings import SERVICES, Settings
 from shared.topology import PUBLISHES, QUEUE_TYPE, Topology, describe
 
@@ -182,6 +182,20 @@ async def _move(channel: aio_pika.abc.AbstractChannel, source: aio_pika.abc.Abst
         await message.ack()
         moved += 1
     return moved
+
+
+async def delete_all(settings: Settings, topology: Topology) -> None:
+    """Delete every queue, exchange and policy of a throwaway stack's `topology` (a bench's, a test's)."""
+    if not topology.prefix:
+        raise ValueError("refusing to delete a topology without a queue prefix (production's)")
+    await delete_policies(settings, topology.prefix)
+    connection = await aio_pika.connect(settings.amqp_urls[0])
+    async with connection:
+        channel = await connection.channel()
+        for queue in topology.queues():
+            await channel.queue_delete(queue.name)
+        for exchange in topology.exchanges():
+            await channel.exchange_delete(exchange.name)
 
 
 def main(settings: Settings, action: str, *, check: bool = False, out: str | None = None) -> int:

@@ -265,3 +265,19 @@ async def test_migrate_moves_a_queue_with_old_arguments_to_policies_and_keeps_it
     assert await queue_depth(settings, queue) == 3  # nothing lost on the way
     await has_policy(settings, queue, {"delivery-limit": settings.delivery_limit})
     assert await migrate(settings) == []  # nothing left to move
+
+
+async def test_a_throwaway_stacks_topology_is_deleted_whole_with_its_policies(settings: Settings) -> None:
+    """What `huiying bench --spawn` does when it ends."""
+    from huiying.topology import delete_all
+
+    bus = Bus(settings, producer="test")
+    await bus.connect()
+    try:
+        topology = await bus.declare_topology(["t1"])
+    finally:
+        await bus.close()
+    await delete_all(settings, topology)
+    left = [name for name in await queues_info(settings) if name.startswith(settings.queue_prefix)]
+    assert left == []
+    assert [p for p in await current_policies(settings) if p.startswith(settings.queue_prefix)] == []
