@@ -108,6 +108,12 @@ def amqp_url() -> Iterator[str]:
             f"RabbitMQ does not accept connections at 127.0.0.1:5672 ({type(exc).__name__}: {exc}); "
             "start it with `rabbitmq-server -detached` (`.ci/run` also restarts a broker that stopped answering)"
         )
+    from shared.policies import PoliciesUnavailable, current_policies
+
+    try:
+        asyncio.run(current_policies(Settings(amqp_url=AMQP_URL)))
+    except PoliciesUnavailable as exc:
+        pytest.exit(f"{exc} (`.ci/run` does it)")
     _record_declarations()
     # Safety net for runs that are killed before their teardown: the broker itself deletes test queues
     # nobody has used for 10 minutes.
