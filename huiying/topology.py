@@ -165,17 +165,7 @@ async def _move(channel: aio_pika.abc.AbstractChannel, source: aio_pika.abc.Abst
     moved = 0
     while (message := await source.get(no_ack=False, fail=False)) is not None:
         await channel.default_exchange.publish(
-            aio_pika.Message(
-                message.body,
-                headers=dict(message.headers or {}),
-                content_type=message.content_type,
-                correlation_id=message.correlation_id,
-                message_id=message.message_id,
-                type=message.type,
-                app_id=message.app_id,
-                timestamp=message.timestamp,
-                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-            ),
+            Bus._copy(message, dict(message.headers or {})),
             routing_key=target,
             mandatory=True,
         )
