@@ -93,3 +93,27 @@ def test_prod_refuses_the_guest_broker_login_and_dev_keeps_it() -> None:
         with pytest.raises(ValidationError, match="guest"):
             Settings(mode="prod", amqp_url=url, **secrets)
     assert Settings(mode="prod", amqp_url="amqp://huiying-intake:s3cret@n1:5672/huiying", **secrets)
+
+
+def test_huiying_topology_show_and_definitions_check(capsys: pytest.CaptureFixture[str]) -> None:
+    from huiying.cli import main
+
+    assert main(["topology", "show"]) == 0
+    shown = capsys.readouterr().out
+    assert "routing.request-events  <- huiying.events:request.submitted" in shown
+    assert "work.legal_aid" in shown and "huiying.unroutable" in shown
+    assert main(["topology", "definitions", "--check"]) == 0
+
+
+def test_huiying_topology_apply_without_a_broker_says_what_to_do_in_one_line(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from huiying.cli import main
+    from tests.support import free_port
+
+    port = free_port()
+    monkeypatch.setenv("HUIYING_AMQP_URL", f"amqp://guest:guest@127.0.0.1:{port}/")
+    monkeypatch.setenv("HUIYING_AMQP_MANAGEMENT_URL", f"http://127.0.0.1:{port}/")
+    assert main(["topology", "apply"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "rabbitmq_management" in err and "Traceback" not in err
