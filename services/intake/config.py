@@ -39,12 +39,27 @@ class IntakeSettings(Settings):
     # Submissions per channel API key.
     rate_limit_per_key: int = Field(1200, ge=0)
 
+    # --- the resident portal ----------------------------------------------------------------------
+    # The community's hotline: the portal shows it with a call button (its hours are a portal text,
+    # `hotline.hours`). Empty: the portal sends residents to the service window only.
+    hotline_number: str = Field("12345", pattern=r"^[0-9+][0-9 -]{2,19}$|^$")
+    # notify's SMS gateway (the same variable notify reads, from the one environment file): when it is set,
+    # a resident who gives a mobile number is told by SMS unless they choose otherwise.
+    notify_sms_url: str | None = None
+
+    @property
+    def sms_available(self) -> bool:
+        return bool((self.notify_sms_url or "").strip())
+
     # --- Open311 ---------------------------------------------------------------------------------
     # When set, a request naming another jurisdiction_id is answered 404; empty accepts any (one jurisdiction).
     open311_jurisdiction_id: str = ""
     open311_contact: str = "社区一站式服务站 / community one-stop service desk"
     open311_key_service: str = "Ask the community administrator for a channel API key (POST /v1/admin/channels)."
     open311_changeset: str = "2025-01-01T00:00:00Z"
+    # false: GET requests answers 403 unless it names service_request_id (clients look up the requests they
+    # filed; nobody browses everyone's). The single-request view by id stays.
+    open311_public_list: bool = True
 
 
 class ConfigError(RuntimeError):
