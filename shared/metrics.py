@@ -39,3 +39,14 @@ UNROUTABLE_MESSAGES = Gauge(
     "Messages waiting in the alternate exchange's queue huiying.unroutable (no queue was bound to their type); "
     "alert when above 0",
 )
+DB_COMMANDS = Counter(
+    "huiying_db_commands_total",
+    "Database commands sent by this process (PyMongo command monitoring), by command name",
+    ["service", "command"],
+)
+DB_SLOW_SECONDS = Histogram(
+    "huiying_db_command_seconds",
+    "Database command latency as the driver saw it",
+    ["service"],
+    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+)

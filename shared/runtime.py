@@ -15,7 +15,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from shared.bus import Bus
 from shared.loop import PeriodicLoop
 from shared.metrics import UNROUTABLE_MESSAGES
-from shared.mongo import make_client, ping, wait_for_database
+from shared.mongo import CommandCounter, make_client, ping, wait_for_database
 from shared.outbox import OutboxRelay, OutboxWriter, new_owner_id, utcnow
 from shared.settings import Settings
 
@@ -31,6 +31,7 @@ class Infrastructure:
     db: AsyncDatabase[Document]
     bus: Bus
     writer: OutboxWriter
+    commands: CommandCounter  # counts this process's database commands; knows their recent latency
     relays: list[OutboxRelay] = field(default_factory=list)
     watch: PeriodicLoop = field(init=False)  # refreshes the gauge huiying_unroutable_messages
 
@@ -41,7 +42,8 @@ class Infrastructure:
         """Open the database and the broker, and declare the whole event topology (shared/topology.py; the
         work queues of `teams` too) before anything can be published."""
         uri = settings.mongodb_uri(service)
-        client = make_client(uri, service=service, timeout_ms=settings.mongodb_timeout_ms)
+        commands = CommandCounter(service)
+        client = make_client(uri, service=service, timeout_ms=settings.mongodb_timeout_ms, counter=commands)
         bus = Bus(settings, producer=service)
         try:
             await wait_for_database(client, service=service, uri=uri or "", deadline_s=30)
@@ -52,7 +54,7 @@ class Infrastructure:
             await client.close()
             raise
         writer = OutboxWriter(new_owner_id(service), settings.outbox_lease_s, clock=clock)
-        infra = cls(settings, service, client, client[settings.mongodb_db(service)], bus, writer)
+        infra = cls(settings, service, client, client[settings.mongodb_db(service)], bus, writer, commands)
         infra.watch.start()
         return infra
 

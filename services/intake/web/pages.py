@@ -169,7 +169,7 @@ async def submit(service_code: str, request: Request) -> Response:
     if not await portal_open(request):
         return form_page(request, service, values, notice="form.closed", status=503)
     limit = container.settings.rate_limit_per_key
-    await container.limiter.hit("key", PORTAL_CHANNEL, limit, "through the portal")
+    container.limiter.hit("key", PORTAL_CHANNEL, limit, "through the portal")
     # The form's one-time token doubles as the Idempotency-Key: a double click or a re-sent form files once.
     token = values.one("submission")
     draft = checked.request.draft("portal", PORTAL, token if forms.SUBMISSION_TOKEN.match(token) else None)
