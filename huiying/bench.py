@@ -311,6 +311,7 @@ def _main(args: argparse.Namespace) -> int:
                 "HUIYING_EVENTS_EXCHANGE": f"bench-{tag}.events",
                 "HUIYING_WORK_EXCHANGE": f"bench-{tag}.work",
                 "HUIYING_QUEUE_PREFIX": f"bench-{tag}.",
+                "HUIYING_QUEUE_EXPIRES_MS": "600000",  # if the bench is killed, the broker cleans up
                 "HUIYING_EMBEDDED_ENGINE": args.engine,
                 "HUIYING_DATA_DIR": tmp,
                 "HUIYING_LOG_LEVEL": "WARNING",
@@ -356,20 +357,10 @@ def _main(args: argparse.Namespace) -> int:
 
 
 def _cleanup_queues(settings: Any) -> None:
-    """Delete the private stack's queues and exchanges so benches leave nothing behind."""
-    import aio_pika
-
-    async def go() -> None:
-        conn = await aio_pika.connect(settings.amqp_url)
-        async with conn:
-            ch = await conn.channel()
-            for q in ("intake.task-events", "routing.request-events", "notify.events"):
-                for suffix in ("", ".retry", ".dlq"):
-                    await ch.queue_delete(settings.queue(q) + suffix)
-            for ex in (settings.events_exchange, settings.events_exchange + ".dlx", settings.work_exchange):
-                await ch.exchange_delete(ex)
+    """Delete the private stack's queues, exchanges and policies (as shared/topology.py declares them)."""
+    from huiying.topology import delete_all, topology_of
 
     try:
-        asyncio.run(go())
+        asyncio.run(delete_all(settings, topology_of(settings)))
     except Exception as exc:
         print(f"(could not delete the bench queues: {exc})")

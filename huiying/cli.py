@@ -6,6 +6,7 @@ huiying mongo ...           one embedded MongoDB-wire server (used by `run`)
 huiying bench               submit N requests and print throughput and latency figures
 huiying schemas [--check]   write (or check) the event JSON Schemas and the AsyncAPI document
 huiying dlq QUEUE [--replay] show (or move back) what is in a queue's dead-letter queue
+huiying topology ACTION     show | apply | migrate | definitions [--check]: the event topology and its policies
 """
 
 from __future__ import annotations
@@ -116,6 +117,12 @@ def cmd_dlq(args: argparse.Namespace) -> int:
     return asyncio.run(dlq.main(_settings(), args.queue, replay=args.replay, limit=args.limit))
 
 
+def cmd_topology(args: argparse.Namespace) -> int:
+    from huiying import topology
+
+    return topology.main(_settings(), args.action, check=args.check, out=args.out)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="huiying", description="Huiying (回应) community service desk")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -162,6 +169,12 @@ def main(argv: list[str] | None = None) -> int:
     dlq.add_argument("--replay", action="store_true", help="move the messages back to the queue")
     dlq.add_argument("--limit", type=int, default=100)
     dlq.set_defaults(func=cmd_dlq)
+
+    topology = sub.add_parser("topology", help="show, apply or migrate the event topology; write its definitions")
+    topology.add_argument("action", choices=["show", "apply", "migrate", "definitions"])
+    topology.add_argument("--check", action="store_true", help="definitions: fail if the committed file is stale")
+    topology.add_argument("--out", default=None, help="definitions: where to write (deploy/rabbitmq/definitions.json)")
+    topology.set_defaults(func=cmd_topology)
 
     args = parser.parse_args(argv)
     result: int = args.func(args)

@@ -10,7 +10,7 @@ from shared.settings import Settings
 
 async def main(settings: Settings, queue: str, *, replay: bool, limit: int) -> int:
     name = settings.queue(queue) if not queue.startswith(settings.queue_prefix) else queue
-    connection = await aio_pika.connect(settings.amqp_url)
+    connection = await aio_pika.connect(settings.amqp_urls[0])
     async with connection:
         channel = await connection.channel(publisher_confirms=True)
         dlq = await channel.declare_queue(f"{name}.dlq", passive=True)

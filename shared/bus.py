@@ -1,21 +1,34 @@
-"""The event bus on RabbitMQ (aio-pika): confirmed publishing and safe consuming.
+"""The event bus on RabbitMQ (aio-pika): the topology declared first, confirmed mandatory publishing,
+safe consuming, fail-over between the nodes of a cluster.
 
-Topology for a consumer queue Q (all quorum queues, all durable):
+The topology (exchanges, every consumer queue with its bindings, retry and dead-letter queues, the team
+work queues, the alternate exchange) and the policies that hold the queues' settings are declared in ONE
+place, shared/topology.py. For a consumer queue Q (all quorum queues, all durable):
 
     huiying.events (topic) --binding keys--> Q  --(rejected / delivery limit)--> <exchange>.dlx --> Q.dlq
-                                             ^                                                   ^
-                      after a delay (TTL) ---|-- Q.retry <-- transient or failing handler ---------|
-                                                                 (after too many tries) ----------'
+          |                                  ^                                                   ^
+          |           after a delay (TTL) ---|-- Q.retry <-- transient or failing handler ---------|
+          |                                                      (after too many tries) ----------'
+          '--(no queue bound to the key: alternate exchange)--> huiying.unroutable
 
-- Publishing: persistent messages, publisher confirms with a timeout, `message_id` = `event_id`.
+- Start-up: `connect()` then `declare_topology()`, which declares the WHOLE topology (every service's
+  queues, not only its own) and puts its policies in place, before the service publishes anything: an
+  event published before its consumer runs waits in the consumer's queue.
+- Queues are declared with `x-queue-type: quorum` only; dead-lettering, the delivery limit and the retry
+  delay (the retry queue's message TTL) are RabbitMQ policies, changed on live queues without deleting them.
+- Publishing: persistent messages, `mandatory`, publisher confirms with a timeout, `message_id` =
+  `event_id`. A returned message raises `Unroutable` (the event stays in its outbox and is retried);
+  what the alternate exchange catches is counted by the gauge `huiying_unroutable_messages`.
 - Consuming: manual ack *after* the handler returns (its database write is done), bounded prefetch.
 - A message that cannot be decoded, or whose handler raises `Poison`, goes straight to Q.dlq.
 - A transient failure (database unreachable, `RetryLater`) is parked in Q.retry and comes back after
   `retry_delay_ms`; after `transient_retry_limit` tries it is dead-lettered, never dropped or spun.
 - Any other handler exception is retried the same way up to `delivery_limit` tries, then dead-lettered.
-- A consumer that dies before acking gets the message redelivered; the quorum queue's own
-  `x-delivery-limit` dead-letters a message that keeps killing its consumers.
-- `connect_robust` reconnects after a broker restart and re-declares queues and consumers.
+- A consumer that dies before acking gets the message redelivered; the quorum queue's delivery limit
+  (its policy) dead-letters a message that keeps killing its consumers.
+- HUIYING_AMQP_URL may list several nodes (comma-separated): the bus connects to the first that answers;
+  on a lost connection the robust connection reconnects to the next node and re-declares its queues and
+  consumers.
 """
 
 from __future__ import annotations
@@ -30,13 +43,17 @@ import aio_pika
 import aiormq
 import structlog
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustChannel, AbstractRobustConnection
+from aio_pika.robust_connection import RobustConnection
 from pydantic import ValidationError
 from pymongo.errors import ConnectionFailure, ExecutionTimeout, WTimeoutError
+from yarl import URL
 
 from shared.events import Envelope, EventData, UnknownEvent
-from shared.metrics import EVENT_HANDLE_SECONDS, EVENTS_HANDLED, EVENTS_PUBLISHED
+from shared.metrics import EVENT_HANDLE_SECONDS, EVENTS_HANDLED, EVENTS_PUBLISHED, EVENTS_RETURNED
+from shared.policies import apply_policies
 from shared.redact import redact_url
 from shared.settings import Settings
+from shared.topology import QUEUE_TYPE, Exchange, Queue, Topology, topic_matches
 
 log = structlog.get_logger("huiying.bus")
 
@@ -72,20 +89,36 @@ class TopologyMismatch(RuntimeError):
     pass
 
 
-def topic_matches(pattern: str, key: str) -> bool:
-    """AMQP topic matching: `*` is one word, `#` is zero or more words."""
-    p, k = pattern.split("."), key.split(".")
+class Unroutable(RuntimeError):
+    """A mandatory publish came back: no queue is bound to its routing key (and no alternate exchange)."""
 
-    def match(i: int, j: int) -> bool:
-        if i == len(p):
-            return j == len(k)
-        if p[i] == "#":
-            return any(match(i + 1, jj) for jj in range(j, len(k) + 1))
-        if j == len(k):
-            return False
-        return (p[i] == "*" or p[i] == k[j]) and match(i + 1, j + 1)
 
-    return match(0, 0)
+class FailoverConnection(RobustConnection):
+    """aio-pika's robust connection over a list of nodes: each connection attempt goes to the next node in
+    turn, so the first start tries the first node first, and a lost connection is re-made on the next one.
+
+    aio-pika reads `url` once per attempt (`Connection.connect`); the property hands out the nodes in turn.
+    """
+
+    def __init__(self, urls: list[str], **kwargs: Any) -> None:
+        self._nodes = [URL(u) for u in urls]
+        self._next = 0
+        self.node = self._nodes[0]
+        super().__init__(url=self._nodes[0], **kwargs)
+        self._next = 0  # the base class read `url` once for its query parameters
+
+    @property  # type: ignore[override]
+    def url(self) -> URL:
+        self.node = self._nodes[self._next % len(self._nodes)]
+        self._next += 1
+        return self.node
+
+    @url.setter
+    def url(self, value: URL) -> None:  # the base class assigns it; the node list is what counts
+        pass
+
+    def __str__(self) -> str:
+        return redact_url(str(self.node))
 
 
 @dataclass
@@ -102,22 +135,6 @@ class Subscription:
         return None
 
 
-def quorum_args(
-    *, dead_letter_exchange: str, dead_letter_key: str, delivery_limit: int | None = None
-) -> dict[str, Any]:
-    args: dict[str, Any] = {
-        "x-queue-type": "quorum",
-        "x-dead-letter-exchange": dead_letter_exchange,
-        "x-dead-letter-routing-key": dead_letter_key,
-        # at-least-once dead-lettering: nothing is lost between a queue and its DLQ.
-        "x-dead-letter-strategy": "at-least-once",
-        "x-overflow": "reject-publish",
-    }
-    if delivery_limit is not None:
-        args["x-delivery-limit"] = delivery_limit
-    return args
-
-
 class Bus:
     def __init__(self, settings: Settings, producer: str) -> None:
         self.settings = settings
@@ -126,27 +143,38 @@ class Bus:
         self._publish_channel: AbstractRobustChannel | None = None
         self._consume_channel: AbstractRobustChannel | None = None
         self._events: aio_pika.abc.AbstractExchange | None = None
-        self._dlx_name = f"{settings.events_exchange}.dlx"
+        self.topology = Topology.of(settings)
+        self._dlx_name = self.topology.dead_letter_exchange
         self._consumer_tags: list[tuple[aio_pika.abc.AbstractQueue, str]] = []
         self._inflight: set[asyncio.Task[None]] = set()
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
     async def connect(self) -> None:
-        url = self.settings.amqp_url
+        """Connect to the first node of HUIYING_AMQP_URL that answers and open the channels. Nothing is
+        declared yet: `declare_topology` does that, before anything is published."""
+        urls = self.settings.amqp_urls
+        shown = ", ".join(redact_url(u) for u in urls)
+        connection = FailoverConnection(
+            urls,
+            timeout=10,
+            # One node: fail at once with a clear line. Several: try each in turn until the deadline.
+            fail_fast="1" if len(urls) == 1 else "0",
+            reconnect_interval=self.settings.amqp_reconnect_interval_s,
+            client_properties={"connection_name": f"huiying-{self.producer}"},
+        )
         try:
-            self._connection = await aio_pika.connect_robust(
-                url,
-                timeout=10,
-                client_properties={"connection_name": f"huiying-{self.producer}"},
-            )
+            await asyncio.wait_for(connection.connect(timeout=10), timeout=10 + 12 * (len(urls) - 1))
         except (TimeoutError, OSError, aiormq.exceptions.AMQPError) as exc:
+            await connection.close()
             raise BrokerUnavailable(
-                f"RabbitMQ is not reachable at {redact_url(url)} ({type(exc).__name__}: {exc}); "
+                f"RabbitMQ is not reachable at {shown} ({type(exc).__name__}: {exc}); "
                 "start it with `rabbitmq-server -detached` or set HUIYING_AMQP_URL"
             ) from exc
-        # on_return_raises: a mandatory publish nobody can route (a missing work queue) raises instead of
-        # being confirmed and silently dropped (aio-pika's default).
+        self._connection = connection
+        log.info("connected to RabbitMQ", node=redact_url(str(connection.node)))
+        # on_return_raises: a mandatory publish nobody can route raises instead of being confirmed and
+        # silently dropped (aio-pika's default).
         self._publish_channel = await self._connection.channel(  # type: ignore[assignment]
             publisher_confirms=True, on_return_raises=True
         )
@@ -156,7 +184,48 @@ class Bus:
         self._events = await self._publish_channel.declare_exchange(
             self.settings.events_exchange, aio_pika.ExchangeType.TOPIC, durable=True
         )
-        await self._publish_channel.declare_exchange(self._dlx_name, aio_pika.ExchangeType.DIRECT, durable=True)
+
+    async def declare_topology(self, teams: tuple[str, ...] | list[str] = ()) -> Topology:
+        """Declare the WHOLE topology (shared/topology.py) and put its policies in place: every exchange,
+        every service's consumer queues with their bindings, retry and dead-letter queues, the work queues
+        of `teams` and the alternate exchange. Every service calls it at start-up before it publishes, so
+        no event finds its consumer's queue missing. Idempotent."""
+        self.topology = self.topology.with_teams(teams)
+        await self._declare(self.topology.exchanges(), self.topology.queues())
+        return self.topology
+
+    async def apply_policies(self, topology: Topology | None = None) -> None:
+        if self.settings.broker_policies == "apply":
+            await apply_policies(self.settings, (topology or self.topology).policies())
+
+    async def _declare(self, exchanges: list[Exchange], queues: list[Queue]) -> None:
+        channel = self.channel
+        for exchange in exchanges:
+            await channel.declare_exchange(exchange.name, aio_pika.ExchangeType(exchange.type), durable=True)
+        # Policies before queues: a queue is never without its dead-lettering, not even for a moment.
+        await self.apply_policies()
+        for queue in queues:
+            declared = await self._declare_queue(queue.name)
+            for binding in queue.bindings:
+                await declared.bind(binding.exchange, routing_key=binding.key)
+
+    async def _declare_queue(self, name: str) -> aio_pika.abc.AbstractQueue:
+        try:
+            return await self.channel.declare_queue(name, durable=True, arguments=dict(QUEUE_TYPE))
+        except aiormq.exceptions.ChannelPreconditionFailed as exc:
+            raise TopologyMismatch(
+                f"queue {name!r} exists with other settings ({exc}); "
+                "move it to the policy-based topology with `huiying topology migrate` (deploy/README.md)"
+            ) from exc
+
+    async def unroutable_count(self) -> int:
+        """How many messages wait in the alternate exchange's queue (nobody was bound to their type)."""
+        if self._connection is None:
+            raise BrokerUnavailable("not connected to RabbitMQ")
+        # A channel of its own: a passive declare of a missing queue closes the channel it runs on.
+        async with self._connection.channel(publisher_confirms=False) as channel:
+            queue = await channel.declare_queue(self.topology.unroutable, passive=True)
+            return int(queue.declaration_result.message_count or 0)
 
     @property
     def is_connected(self) -> bool:
@@ -205,13 +274,20 @@ class Bus:
         )
         if not self.is_connected:
             raise BrokerUnavailable("not connected to RabbitMQ (reconnecting)")
-        # The outer bound also covers a robust channel that waits for a reconnection.
-        await asyncio.wait_for(
-            self._events.publish(
-                message, routing_key=envelope.type, mandatory=False, timeout=self.settings.publish_timeout_s
-            ),
-            self.settings.publish_timeout_s,
-        )
+        # Mandatory: a message no queue (nor the alternate exchange) takes comes back and raises, so the
+        # event stays in its outbox and the sweeper publishes it again. The outer bound also covers a
+        # robust channel that waits for a reconnection.
+        try:
+            await asyncio.wait_for(
+                self._events.publish(
+                    message, routing_key=envelope.type, mandatory=True, timeout=self.settings.publish_timeout_s
+                ),
+                self.settings.publish_timeout_s,
+            )
+        except aiormq.exceptions.DeliveryError as exc:
+            EVENTS_RETURNED.labels(producer=envelope.producer, type=envelope.type).inc()
+            log.error("event returned unroutable; it stays in the outbox", event_type=envelope.type)
+            raise Unroutable(f"{envelope.type} was returned unroutable by {self.settings.events_exchange}") from exc
         EVENTS_PUBLISHED.labels(producer=envelope.producer, type=envelope.type).inc()
 
     async def publish_raw(
@@ -247,28 +323,11 @@ class Bus:
         return self.settings.queue(f"work.{team_id}")
 
     async def declare_work_queue(self, team_id: str) -> str:
-        """`work.<team_id>`: a durable quorum queue on the direct exchange `huiying.work` (key = team id),
-        with its own `.dlq`, so a team's own system can consume it as a competing consumer."""
-        channel = self.channel
-        work = await channel.declare_exchange(self.settings.work_exchange, aio_pika.ExchangeType.DIRECT, durable=True)
-        dlx = await channel.declare_exchange(
-            f"{self.settings.work_exchange}.dlx", aio_pika.ExchangeType.DIRECT, durable=True
-        )
-        name = self.work_queue_name(team_id)
-        dlq = await channel.declare_queue(f"{name}.dlq", durable=True, arguments={"x-queue-type": "quorum"})
-        await dlq.bind(dlx, routing_key=team_id)
-        try:
-            queue = await channel.declare_queue(
-                name,
-                durable=True,
-                arguments=quorum_args(
-                    dead_letter_exchange=dlx.name, dead_letter_key=team_id, delivery_limit=self.settings.delivery_limit
-                ),
-            )
-        except aiormq.exceptions.ChannelPreconditionFailed as exc:
-            raise TopologyMismatch(f"queue {name!r} exists with other arguments ({exc})") from exc
-        await queue.bind(work, routing_key=team_id)
-        return name
+        """`work.<team_id>` (shared/topology.py): a durable quorum queue on the direct exchange `huiying.work`
+        (key = team id), with its own `.dlq`, so a team's own system can consume it as a competing consumer."""
+        self.topology = self.topology.with_teams([team_id])
+        await self._declare(self.topology.exchanges()[3:], self.topology.team_queues(team_id))
+        return self.topology.work_queue(team_id)
 
     async def publish_work_item(self, team_id: str, body: bytes, *, message_id: str) -> None:
         """Confirmed and mandatory: an item for a team without a queue is an error, not a silent drop."""
@@ -277,39 +336,21 @@ class Bus:
     # -- consuming ---------------------------------------------------------------------------------
 
     async def declare_consumer_queue(self, queue: str, binding_keys: list[str]) -> aio_pika.abc.AbstractQueue:
-        """Declare Q, Q.retry and Q.dlq and bind Q to the events exchange."""
+        """Declare Q, Q.retry and Q.dlq with their bindings and policies. A queue of the topology keeps its
+        declared bindings; another (a test's own) joins this bus's topology with `binding_keys`."""
+        self.topology = self.topology.with_consumer(queue, binding_keys)
+        spec = self.topology.consumer(queue.removeprefix(self.topology.prefix))
+        await self._declare(self.topology.exchanges()[:2], self.topology.consumer_queues(spec))
         channel = self._consume_channel
         assert channel is not None
-        try:
-            dlq = await channel.declare_queue(f"{queue}.dlq", durable=True, arguments={"x-queue-type": "quorum"})
-            await dlq.bind(self._dlx_name, routing_key=queue)
-            await channel.declare_queue(
-                f"{queue}.retry",
-                durable=True,
-                # Expired retries go back to Q through the default exchange.
-                arguments=quorum_args(dead_letter_exchange="", dead_letter_key=queue),
-            )
-            main = await channel.declare_queue(
-                queue,
-                durable=True,
-                arguments=quorum_args(
-                    dead_letter_exchange=self._dlx_name,
-                    dead_letter_key=queue,
-                    delivery_limit=self.settings.delivery_limit,
-                ),
-            )
-        except aiormq.exceptions.ChannelPreconditionFailed as exc:
-            raise TopologyMismatch(
-                f"queue {queue!r} already exists with other arguments ({exc}); delete it with "
-                f"`rabbitmqctl delete_queue {queue}` (after draining it) or restore the old settings"
-            ) from exc
-        for key in binding_keys:
-            await main.bind(self.settings.events_exchange, routing_key=key)
-        return main
+        return await channel.declare_queue(queue, durable=True, arguments=dict(QUEUE_TYPE))
 
     async def subscribe(self, queue: str, handlers: Mapping[str, Handler]) -> None:
         subscription = Subscription(queue, handlers)
         main = await self.declare_consumer_queue(queue, list(handlers))
+        keys = self.topology.consumer(queue.removeprefix(self.topology.prefix)).keys
+        if missing := [k for k in handlers if k not in keys]:
+            raise TopologyMismatch(f"{queue} has handlers for {missing}, which shared/topology.py does not bind")
 
         async def on_message(message: AbstractIncomingMessage) -> None:
             task = asyncio.current_task()
@@ -378,8 +419,9 @@ class Bus:
         headers[ERROR_HEADER] = reason
         log.warning("handling failed; retrying later", queue=queue, tries=tries, error=reason)
         try:
+            # The retry queue's policy (message-ttl) decides how long it waits there.
             await self.channel.default_exchange.publish(
-                self._copy(message, headers, expiration=self.settings.retry_delay_ms / 1000),
+                self._copy(message, headers),
                 routing_key=f"{queue}.retry",
                 mandatory=True,
                 timeout=self.settings.publish_timeout_s,
@@ -411,9 +453,7 @@ class Bus:
         await message.ack()
 
     @staticmethod
-    def _copy(
-        message: AbstractIncomingMessage, headers: dict[str, Any], expiration: float | None = None
-    ) -> aio_pika.Message:
+    def _copy(message: AbstractIncomingMessage, headers: dict[str, Any]) -> aio_pika.Message:
         return aio_pika.Message(
             message.body,
             headers=headers,
@@ -424,5 +464,4 @@ class Bus:
             app_id=message.app_id,
             timestamp=message.timestamp,
             delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-            expiration=expiration,
         )

@@ -29,6 +29,16 @@ HTTP_SECONDS = Histogram("huiying_http_request_seconds", "HTTP request latency",
 LOOP_FAILURES = Counter(
     "huiying_background_failures_total", "Background passes (sweepers, workers) that raised", ["loop"]
 )
+EVENTS_RETURNED = Counter(
+    "huiying_events_returned_total",
+    "Mandatory publishes the broker returned unroutable (the event stays in its outbox and is retried)",
+    ["producer", "type"],
+)
+UNROUTABLE_MESSAGES = Gauge(
+    "huiying_unroutable_messages",
+    "Messages waiting in the alternate exchange's queue huiying.unroutable (no queue was bound to their type); "
+    "alert when above 0",
+)
 DB_COMMANDS = Counter(
     "huiying_db_commands_total",
     "Database commands sent by this process (PyMongo command monitoring), by command name",

@@ -10,11 +10,13 @@ from __future__ import annotations
 import math
 from collections import Counter
 from typing import Literal
+from urllib.parse import unquote, urlsplit
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.outbound import AllowList, IPNetwork, parse_networks
+from shared.redact import redact_url
 
 SERVICES = ("intake", "routing", "notify")
 
@@ -39,6 +41,12 @@ def secret_bits(value: str) -> float:
     return per_char * len(value)
 
 
+def broker_login(url: str) -> tuple[str, str]:
+    """The user and password an AMQP URL logs in with (RabbitMQ clients default to guest/guest)."""
+    parts = urlsplit(url)
+    return unquote(parts.username or "guest"), unquote(parts.password or "guest")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HUIYING_", env_file=".env", extra="ignore")
 
@@ -49,7 +57,18 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Shanghai"
 
     # --- broker ---------------------------------------------------------------------------------
+    # One URL, or several comma-separated (the nodes of a cluster): the bus connects to the first that
+    # answers and fails over to the next when the connection is lost.
     amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
+    amqp_reconnect_interval_s: float = Field(2.0, gt=0)
+    # Queue settings (dead-lettering, delivery limit, retry delay) are RabbitMQ policies (shared/topology.py).
+    # "apply": each service puts them in place at start-up through the management HTTP API;
+    # "skip": the operator does (`huiying topology apply`, or deploy/rabbitmq/definitions.json).
+    broker_policies: Literal["apply", "skip"] = "apply"
+    # The management API; empty means http://<first AMQP host>:15672/ with the AMQP URL's login.
+    amqp_management_url: str = ""
+    # Queues idle this long are deleted by the broker: for throwaway stacks (tests, benches) only.
+    queue_expires_ms: int | None = Field(None, ge=1000)
     events_exchange: str = "huiying.events"
     work_exchange: str = "huiying.work"
     # Prepended to every queue this deployment declares; tests use it to keep their queues apart.
@@ -132,12 +151,18 @@ class Settings(BaseSettings):
             )
             if getattr(self, name.removeprefix("HUIYING_").lower()) == dev_value
         ]
+        guest = [url for url in self.amqp_urls if broker_login(url) == ("guest", "guest")]
         names = [n for n in SECRETS if f"HUIYING_{n.upper()}" not in unsafe]
         short = [n for n in names if len(getattr(self, n)) < 32]
         weak = [n for n in names if n not in short and secret_bits(getattr(self, n)) < MIN_SECRET_BITS]
         values = [getattr(self, n) for n in SECRETS]
-        if unsafe or short or weak or len(set(values)) < len(values):
+        if guest or unsafe or short or weak or len(set(values)) < len(values):
             problems = [f"{n} still has its dev default" for n in unsafe]
+            if guest:
+                problems.append(
+                    "HUIYING_AMQP_URL logs in as RabbitMQ's default guest user; give each service its own user "
+                    "(deploy/rabbitmq/definitions.json) and put it in the URL"
+                )
             problems += [f"HUIYING_{n.upper()} is shorter than 32 characters" for n in short]
             problems += [f"HUIYING_{n.upper()} is too predictable (repeated or few distinct characters)" for n in weak]
             if len(set(values)) < len(values):
@@ -148,6 +173,21 @@ class Settings(BaseSettings):
                 + ". Generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))'"
             )
         return self
+
+    @property
+    def amqp_urls(self) -> list[str]:
+        return [u.strip() for u in self.amqp_url.split(",") if u.strip()]
+
+    @field_validator("amqp_url")
+    @classmethod
+    def _amqp_urls(cls, value: str) -> str:
+        urls = [u.strip() for u in value.split(",") if u.strip()]
+        if not urls:
+            raise ValueError("HUIYING_AMQP_URL is empty; set it to amqp://user:password@host:5672/vhost")
+        for url in urls:
+            if urlsplit(url).scheme not in ("amqp", "amqps"):
+                raise ValueError(f"HUIYING_AMQP_URL: {redact_url(url)!r} is not an amqp:// or amqps:// URL")
+        return value
 
     @property
     def is_dev(self) -> bool:

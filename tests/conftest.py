@@ -17,7 +17,7 @@ import pytest
 from pymongo import AsyncMongoClient
 
 from shared.settings import Settings
-from tests.support import SESSION_TAG, isolated_settings, unique
+from tests.support import PROD_BROKER_PASSWORD, PROD_BROKER_USER, SESSION_TAG, isolated_settings, unique
 
 AMQP_URL = os.environ.get("HUIYING_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 
@@ -60,7 +60,8 @@ def _record_declarations() -> None:
 
 
 async def delete_topology(url: str, prefix: str) -> None:
-    """Delete the recorded queues and exchanges whose names start with `prefix`."""
+    """Delete the recorded queues and exchanges whose names start with `prefix`, and the policies."""
+    await _delete_policies(url, prefix)
     queues = sorted(q for q in DECLARED["queues"] if q.startswith(prefix))
     exchanges = sorted(e for e in DECLARED["exchanges"] if e.startswith(prefix))
     if not queues and not exchanges:
@@ -74,6 +75,15 @@ async def delete_topology(url: str, prefix: str) -> None:
         for e in exchanges:
             await channel.exchange_delete(e)
             DECLARED["exchanges"].discard(e)
+
+
+async def _delete_policies(url: str, prefix: str) -> None:
+    from shared.policies import PoliciesUnavailable, delete_policies
+
+    try:
+        await delete_policies(Settings(amqp_url=url), prefix)
+    except PoliciesUnavailable as exc:
+        print(f"could not delete the test policies: {exc}", file=sys.stderr)
 
 
 def _rabbitmqctl(*args: str) -> str:
@@ -98,12 +108,28 @@ def amqp_url() -> Iterator[str]:
             f"RabbitMQ does not accept connections at 127.0.0.1:5672 ({type(exc).__name__}: {exc}); "
             "start it with `rabbitmq-server -detached` (`.ci/run` also restarts a broker that stopped answering)"
         )
+    from shared.policies import PoliciesUnavailable, current_policies
+
+    try:
+        asyncio.run(current_policies(Settings(amqp_url=AMQP_URL)))
+    except PoliciesUnavailable as exc:
+        pytest.exit(f"{exc} (`.ci/run` does it)")
     _record_declarations()
     # Safety net for runs that are killed before their teardown: the broker itself deletes test queues
     # nobody has used for 10 minutes.
     _rabbitmqctl("set_policy", "--apply-to", "queues", "huiying-test-expiry", "^(hyt|bench-)", '{"expires":600000}')
     yield AMQP_URL
     _delete_session_topology()
+    _rabbitmqctl("delete_user", PROD_BROKER_USER)
+
+
+@pytest.fixture(scope="session")
+def prod_broker_user(amqp_url: str) -> str:
+    """This session's own broker user, for services started in prod mode (which refuses guest)."""
+    _rabbitmqctl("add_user", PROD_BROKER_USER, PROD_BROKER_PASSWORD)
+    _rabbitmqctl("set_permissions", "-p", "/", PROD_BROKER_USER, ".*", ".*", ".*")
+    _rabbitmqctl("set_user_tags", PROD_BROKER_USER, "policymaker")  # it puts the queue policies in place
+    return PROD_BROKER_USER
 
 
 def _delete_session_topology() -> None:
@@ -175,7 +201,7 @@ SERVICE_FACTORIES = {
 
 
 @pytest.fixture
-def run_service(make_settings: Callable[..., Any]) -> Callable[..., Any]:
+def run_service(make_settings: Callable[..., Any], request: pytest.FixtureRequest) -> Callable[..., Any]:
     """`async with run_service("intake", clock=..., **settings) as (client, app):` — the service's real app,
     in-process (lifespan started: real MongoDB, real RabbitMQ), driven through httpx."""
     import contextlib
@@ -186,6 +212,8 @@ def run_service(make_settings: Callable[..., Any]) -> Callable[..., Any]:
 
     @contextlib.asynccontextmanager
     async def run(service: str, *, clock: Any = None, **overrides: Any) -> AsyncIterator[tuple[Any, Any]]:
+        if overrides.get("mode") == "prod":
+            request.getfixturevalue("prod_broker_user")
         app_module, config_module, cls_name = SERVICE_FACTORIES[service]
         settings_cls = getattr(importlib.import_module(config_module), cls_name)
         settings = make_settings(settings_cls, **overrides)

@@ -12,15 +12,23 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-# Secrets prod mode accepts (long, varied, distinct); tests that start a service in prod mode use these.
+# Every queue, exchange, policy, broker user and database a test run creates starts with this; the session
+# deletes them at the end.
+SESSION_TAG = f"hyt{uuid.uuid4().hex[:6]}-"
+
+# Prod mode refuses RabbitMQ's guest login: prod-mode tests log in as this session's own broker user, which
+# tests/conftest.py creates on the shared broker when a service is started in prod mode (and deletes after).
+PROD_BROKER_USER = f"{SESSION_TAG}prod"
+PROD_BROKER_PASSWORD = uuid.uuid4().hex
+
+# What prod mode accepts (long, varied, distinct secrets; a broker login that is not guest); tests that start
+# a service in prod mode use these.
 PROD_SECRETS = {
     "jwt_secret": "tP7vQ2xK9mR4wZ8nB3cF6hJ1sD5gL0aYeUiO-_Np",
     "webhook_secret": "Wq3Er8Ty1Ui6Op0As5Df2Gh7Jk4Lz9Xc-_VbNmQw",
     "admin_token": "Adm1nT0k3n-9fK2pL7qR4sV8wX3yZ6bC1dE5gH0j",
+    "amqp_url": f"amqp://{PROD_BROKER_USER}:{PROD_BROKER_PASSWORD}@127.0.0.1:5672/",
 }
-
-# Every queue, exchange and database a test run creates starts with this; the session deletes them at the end.
-SESSION_TAG = f"hyt{uuid.uuid4().hex[:6]}-"
 
 
 async def eventually[T](
@@ -98,6 +106,8 @@ def isolated_settings(cls: Any, *, amqp_url: str, mongo_uri: str, names: str, **
         "work_exchange": f"{names}work",
         "queue_prefix": names,
         "retry_delay_ms": 200,
+        # A safety net for runs killed before their teardown: the broker deletes idle test queues.
+        "queue_expires_ms": 600_000,
         "delivery_limit": 3,
         "transient_retry_limit": 20,
         "outbox_lease_s": 2.0,

@@ -48,10 +48,9 @@ class Container:
     flusher: PeriodicLoop  # adds this replica's rate counts to the shared windows
 
     async def start(self) -> None:
-        """Declare the team work queues, subscribe the consumers, start the relay and the sweeper."""
+        """Subscribe the consumers, start the relay and the sweeper (the whole topology, the team work queues
+        included, was declared when the infrastructure opened)."""
         bus, settings = self.infra.bus, self.settings
-        for team in self.config.directory.teams:
-            await bus.declare_work_queue(team.id)
         await bus.subscribe(
             settings.queue("routing.request-events"), dict.fromkeys(REQUEST_EVENTS, self.request_events)
         )
@@ -87,7 +86,8 @@ def _warn_about_the_calendar(calendar: WorkingCalendar, now: datetime) -> None:
 async def bootstrap(settings: RoutingSettings, config: RoutingConfig, clock: Clock) -> Container:
     """Open the infrastructure and build everything once; indexes, the rules' version 1 and (in dev) the
     dev staff accounts are ensured. Nothing is consumed or swept until `Container.start()`."""
-    infra = await Infrastructure.open(settings, SERVICE, clock=clock)
+    teams = [team.id for team in config.directory.teams]
+    infra = await Infrastructure.open(settings, SERVICE, clock=clock, teams=teams)
     try:
         ttl = settings.routing_cache_ttl_s  # how stale loads, staff and the rule set may be on this replica
         store = MongoRoutingStore(infra.db, infra.writer, ttl)

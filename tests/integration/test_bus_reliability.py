@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import time
 import uuid
 from collections import Counter
@@ -187,12 +188,17 @@ async def test_a_message_that_keeps_killing_its_consumer_is_dead_lettered_by_the
         assert await q.get(no_ack=False, fail=False) is None  # no further delivery: it left the queue
 
 
-async def test_topology_declares_quorum_queues_with_dead_lettering(bus: Bus, settings: Settings) -> None:
+async def test_topology_declares_quorum_queues_whose_dead_lettering_is_a_policy(bus: Bus, settings: Settings) -> None:
+    from shared.policies import current_policies
+
     queue = settings.queue(f"t.topology-{uuid.uuid4().hex[:4]}")
     main = await bus.declare_consumer_queue(queue, ["request.submitted"])
-    assert main.arguments["x-queue-type"] == "quorum"
-    assert main.arguments["x-dead-letter-exchange"] == f"{settings.events_exchange}.dlx"
-    assert main.arguments["x-delivery-limit"] == settings.delivery_limit
-    assert main.arguments["x-dead-letter-strategy"] == "at-least-once"
-    # Declaring again with the same settings is fine; with other arguments it is a clear error.
+    # Only the queue type is an argument: everything an operator may change later is a policy.
+    assert main.arguments == {"x-queue-type": "quorum"}
+    policy = (await current_policies(settings))[queue]
+    assert policy["pattern"] == f"^{re.escape(queue)}$"
+    assert policy["definition"]["dead-letter-exchange"] == f"{settings.events_exchange}.dlx"
+    assert policy["definition"]["delivery-limit"] == settings.delivery_limit
+    assert policy["definition"]["dead-letter-strategy"] == "at-least-once"
+    # Declaring again is fine, also with other settings: they live in the policy, not in the queue.
     await bus.declare_consumer_queue(queue, ["request.submitted"])

@@ -89,6 +89,7 @@ async def test_the_events_of_one_write_are_published_concurrently(
     await requests.update_one({"_id": docs[0]["_id"]}, {"$set": {"outbox": events}})
     bus = Bus(settings, producer="intake")
     await bus.connect()
+    await bus.declare_topology()  # as every service does before it publishes (publishing is mandatory)
     counting = CountingBus(bus)
     writer = OutboxWriter(new_owner_id("intake"), 30.0)
     relay = OutboxRelay(counting, writer, [requests], sweep_interval_s=3600)  # type: ignore[arg-type]
