@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import importlib
 import sys
+from pathlib import Path
 
 from pydantic import ValidationError
 
@@ -113,6 +114,12 @@ def cmd_dlq(args: argparse.Namespace) -> int:
     return asyncio.run(dlq.main(_settings(), args.queue, replay=args.replay, limit=args.limit))
 
 
+def cmd_triage_eval(args: argparse.Namespace) -> int:
+    from huiying import triage_eval
+
+    return triage_eval.run(args.corpus, args.rules)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="huiying", description="Huiying (回应) community service desk")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -153,6 +160,13 @@ def main(argv: list[str] | None = None) -> int:
     dlq.add_argument("--replay", action="store_true", help="move the messages back to the queue")
     dlq.add_argument("--limit", type=int, default=100)
     dlq.set_defaults(func=cmd_dlq)
+
+    evaluate = sub.add_parser("triage-eval", help="emergency triage's recall and false-referral rate on a corpus")
+    evaluate.add_argument(
+        "--corpus", type=Path, help="labelled phrases (default: the tuning corpus in tests/unit/intake)"
+    )
+    evaluate.add_argument("--rules", type=Path, help="emergency rules (default: deploy/intake/emergency.yaml)")
+    evaluate.set_defaults(func=cmd_triage_eval)
 
     args = parser.parse_args(argv)
     result: int = args.func(args)

@@ -7,6 +7,7 @@ through `api/deps.get_container`. Fast tests build an `IntakeService` on in-memo
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -43,6 +44,10 @@ class Container:
     templates: Jinja2Templates  # the portal's pages (services/intake/web/templates)
 
     async def start(self) -> None:
+        # jieba's dictionary takes about a second to build: at start, off the event loop.
+        warm = getattr(self.config.emergency.segment, "warm", None)
+        if warm is not None:
+            await asyncio.to_thread(warm)
         await self.infra.bus.subscribe(self.settings.queue(QUEUE), self.handlers)
         self.relay.start()
 
@@ -64,7 +69,9 @@ async def bootstrap(settings: IntakeSettings, config: IntakeConfig, clock: Clock
             await store.seed_channel("web", "web", settings.dev_web_key, now)
         await store.ensure_portal_channel(secrets.token_urlsafe(32), now)
         relay = infra.relay([store.requests], clock=clock)
-        service = IntakeService(store, relay.publisher(store.requests), config.triage, clock)
+        service = IntakeService(
+            store, relay.publisher(store.requests), config.triage, clock, emergency=config.emergency
+        )
         return Container(
             settings=settings,
             clock=clock,

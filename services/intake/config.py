@@ -14,7 +14,9 @@ import yaml
 from pydantic import Field, ValidationError
 
 from services.intake.domain.catalogue import Catalogue
+from services.intake.domain.emergency import EmergencyRules, EmergencyTriage
 from services.intake.domain.triage import Triage
+from services.intake.segment import JiebaSegmenter
 from shared.settings import Settings
 from shared.web import Catalogue as Messages
 
@@ -25,6 +27,8 @@ PORTAL_TEMPLATES = Path(__file__).resolve().parent / "web" / "templates"
 
 class IntakeSettings(Settings):
     catalogue_path: Path = DEPLOY / "catalogue.yaml"
+    # Emergency triage's rules (docs/intake.md, "Emergencies").
+    emergency_rules_path: Path = DEPLOY / "intake" / "emergency.yaml"
     # Dev mode seeds a `web` channel with this key; prod mode seeds nothing.
     dev_web_key: str = "dev-web-key"
 
@@ -55,6 +59,7 @@ class ConfigError(RuntimeError):
 class IntakeConfig:
     catalogue: Catalogue
     triage: Triage  # the catalogue's not_accepted rules, compiled
+    emergency: EmergencyTriage  # emergency triage (deploy/intake/emergency.yaml); its segmenter warms at start
     messages: Messages  # the portal's texts
 
 
@@ -72,6 +77,26 @@ def load_catalogue(path: Path) -> Catalogue:
         raise ConfigError(f"the catalogue {path} is invalid at {where}: {first['msg']}") from exc
 
 
+def load_emergency_rules(path: Path) -> EmergencyRules:
+    try:
+        with path.open(encoding="utf-8") as fh:
+            return EmergencyRules.model_validate(yaml.safe_load(fh))
+    except OSError as exc:
+        raise ConfigError(f"cannot read the emergency rules {path} ({exc}); set HUIYING_EMERGENCY_RULES_PATH") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"the emergency rules {path} are not valid YAML: {exc}") from exc
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "the top level"
+        raise ConfigError(f"the emergency rules {path} are invalid at {where}: {first['msg']}") from exc
+
+
+def emergency_triage(path: Path) -> EmergencyTriage:
+    """The rules with a jieba segmenter taught their words (cold: `segment.warm()` builds its dictionary)."""
+    rules = load_emergency_rules(path)
+    return EmergencyTriage(rules, JiebaSegmenter(rules.lexicon()))
+
+
 def load_messages(path: Path) -> Messages:
     try:
         return Messages(path)
@@ -85,4 +110,9 @@ def load_messages(path: Path) -> Messages:
 
 def load_config(settings: IntakeSettings) -> IntakeConfig:
     catalogue = load_catalogue(settings.catalogue_path)
-    return IntakeConfig(catalogue=catalogue, triage=Triage(catalogue), messages=load_messages(PORTAL_MESSAGES))
+    return IntakeConfig(
+        catalogue=catalogue,
+        triage=Triage(catalogue),
+        emergency=emergency_triage(settings.emergency_rules_path),
+        messages=load_messages(PORTAL_MESSAGES),
+    )

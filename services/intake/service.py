@@ -6,6 +6,7 @@ relay publishes them. No FastAPI, no aio-pika: the API maps these exceptions to 
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import uuid
 from collections.abc import Callable
@@ -13,7 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import structlog
+
 from services.intake.domain.channels import CreateChannel, UpdateChannel, key_fields, new_api_key, new_channel
+from services.intake.domain.emergency import EmergencySuspected, EmergencyTriage
 from services.intake.domain.request import (
     CancelRequest,
     Change,
@@ -33,6 +37,7 @@ from shared.optimistic import AGAIN, Again, optimistic
 from shared.outbox import Publisher
 from shared.tracking import new_tracking_code, normalize_tracking_code
 
+log = structlog.get_logger("huiying.intake")
 Document = dict[str, Any]
 Clock = Callable[[], datetime]
 
@@ -73,6 +78,7 @@ class IntakeService:
         triage: Triage,
         clock: Clock,
         *,
+        emergency: EmergencyTriage,
         new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
         new_code: Callable[[], str] = new_tracking_code,
         new_key: Callable[[], str] = new_api_key,
@@ -80,6 +86,7 @@ class IntakeService:
         self.store = store
         self.publisher = publisher
         self.triage = triage
+        self.emergency = emergency
         self.clock = clock
         self.new_id = new_id
         self.new_code = new_code
@@ -99,15 +106,29 @@ class IntakeService:
 
     async def submit(self, cmd: SubmitRequest) -> Submitted:
         """Take the request, or refuse it at the door with a referral (triage); a retry with the same
-        Idempotency-Key and body answers the first answer again."""
+        Idempotency-Key and body answers the first answer again. Raises EmergencySuspected, storing nothing,
+        when the words sound like an emergency and the client did not confirm it is not one."""
         replay = await self._replay(cmd)
         if replay is not None:
             return replay
-        referral = self.triage.check(cmd.service_code, cmd.description, cmd.attributes)
+        # jieba takes a few milliseconds on a long text: off the event loop.
+        decision = await asyncio.to_thread(self.emergency.classify, cmd.service_code, cmd.free_text, cmd.attributes)
+        if decision.emergency and not (cmd.confirm_not_emergency and decision.overridable):
+            log.info("emergency referral", rule=decision.rule, call=decision.call, channel=cmd.channel)
+            raise EmergencySuspected(decision)
+        overridden = decision.rule if decision.emergency else None
+        referral = self.triage.check(cmd.service_code, cmd.attributes)
         now = to_millis(self.clock())
 
         async def attempt() -> Submitted | Again:
-            accepted = submit(cmd, request_id=self.new_id(), tracking_code=self.new_code(), now=now, referral=referral)
+            accepted = submit(
+                cmd,
+                request_id=self.new_id(),
+                tracking_code=self.new_code(),
+                now=now,
+                referral=referral,
+                emergency_overridden=overridden,
+            )
             try:
                 document = await self.store.insert_request(accepted)
             except TrackingCodeTaken:

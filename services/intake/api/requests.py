@@ -53,7 +53,8 @@ async def list_services(container: ContainerDep) -> dict[str, Any]:
     status_code=201,
     response_model=SubmitOut,
     responses=ERRORS,
-    summary="Submit a request (emergencies are answered at once with a referral, status not_accepted)",
+    summary="Submit a request (words that sound like an emergency are answered 422 emergency_referral: call now, "
+    "or send again with confirm_not_emergency: true)",
 )
 async def submit_request(
     body: RequestIn,

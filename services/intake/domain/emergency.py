@@ -147,6 +147,15 @@ class Decision:
 ROUTINE = Decision(emergency=False, rule="routine")
 
 
+class EmergencySuspected(Exception):
+    """Triage heard an emergency and nothing was filed: the resident is shown whom to call, and may file
+    anyway by confirming it is not an emergency (unless the rule is not overridable)."""
+
+    def __init__(self, decision: Decision) -> None:
+        super().__init__(decision.rule)
+        self.decision = decision
+
+
 def normalize(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).lower().replace("’", "'")
     text = _CONTRACTION.sub(lambda m: CONTRACTIONS[m.group(1)], text)

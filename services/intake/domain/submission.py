@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from services.intake.domain.attributes import check_answers
-from services.intake.domain.catalogue import Catalogue
+from services.intake.domain.catalogue import Catalogue, Service
 from services.intake.domain.channels import Channel
 from services.intake.domain.request import SubmitRequest
 from shared.events import Location, Resident
@@ -26,6 +26,7 @@ FrontDoor = Literal["v1", "open311", "portal"]
 # so an Open311 client may file anonymously (the request then carries an empty name); the native API and
 # the portal ask for one.
 NAME_REQUIRED: dict[FrontDoor, bool] = {"v1": True, "portal": True, "open311": False}
+FREE_TEXT = ("string", "text")  # the questions whose answers emergency triage reads with the description
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class Draft:
     extra: Mapping[str, str | None] = field(default_factory=dict)  # Open311 account_id, device_id, jurisdiction_id
     idempotency_key: str | None = None
     fingerprint: str | None = None
+    confirm_not_emergency: bool = False  # "not an emergency": file it although triage referred it
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,11 @@ def default_preference(draft: Draft) -> str:
     if draft.channel.webhook_url:
         return "webhook"
     return "sms" if draft.phone else "email" if draft.email else "inbox"
+
+
+def free_answers(service: Service, answers: Mapping[str, Any]) -> list[str]:
+    """The answers a resident wrote in their own words, which emergency triage reads with the description."""
+    return [a for q in service.questions if q.datatype in FREE_TEXT and isinstance(a := answers.get(q.code), str)]
 
 
 def take(draft: Draft, catalogue: Catalogue) -> SubmitRequest:
@@ -139,4 +146,6 @@ def take(draft: Draft, catalogue: Catalogue) -> SubmitRequest:
         extra=dict(draft.extra),
         idempotency_key=draft.idempotency_key,
         fingerprint=draft.fingerprint,
+        free_text="\n".join([draft.description, *free_answers(service, checked.answers)]),
+        confirm_not_emergency=draft.confirm_not_emergency,
     )

@@ -155,6 +155,14 @@ def _email(value: str) -> str:
         raise ValueError(str(exc)) from None
 
 
+def confirmation(value: str) -> bool:
+    """confirm_not_emergency: true or false (1/0, yes/no also read)."""
+    answer = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}.get(value.strip().lower())
+    if answer is None:
+        raise ValueError("send true (it is not an emergency) or false")
+    return answer
+
+
 def command(
     form: FormData, channel: dict[str, Any], catalogue: Catalogue, language: str, idempotency_key: str | None
 ) -> SubmitRequest:
@@ -176,6 +184,7 @@ def command(
     email = fields.checked("email", _email)
     phone = fields.checked("phone", normalize_phone)
     media_url = fields.checked("media_url", check_media_url)
+    confirmed = fields.checked("confirm_not_emergency", confirmation) == "True"
     normalized = sorted((k, v) for k, v in form.multi_items() if k != "api_key" and isinstance(v, str))
     draft = Draft(
         door="open311",
@@ -192,6 +201,7 @@ def command(
         extra={"account_id": account_id, "device_id": device_id, "jurisdiction_id": single(form, "jurisdiction_id")},
         idempotency_key=idempotency_key,
         fingerprint=fingerprint("open311", normalized) if idempotency_key else None,
+        confirm_not_emergency=confirmed,
     )
     problems = fields.problems
     try:
