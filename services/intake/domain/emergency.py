@@ -351,6 +351,10 @@ class EmergencyTriage:
                 return Decision(emergency=False, rule=f"{dropped[missing[0]]}:{rule.code}")
         return None
 
+    def is_door(self, service_code: str) -> bool:
+        """Whether this service is an emergency door: it only ever refers."""
+        return any(service_code in rule.services for rule in self.rules.rules)
+
     def classify(self, service_code: str, text: str, answers: Mapping[str, object] | None = None) -> Decision:
         """The decision for one submission: the emergency door and its answers first, then the words."""
         chosen = [a for a in (answers or {}).values() if isinstance(a, str)]

@@ -288,25 +288,3 @@ async def test_get_requests_filters_dates_status_and_pages(run_service: Any) -> 
         assert r.status_code == 400 and ET.fromstring(r.content).tag == "errors"
         assert (await client.get(f"{BASE}/requests.json", params={"service_code": "pothole"})).status_code == 404
         assert await stored(app) == 5
-
-
-async def test_emergency_is_not_accepted_with_a_referral(run_service: Any, listen: Any) -> None:
-    async with run_service("intake") as (client, app), listen(app) as heard:
-        form = {
-            "api_key": "dev-web-key",
-            "service_code": "emergency",
-            "address_string": "7号楼",
-            "phone": "13912345678",
-            "attribute[kind]": "medical",
-        }
-        r = await post_form(client, "xml", form, headers={"Accept-Language": "en"})
-        assert r.status_code == 201, r.text
-        [created] = items(r.content, "service_requests", "request")
-        assert "120" in text(created["service_notice"]) and "ambulance" in text(created["service_notice"])
-        rid = text(created["service_request_id"])
-        events = await eventually(lambda: heard.of("request.not_accepted", rid), what="request.not_accepted")
-        assert events[0].data["reason_code"] == "medical" and events[0].data["referral_number"] == "120"
-        assert "120" in events[0].data["referral"]["zh-CN"]
-        assert heard.of("request.submitted", rid) == []  # routing never gets it as work
-        [view] = (await client.get(f"{BASE}/requests/{rid}.json")).json()
-        assert view["status"] == "closed" and "120" in view["service_notice"]

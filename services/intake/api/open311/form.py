@@ -44,6 +44,7 @@ SINGLE_FIELDS = (
     "phone",
     "description",
     "media_url",
+    "confirm_not_emergency",  # ours: file after an emergency_referral (docs/intake.md, Emergencies)
 )
 ATTRIBUTE_FIELD = re.compile(r"^attribute\[([A-Za-z0-9_]{1,40})\](\[\])?$")
 _CJK = re.compile(r"[\u3400-\u9fff]")
