@@ -1,7 +1,8 @@
 """intake's settings (HUIYING_* variables) and its configuration files, each read and checked once per start.
 
-`load_config` reads the service catalogue (deploy/catalogue.yaml, or HUIYING_CATALOGUE_PATH) and the portal's
-texts (deploy/intake/portal-messages.yaml). A mistake in either stops intake with one line naming the file
+`load_config` reads the service catalogue (deploy/catalogue.yaml, or HUIYING_CATALOGUE_PATH), emergency
+triage's rules (deploy/intake/emergency.yaml, or HUIYING_EMERGENCY_RULES_PATH) and the portal's texts
+(deploy/intake/portal-messages.yaml). A mistake in any of them stops intake with one line naming the file
 and the problem, instead of surfacing later as a bad answer to a resident.
 """
 
