@@ -62,7 +62,7 @@ async def find(request: Request, code: str = "") -> Response:
     """The home page's look-up box: a well-formed code goes to its page, anything else is named."""
     normalized = normalize_tracking_code(code)
     if normalized is None:  # its own page, the error first (issue 13)
-        return page(request, "code_error.html", status=400, code=code[:40])
+        return page(request, "code_error.html", status=400, code=code[:40], hide_emergency_line=True)
     return RedirectResponse(f"/track/{normalized}", status_code=303)
 
 
