@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
-from pydantic import Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from services.intake.domain.catalogue import Catalogue
 from services.intake.domain.emergency import EmergencyRules, EmergencyTriage
@@ -64,32 +64,27 @@ class IntakeConfig:
     messages: Messages  # the portal's texts
 
 
-def load_catalogue(path: Path) -> Catalogue:
+def _load_model[M: BaseModel](model: type[M], path: Path, what: str, variable: str) -> M:
+    """A YAML file checked by its model, or ConfigError: one line naming the file and the entry."""
     try:
         with path.open(encoding="utf-8") as fh:
-            return Catalogue.model_validate(yaml.safe_load(fh))
+            return model.model_validate(yaml.safe_load(fh))
     except OSError as exc:
-        raise ConfigError(f"cannot read the catalogue {path} ({exc}); set HUIYING_CATALOGUE_PATH") from exc
+        raise ConfigError(f"cannot read {what} {path} ({exc}); set {variable}") from exc
     except yaml.YAMLError as exc:
-        raise ConfigError(f"the catalogue {path} is not valid YAML: {exc}") from exc
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"the catalogue {path} is invalid at {where}: {first['msg']}") from exc
-
-
-def load_emergency_rules(path: Path) -> EmergencyRules:
-    try:
-        with path.open(encoding="utf-8") as fh:
-            return EmergencyRules.model_validate(yaml.safe_load(fh))
-    except OSError as exc:
-        raise ConfigError(f"cannot read the emergency rules {path} ({exc}); set HUIYING_EMERGENCY_RULES_PATH") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"the emergency rules {path} are not valid YAML: {exc}") from exc
+        raise ConfigError(f"{what} {path} is not valid YAML: {exc}") from exc
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "the top level"
-        raise ConfigError(f"the emergency rules {path} are invalid at {where}: {first['msg']}") from exc
+        raise ConfigError(f"{what} {path} is invalid at {where}: {first['msg']}") from exc
+
+
+def load_catalogue(path: Path) -> Catalogue:
+    return _load_model(Catalogue, path, "the catalogue", "HUIYING_CATALOGUE_PATH")
+
+
+def load_emergency_rules(path: Path) -> EmergencyRules:
+    return _load_model(EmergencyRules, path, "the emergency rules", "HUIYING_EMERGENCY_RULES_PATH")
 
 
 def emergency_triage(path: Path) -> EmergencyTriage:

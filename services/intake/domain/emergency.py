@@ -313,7 +313,7 @@ class EmergencyTriage:
             if h not in chosen
         )
 
-    def _decision(self, rule: EmergencyRule, heard: Iterable[str]) -> Decision:
+    def _decision(self, rule: EmergencyRule, heard: Iterable[str], *, overridable: bool = True) -> Decision:
         return Decision(
             emergency=True,
             rule=rule.code,
@@ -321,7 +321,7 @@ class EmergencyTriage:
             reason=dict(rule.reason),
             advice=dict(rule.advice),
             heard=tuple(heard),
-            overridable=rule.overridable,
+            overridable=overridable and rule.overridable,
         )
 
     def classify_text(self, text: str) -> Decision:
@@ -361,14 +361,6 @@ class EmergencyTriage:
         for rule in self.rules.rules:
             if service_code in rule.services:
                 by_answer = next((self._by_answer[a] for a in chosen if a in self._by_answer), None)
-                picked = by_answer or rule
-                return Decision(
-                    emergency=True,
-                    rule=picked.code,
-                    call=picked.call,
-                    reason=dict(picked.reason),
-                    advice=dict(picked.advice),
-                    heard=(service_code,),
-                    overridable=False,
-                )
+                # The door only refers: whichever rule its answer picks, "not an emergency" cannot file it.
+                return self._decision(by_answer or rule, (service_code,), overridable=False)
         return self.classify_text(text)
