@@ -201,6 +201,11 @@ class EmergencyTriage:
             for term in terms:
                 self._terms.setdefault(self._key(normalize(term)), set()).add(concept)
         self._vocabulary = {w for term in self._terms for w in term.split(" ") if _ASCII_WORD.match(w)}
+        self._by_initial: dict[str, list[str]] = {}
+        for w in sorted(self._vocabulary):
+            if len(w) >= 6:
+                self._by_initial.setdefault(w[0], []).append(w)
+        self._corrected: dict[str, str] = {}  # word -> its correction, remembered
         n = rules.negation
         self._before = {normalize(w) for w in n.before}
         self._after = {normalize(w) for w in n.after}
@@ -210,6 +215,7 @@ class EmergencyTriage:
         # An `unless` word is context, never negated: "cannot find a job" is still about a job.
         self._context = {c for r in rules.rules for c in r.unless}
         self._known = {normalize(w) for w in rules.known_words}
+        self._longest = max(len(term) for term in self._terms)
         self._by_answer = {a: r for r in rules.rules for a in r.answers}
 
     @staticmethod
@@ -222,14 +228,23 @@ class EmergencyTriage:
     def _correct(self, word: str) -> str:
         if not _ASCII_WORD.match(word) or word in self._vocabulary or word in self._known:
             return word
+        if word in self._corrected:
+            return self._corrected[word]
+        fixed = word
         if len(word) >= 6:  # shorter words are too close to everyday ones (light/fight)
             limit = 2 if len(word) >= 9 else 1
-            for known in sorted(self._vocabulary):
-                # Typos seldom hit the first letter; parking is not sparking, heating not beating.
-                if known[0] == word[0] and len(known) >= 6 and _edits_within(word, known, limit):
-                    return known
-        squeezed = re.sub(r"(.)\1+", r"\1", word)  # "smokeee" -> "smoke"
-        return squeezed if squeezed in self._vocabulary else word
+            # Typos seldom hit the first letter; parking is not sparking, heating not beating.
+            for known in self._by_initial.get(word[0], ()):
+                if abs(len(known) - len(word)) <= limit and _edits_within(word, known, limit):
+                    fixed = known
+                    break
+        if fixed == word:
+            squeezed = re.sub(r"(.)\1+", r"\1", word)  # "smokeee" -> "smoke"
+            fixed = squeezed if squeezed in self._vocabulary else word
+        if len(self._corrected) > 50_000:  # a bound, not a cache policy: words repeat across requests
+            self._corrected.clear()
+        self._corrected[word] = fixed
+        return fixed
 
     def tokens(self, text: str) -> list[str]:
         out: list[str] = []
@@ -246,6 +261,8 @@ class EmergencyTriage:
                 piece = tokens[end - 1]
                 ascii_join = text and _ASCII_WORD.match(piece) and re.search(r"[a-z']$", text)
                 text = f"{text} {piece}" if ascii_join else text + piece
+                if len(text) > self._longest:
+                    break
                 yield start, end, text
 
     def _clause(self, tokens: list[str], start: int, end: int) -> tuple[list[str], list[str]]:

@@ -97,6 +97,7 @@ def test_everyday_words_are_heard_and_the_rule_is_named(
         ("my son cannot find a job", "unless:missing_person"),
         ("parking space dispute", "routine"),  # not "sparking": typos are not corrected across first letters
         ("cooking smells from the restaurant", "routine"),  # a known word is never "corrected" to choking
+        ("old electrical fittings in the hallway", "routine"),  # "fitting" is no seizure
     ],
 )
 def test_negations_fears_and_near_misses_are_routine_and_say_why(triage: EmergencyTriage, text: str, rule: str) -> None:
