@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 
 from services.intake.config import DEPLOY, emergency_triage, load_catalogue
 from services.intake.domain.channels import Channel, CreateChannel, UpdateChannel, hash_key
@@ -137,9 +138,20 @@ async def test_an_emergency_in_everyday_words_is_referred_and_nothing_is_stored(
     assert desk.store.requests == {} and desk.publisher.types() == []
 
 
+def decisions(rule: str, outcome: str) -> float:
+    return (
+        REGISTRY.get_sample_value("huiying_intake_emergency_decisions_total", {"rule": rule, "outcome": outcome}) or 0.0
+    )
+
+
 async def test_not_an_emergency_confirmed_files_it_and_records_the_rule() -> None:
     desk = Desk()
+    referred, confirmed = decisions("gas_leak", "referred"), decisions("gas_leak", "confirmed_not_emergency")
+    with pytest.raises(EmergencySuspected):
+        await desk.submit(description="楼道里有煤气味")
     doc = await desk.submit(description="楼道里有煤气味", confirm_not_emergency=True)
+    assert decisions("gas_leak", "referred") == referred + 1  # counted, since nothing is stored
+    assert decisions("gas_leak", "confirmed_not_emergency") == confirmed + 1
     assert doc["status"] == "submitted" and doc["emergency_overridden"] == "gas_leak"
     assert desk.publisher.types() == ["request.submitted"]
     routine = await desk.submit(description="交煤气费的地方在哪")
