@@ -239,7 +239,7 @@ class EmergencyTriage:
                     fixed = known
                     break
         if fixed == word:
-            squeezed = re.sub(r"(.)\1+", r"\1", word)  # "smokeee" -> "smoke"
+            squeezed = re.sub(r"(.)\1{2,}", r"\1", word)  # "smokeee" -> "smoke"; "too" stays
             fixed = squeezed if squeezed in self._vocabulary else word
         if len(self._corrected) > 50_000:  # a bound, not a cache policy: words repeat across requests
             self._corrected.clear()
@@ -303,7 +303,8 @@ class EmergencyTriage:
 
     # -- deciding -----------------------------------------------------------------------------------------
 
-    def _fires(self, rule: EmergencyRule, hits: list[_Hit]) -> tuple[_Hit, ...] | None:
+    def _candidates(self, rule: EmergencyRule, hits: list[_Hit]) -> Iterable[tuple[_Hit, ...]]:
+        """Every way one of the rule's patterns is heard: its concepts' hits within `near` of the first."""
         near = self.rules.near
         by_concept: dict[str, list[_Hit]] = {}
         for hit in hits:
@@ -319,8 +320,16 @@ class EmergencyTriage:
                         break
                     chosen.append(close[0])
                 else:
-                    return tuple(chosen)
-        return None
+                    yield tuple(chosen)
+
+    def _fires(self, rule: EmergencyRule, hits: list[_Hit]) -> tuple[tuple[_Hit, ...] | None, tuple[_Hit, ...] | None]:
+        """(the hits that fire the rule, or None; else hits that would have but for an `unless` word)."""
+        blocked = None
+        for chosen in self._candidates(rule, hits):
+            if not self._unless(rule, chosen, hits):
+                return chosen, None
+            blocked = blocked or chosen
+        return None, blocked
 
     def _unless(self, rule: EmergencyRule, chosen: tuple[_Hit, ...], hits: list[_Hit]) -> bool:
         window = self.rules.negation.window + 1
@@ -348,19 +357,19 @@ class EmergencyTriage:
         for rule in self.rules.rules:
             if not rule.when:
                 continue
-            chosen = self._fires(rule, hits)
-            if chosen is not None and not self._unless(rule, chosen, hits):
+            chosen, blocked = self._fires(rule, hits)
+            if chosen is not None:
                 return self._decision(rule, (h.term for h in chosen))
             if set_aside is None:
-                set_aside = self._set_aside(rule, chosen, hits, dropped)
+                set_aside = self._set_aside(rule, blocked, hits, dropped)
         return set_aside or ROUTINE
 
     def _set_aside(
-        self, rule: EmergencyRule, chosen: tuple[_Hit, ...] | None, hits: list[_Hit], dropped: dict[str, str]
+        self, rule: EmergencyRule, blocked: tuple[_Hit, ...] | None, hits: list[_Hit], dropped: dict[str, str]
     ) -> Decision | None:
         """Why a rule that was heard did not fire, for the record: unless / negated / feared."""
-        if chosen is not None:
-            return Decision(emergency=False, rule=f"unless:{rule.code}", heard=tuple(h.term for h in chosen))
+        if blocked is not None:
+            return Decision(emergency=False, rule=f"unless:{rule.code}", heard=tuple(h.term for h in blocked))
         heard = {h.concept for h in hits}
         for pattern in rule.when:
             missing = [c for c in pattern if c not in heard]
