@@ -70,6 +70,9 @@ def test_triage_meets_its_targets(triage: EmergencyTriage, path: Path) -> None:
         ("老人走失了 有老年痴呆", "missing_person", "110"),
         ("不知道是不是煤气泄漏 味道很大", "gas_leak", "119"),  # unsure: safety first
         ("not sure but i think i smell gas", "gas_leak", "119"),
+        # An `unless` word blocks the reading it stands next to, not the rule: the second "smoke" is heard.
+        ("we asked to install a smoke alarm and now the hall is full of smoke", "smoke", "119"),
+        ("电动车在楼道充电着了", "fire", "119"),
     ],
 )
 def test_everyday_words_are_heard_and_the_rule_is_named(
@@ -98,6 +101,10 @@ def test_everyday_words_are_heard_and_the_rule_is_named(
         ("parking space dispute", "routine"),  # not "sparking": typos are not corrected across first letters
         ("cooking smells from the restaurant", "routine"),  # a known word is never "corrected" to choking
         ("old electrical fittings in the hallway", "routine"),  # "fitting" is no seizure
+        ("can you install a smoke alarm for my mum", "unless:smoke"),
+        ("the lift is out and my elderly dad cannot get up the stairs", "unless:fall"),
+        ("车钥匙找着了", "routine"),  # 找着了 (found) is not 着了 (caught fire)
+        ("he took too many photos of the damage", "routine"),  # "too" is not squeezed to "to"
     ],
 )
 def test_negations_fears_and_near_misses_are_routine_and_say_why(triage: EmergencyTriage, text: str, rule: str) -> None:
