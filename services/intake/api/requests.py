@@ -63,7 +63,8 @@ async def submit_request(
     channel: ChannelDep,
     idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
-    command = take(body.draft("v1", Channel.of(channel), idempotency_key), container.config.catalogue)
+    config = container.config
+    command = take(body.draft("v1", Channel.of(channel), idempotency_key), config.catalogue, config.emergency)
     submitted = await container.service.submit(command)
     if submitted.replayed:
         response.headers["Idempotent-Replayed"] = "true"

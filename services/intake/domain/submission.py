@@ -3,7 +3,8 @@ that turn it into a `SubmitRequest` or refuse it naming the field. No I/O.
 
 A front door parses its own format (JSON, a form) into a `Draft`; `take` then decides, in one place, what
 depends on the kind of request and on the channel: the answers to the kind's questions, filing on a
-resident's behalf, the webhook preference, whether a name is needed and what an anonymous request carries.
+resident's behalf, the webhook preference, whether a name is needed (the kind decides, not the door) and
+what an anonymous request carries.
 """
 
 from __future__ import annotations
@@ -17,15 +18,20 @@ from typing import Any, Literal
 from services.intake.domain.attributes import check_answers
 from services.intake.domain.catalogue import Catalogue, Service
 from services.intake.domain.channels import Channel
+from services.intake.domain.emergency import EmergencyTriage
 from services.intake.domain.request import SubmitRequest
+from services.intake.domain.triage import Triage
 from shared.events import Location, Resident
 
 FrontDoor = Literal["v1", "open311", "portal"]
 
-# Whether a front door asks for the resident's name. GeoReport v2 has only optional first and last names,
-# so an Open311 client may file anonymously (the request then carries an empty name); the native API and
-# the portal ask for one.
-NAME_REQUIRED: dict[FrontDoor, bool] = {"v1": True, "portal": True, "open311": False}
+# Names and anonymity, one rule on every front door (native API, Open311, portal):
+# - to the public a resident is always anonymous: no public view (Open311, tracking) shows a name or contact;
+# - to staff, a resident may leave the name out only where the kind allows it (`anonymous: true` in the
+#   catalogue); elsewhere the name is required, because staff must know whom they help.
+# An anonymous request without a phone or an e-mail cannot be called back: the resident follows it with
+# the tracking code (inbox, tracking page). That is stated on the portal and in the API docs, not refused.
+ANONYMOUS = ""  # the name an anonymous request carries
 FREE_TEXT = ("string", "text")  # the questions whose answers emergency triage reads with the description
 
 
@@ -95,15 +101,42 @@ def free_answers(service: Service, answers: Mapping[str, Any]) -> list[str]:
     return [a for q in service.questions if q.datatype in FREE_TEXT and isinstance(a := answers.get(q.code), str)]
 
 
-def take(draft: Draft, catalogue: Catalogue) -> SubmitRequest:
-    """The checked command, or UnknownService / DraftRefused naming every field to fix."""
+def refers_elsewhere(
+    draft: Draft,
+    service: Service,
+    catalogue: Catalogue,
+    answers: Mapping[str, str | list[str]],
+    emergency: EmergencyTriage | None,
+) -> bool:
+    """Whether the desk refers this request elsewhere at once: not accepted (a court matter), or an
+    emergency (unless the client confirmed it is not one)."""
+    if Triage(catalogue).check(draft.service_code, answers) is not None:
+        return True
+    if emergency is None:
+        return False
+    text = "\n".join([draft.description, *free_answers(service, answers)])
+    decision = emergency.classify(draft.service_code, text, answers)
+    return decision.emergency and not (draft.confirm_not_emergency and decision.overridable)
+
+
+def take(draft: Draft, catalogue: Catalogue, emergency: EmergencyTriage | None = None) -> SubmitRequest:
+    """The checked command, or UnknownService / DraftRefused naming every field to fix. With `emergency`,
+    a missing name does not hold up a request that will be referred (the service answers the referral)."""
     service = catalogue.get(draft.service_code)
     if service is None:
         raise UnknownService(draft.service_code)
     checked = check_answers(service, dict(draft.attributes))
     problems = [Problem(f"attributes.{e.code}", e.message, e.code) for e in checked.errors]
-    if draft.name is None and NAME_REQUIRED[draft.door]:
-        problems.append(Problem("resident.name", "required; add `resident.name`"))
+    # A name is never a reason to hold up a request the desk refers elsewhere at once (an emergency).
+    answers = checked.answers
+    if not draft.name and not service.anonymous and not refers_elsewhere(draft, service, catalogue, answers, emergency):
+        problems.append(
+            Problem(
+                "resident.name",
+                f"required for {service.code}: staff need to know whom they help; requests that may stay "
+                f"anonymous: {', '.join(s.code for s in catalogue.services if s.anonymous) or 'none'}",
+            )
+        )
     channel = draft.channel
     if draft.filed_by is not None and not channel.on_behalf:
         problems.append(
@@ -127,7 +160,7 @@ def take(draft: Draft, catalogue: Catalogue) -> SubmitRequest:
         description=draft.description,
         location=draft.location,
         resident=Resident(
-            name=draft.name or "",  # anonymous where the door allows it
+            name=draft.name or ANONYMOUS,  # only where the kind allows it (above)
             phone=draft.phone,
             email=draft.email,
             language=draft.language,  # type: ignore[arg-type]

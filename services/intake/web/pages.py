@@ -164,7 +164,7 @@ async def submit(service_code: str, request: Request) -> Response:
     token = values.one("submission")
     draft = checked.request.draft("portal", PORTAL, token if forms.SUBMISSION_TOKEN.match(token) else None)
     try:
-        submitted = await container.service.submit(take(draft, container.config.catalogue))
+        submitted = await container.service.submit(take(draft, container.config.catalogue, container.config.emergency))
     except EmergencySuspected as heard:
         return call_now_page(request, decision=heard.decision, service=service, values=values)
     except DraftRefused as refused:  # pragma: no cover - the form's own checks name these first

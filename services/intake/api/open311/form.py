@@ -16,6 +16,7 @@ from services.intake.api.open311.errors import Open311Error, open311_problem
 from services.intake.api.open311.search import known_service
 from services.intake.domain.catalogue import Catalogue
 from services.intake.domain.channels import Channel
+from services.intake.domain.emergency import EmergencyTriage
 from services.intake.domain.fields import (
     MAX_DESCRIPTION,
     check_coordinate,
@@ -165,7 +166,12 @@ def confirmation(value: str) -> bool:
 
 
 def command(
-    form: FormData, channel: dict[str, Any], catalogue: Catalogue, language: str, idempotency_key: str | None
+    form: FormData,
+    channel: dict[str, Any],
+    catalogue: Catalogue,
+    language: str,
+    idempotency_key: str | None,
+    emergency: EmergencyTriage | None = None,
 ) -> SubmitRequest:
     """The checked command, or Open311Error: 400 listing every problem, 404 for an unknown service code."""
     answers = answers_of(form)
@@ -206,7 +212,7 @@ def command(
     )
     problems = fields.problems
     try:
-        cmd = take(draft, catalogue)
+        cmd = take(draft, catalogue, emergency)
     except DraftRefused as refused:
         problems += [open311_problem(p) for p in refused.problems]
     if problems:
