@@ -144,4 +144,4 @@ async def test_a_required_question_is_marked_and_has_no_not_sure(run_service: An
     async with run_service("intake", catalogue_path=path) as (client, _app):
         page = (await client.get("/request/property_repair")).text
         assert 'id="f-attributes-place-none"' not in page
-        assert re.search(r'<legend>[^<]*<span class="tag">必填</span>', page)
+        assert re.search(r'<legend>[^<]*<span class="tag[^"]*">必填</span>', page)
