@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import importlib
 import sys
+from pathlib import Path
 
 from pydantic import ValidationError
 
@@ -123,6 +124,12 @@ def cmd_topology(args: argparse.Namespace) -> int:
     return topology.main(_settings(), args.action, check=args.check, out=args.out)
 
 
+def cmd_triage_eval(args: argparse.Namespace) -> int:
+    from huiying import triage_eval
+
+    return triage_eval.run(args.corpus, args.rules)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="huiying", description="Huiying (回应) community service desk")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -175,6 +182,13 @@ def main(argv: list[str] | None = None) -> int:
     topology.add_argument("--check", action="store_true", help="definitions: fail if the committed file is stale")
     topology.add_argument("--out", default=None, help="definitions: where to write (deploy/rabbitmq/definitions.json)")
     topology.set_defaults(func=cmd_topology)
+
+    evaluate = sub.add_parser("triage-eval", help="emergency triage's recall and false-referral rate on a corpus")
+    evaluate.add_argument(
+        "--corpus", type=Path, help="labelled phrases (default: the tuning corpus in tests/unit/intake)"
+    )
+    evaluate.add_argument("--rules", type=Path, help="emergency rules (default: deploy/intake/emergency.yaml)")
+    evaluate.set_defaults(func=cmd_triage_eval)
 
     args = parser.parse_args(argv)
     result: int = args.func(args)

@@ -7,6 +7,7 @@ through `api/deps.get_container`. Fast tests build an `IntakeService` on in-memo
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import secrets
 from collections.abc import Callable, Mapping
@@ -50,6 +51,10 @@ class Container:
     loops: tuple[PeriodicLoop, ...] = ()  # the channel-key refresh and the rate-window flush
 
     async def start(self) -> None:
+        # jieba's dictionary takes about a second to build: at start, off the event loop.
+        warm = getattr(self.config.emergency.segment, "warm", None)
+        if warm is not None:
+            await asyncio.to_thread(warm)
         await self.infra.bus.subscribe(self.settings.queue(QUEUE), self.handlers)
         self.relay.start()
         for loop in self.loops:
@@ -78,7 +83,14 @@ async def bootstrap(settings: IntakeSettings, config: IntakeConfig, clock: Clock
         await store.ensure_portal_channel(secrets.token_urlsafe(32), now)
         relay = infra.relay([store.requests], clock=clock)
         admission = Admission(settings.max_inflight_writes, settings.db_slow_ms / 1000, lambda: infra.commands.recent_s)
-        service = IntakeService(store, relay.publisher(store.requests), config.triage, clock, admission=admission)
+        service = IntakeService(
+            store,
+            relay.publisher(store.requests),
+            config.triage,
+            clock,
+            admission=admission,
+            emergency=config.emergency,
+        )
         await service.refresh_keys()
         limiter = SharedWindows(store.rate_windows, clock, settings.rate_limit_window_s)
         staff_access = StaffAccess(infra.db["staff_access"])

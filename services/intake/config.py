@@ -1,7 +1,8 @@
 """intake's settings (HUIYING_* variables) and its configuration files, each read and checked once per start.
 
-`load_config` reads the service catalogue (deploy/catalogue.yaml, or HUIYING_CATALOGUE_PATH) and the portal's
-texts (deploy/intake/portal-messages.yaml). A mistake in either stops intake with one line naming the file
+`load_config` reads the service catalogue (deploy/catalogue.yaml, or HUIYING_CATALOGUE_PATH), emergency
+triage's rules (deploy/intake/emergency.yaml, or HUIYING_EMERGENCY_RULES_PATH) and the portal's texts
+(deploy/intake/portal-messages.yaml). A mistake in any of them stops intake with one line naming the file
 and the problem, instead of surfacing later as a bad answer to a resident.
 """
 
@@ -11,10 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
-from pydantic import Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from services.intake.domain.catalogue import Catalogue
+from services.intake.domain.emergency import EmergencyRules, EmergencyTriage
 from services.intake.domain.triage import Triage
+from services.intake.segment import JiebaSegmenter
 from shared.settings import Settings
 from shared.web import Catalogue as Messages
 
@@ -25,6 +28,8 @@ PORTAL_TEMPLATES = Path(__file__).resolve().parent / "web" / "templates"
 
 class IntakeSettings(Settings):
     catalogue_path: Path = DEPLOY / "catalogue.yaml"
+    # Emergency triage's rules (docs/intake.md, "Emergencies").
+    emergency_rules_path: Path = DEPLOY / "intake" / "emergency.yaml"
     # Dev mode seeds a `web` channel with this key; prod mode seeds nothing.
     dev_web_key: str = "dev-web-key"
 
@@ -81,21 +86,37 @@ class ConfigError(RuntimeError):
 class IntakeConfig:
     catalogue: Catalogue
     triage: Triage  # the catalogue's not_accepted rules, compiled
+    emergency: EmergencyTriage  # emergency triage (deploy/intake/emergency.yaml); its segmenter warms at start
     messages: Messages  # the portal's texts
 
 
-def load_catalogue(path: Path) -> Catalogue:
+def _load_model[M: BaseModel](model: type[M], path: Path, what: str, variable: str) -> M:
+    """A YAML file checked by its model, or ConfigError: one line naming the file and the entry."""
     try:
         with path.open(encoding="utf-8") as fh:
-            return Catalogue.model_validate(yaml.safe_load(fh))
+            return model.model_validate(yaml.safe_load(fh))
     except OSError as exc:
-        raise ConfigError(f"cannot read the catalogue {path} ({exc}); set HUIYING_CATALOGUE_PATH") from exc
+        raise ConfigError(f"cannot read {what} {path} ({exc}); set {variable}") from exc
     except yaml.YAMLError as exc:
-        raise ConfigError(f"the catalogue {path} is not valid YAML: {exc}") from exc
+        raise ConfigError(f"{what} {path} is not valid YAML: {exc}") from exc
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"the catalogue {path} is invalid at {where}: {first['msg']}") from exc
+        where = ".".join(str(p) for p in first["loc"]) or "the top level"
+        raise ConfigError(f"{what} {path} is invalid at {where}: {first['msg']}") from exc
+
+
+def load_catalogue(path: Path) -> Catalogue:
+    return _load_model(Catalogue, path, "the catalogue", "HUIYING_CATALOGUE_PATH")
+
+
+def load_emergency_rules(path: Path) -> EmergencyRules:
+    return _load_model(EmergencyRules, path, "the emergency rules", "HUIYING_EMERGENCY_RULES_PATH")
+
+
+def emergency_triage(path: Path) -> EmergencyTriage:
+    """The rules with a jieba segmenter taught their words (cold: `segment.warm()` builds its dictionary)."""
+    rules = load_emergency_rules(path)
+    return EmergencyTriage(rules, JiebaSegmenter(rules.lexicon()))
 
 
 def load_messages(path: Path) -> Messages:
@@ -111,4 +132,9 @@ def load_messages(path: Path) -> Messages:
 
 def load_config(settings: IntakeSettings) -> IntakeConfig:
     catalogue = load_catalogue(settings.catalogue_path)
-    return IntakeConfig(catalogue=catalogue, triage=Triage(catalogue), messages=load_messages(PORTAL_MESSAGES))
+    return IntakeConfig(
+        catalogue=catalogue,
+        triage=Triage(catalogue),
+        emergency=emergency_triage(settings.emergency_rules_path),
+        messages=load_messages(PORTAL_MESSAGES),
+    )

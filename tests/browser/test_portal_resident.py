@@ -1,7 +1,7 @@
 """The resident portal in headless Chromium against the stack as `make run` starts it (three services as OS
 processes): a resident files and tracks a request in Chinese, sees the staff reply and the messages from
 notify and rates the outcome after a member resolved the task through routing's staff API, switches to
-English on every page, cancels a request, is told whom to call in an emergency, and uses the keyboard.
+English on every page, cancels a request and uses the keyboard (emergencies: test_portal_emergency.py).
 Every page is checked for JavaScript errors by the `new_page` fixture; screenshots go to docs/screenshots/.
 """
 
@@ -249,27 +249,6 @@ def test_a_resident_cancels_a_request(stack: Stack, new_page: Any, http: httpx.C
     page.goto(f"{intake}/cancel/{code}")
     assert "不能再取消了" in page.content()
     assert page.get_by_role("button", name="确定取消").count() == 0
-
-
-def test_an_emergency_is_referred_at_once(stack: Stack, new_page: Any) -> None:
-    intake = stack.url("intake")
-    page = new_page()
-    page.goto(f"{intake}/?lang=zh-CN")
-    assert page.get_by_role("link", name="119 火警、燃气泄漏").get_attribute("href") == "tel:119"
-    page.get_by_role("link", name=re.compile("紧急情况")).click()
-    page.get_by_role("radio", name="燃气泄漏").check()
-    page.get_by_label("请描述问题").fill("楼道里有很重的煤气味")
-    page.get_by_label("楼栋").fill("7号楼")
-    page.get_by_label("您的称呼").fill("赵先生")
-    page.get_by_role("button", name="提交").click()
-    page.wait_for_url(re.compile(r"/track/HY[0-9A-Z]{10}\?new=1$"))
-    referral = page.locator(".referral")
-    assert "119" in referral.inner_text() and "燃气泄漏" in referral.inner_text()
-    assert referral.get_by_role("link", name="拨打 119").get_attribute("href") == "tel:119"
-    assert page.locator("[data-status]").inner_text() == "这里办不了，请按提示联系"
-    assert page.locator("[data-cancel-link]").count() == 0
-    no_sideways_scrolling(page)
-    screenshot(page, "portal-emergency-zh")
 
 
 def test_keyboard_only(stack: Stack, new_page: Any) -> None:

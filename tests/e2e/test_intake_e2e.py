@@ -56,8 +56,8 @@ def test_native_emergency_cancel_and_errors(stack: Stack) -> None:
     }
     with httpx.Client(timeout=10) as http:
         refused = http.post(f"{intake}/v1/requests", json=body, headers={"X-API-Key": "dev-web-key"})
-        assert refused.status_code == 201, refused.text
-        assert refused.json()["status"] == "not_accepted" and refused.json()["referral"]["number"] == "119"
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["error"] == "emergency_referral" and refused.json()["referral"]["call"] == "119"
 
         ok = http.post(
             f"{intake}/v1/requests",

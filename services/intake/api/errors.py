@@ -14,13 +14,14 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from pymongo.errors import PyMongoError
 from starlette.exceptions import HTTPException
 from starlette.types import Scope
 
 from services.intake.api.open311.errors import Open311Error, open311_problem
 from services.intake.api.open311.formats import errors_response
+from services.intake.domain.emergency import Decision, EmergencySuspected
 from services.intake.domain.request import FeedbackNotOpen, NotCancellable
 from services.intake.domain.submission import DraftRefused, UnknownService
 from services.intake.service import Busy, ChannelExists, IdempotencyConflict, UnknownChannel, UnknownRequest
@@ -44,6 +45,16 @@ SLUGS = {
 }
 
 
+class EmergencyReferralOut(BaseModel):
+    """Why a request was not filed: triage heard an emergency (docs/intake.md, "Emergencies")."""
+
+    rule: str = Field(description="the triage rule that decided, e.g. gas_leak")
+    call: str = Field(description="the number to call now: 119, 120 or 110")
+    reason: dict[str, str] = Field(description="the plain reason, by language (zh-CN, en)")
+    advice: dict[str, str] = Field(description="what to do while waiting, by language")
+    overridable: bool = Field(description="whether confirm_not_emergency=true files it anyway")
+
+
 class FieldOut(BaseModel):
     field: str
     message: str
@@ -56,6 +67,7 @@ class ErrorOut(BaseModel):
     error: str
     message: str
     fields: list[FieldOut] = []
+    referral: EmergencyReferralOut | None = Field(None, description="an emergency referral (422 emergency_referral)")
 
 
 def native_errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -67,7 +79,7 @@ def native_errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
         404: "not found",
         409: "conflict with the current state",
         413: "body too large",
-        422: "invalid input: every wrong field is named with the fix",
+        422: "invalid input: every wrong field is named with the fix; or emergency_referral (see referral)",
         429: "rate limited; see Retry-After",
         503: "busy; retry after Retry-After",
     }
@@ -143,6 +155,32 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _open311(request: Request, exc: Open311Error) -> Response:
         return errors_response(request.url.path, exc.status_code, safe(exc.descriptions))
 
+    @app.exception_handler(EmergencySuspected)
+    async def _emergency(request: Request, exc: EmergencySuspected) -> Response:
+        decision, path = exc.decision, request.url.path
+        log.info("emergency referral answered", rule=decision.rule, path=path)
+        if is_open311(path):
+            return errors_response(path, 400, [f"emergency_referral: {emergency_message(decision, '=')}"])
+        body = {
+            "error": "emergency_referral",
+            "message": emergency_message(decision, ": "),
+            "fields": [
+                {
+                    "field": "confirm_not_emergency" if decision.overridable else "service_code",
+                    "message": f"rule {decision.rule}: call {decision.call} now",
+                    "type": "emergency_referral",
+                }
+            ],
+            "referral": {
+                "rule": decision.rule,
+                "call": decision.call,
+                "reason": dict(decision.reason),
+                "advice": dict(decision.advice),
+                "overridable": decision.overridable,
+            },
+        }
+        return JSONResponse(safe(body), status_code=422)
+
     async def _refused(request: Request, exc: Exception) -> Response:
         path = request.url.path
         if is_open311(path):
@@ -155,6 +193,15 @@ def install_error_handlers(app: FastAPI) -> None:
 
     for refusal in REFUSALS:
         app.add_exception_handler(refusal, _refused)
+
+
+def emergency_message(decision: Decision, assign: str) -> str:
+    """The referral in one sentence for an API client: the rule, the number, and how to file anyway."""
+    said = f"this sounds like an emergency (rule {decision.rule}: {decision.reason.get('en', decision.rule)}); "
+    said += f"nothing was filed. Call {decision.call} now. "
+    if decision.overridable:
+        return said + f"If it is not an emergency, send the same request again with confirm_not_emergency{assign}true"
+    return said + "The emergency service only refers; for a routine request choose another service_code"
 
 
 def field_errors_response(problems: list[tuple[str, str]]) -> Response:

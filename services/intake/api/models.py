@@ -12,6 +12,7 @@ from pydantic import (
     ConfigDict,
     EmailStr,
     Field,
+    StrictBool,
     StrictFloat,
     StrictInt,
     StrictStr,
@@ -151,6 +152,11 @@ class RequestIn(BaseModel):
         max_length=50,
         description="window, hotline and grid-worker channels: who filed on the resident's behalf",
     )
+    confirm_not_emergency: StrictBool = Field(
+        False,
+        description="true after a 422 emergency_referral, once the resident says it is not an emergency: "
+        "the request is then filed (docs/intake.md, Emergencies)",
+    )
 
     @field_validator("media_urls")
     @classmethod
@@ -175,6 +181,7 @@ class RequestIn(BaseModel):
             attributes=self.attributes,
             media_urls=tuple(self.media_urls),
             filed_by=self.filed_by,
+            confirm_not_emergency=self.confirm_not_emergency,
             idempotency_key=idempotency_key,
             fingerprint=fingerprint(door, self.model_dump(mode="json")) if idempotency_key else None,
         )

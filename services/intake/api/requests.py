@@ -53,7 +53,8 @@ async def list_services(container: ContainerDep) -> dict[str, Any]:
     status_code=201,
     response_model=SubmitOut,
     responses=ERRORS,
-    summary="Submit a request (emergencies are answered at once with a referral, status not_accepted)",
+    summary="Submit a request (words that sound like an emergency are answered 422 emergency_referral: call now, "
+    "or send again with confirm_not_emergency: true)",
 )
 async def submit_request(
     body: RequestIn,
@@ -62,7 +63,8 @@ async def submit_request(
     channel: ChannelDep,
     idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
-    command = take(body.draft("v1", Channel.of(channel), idempotency_key), container.config.catalogue)
+    config = container.config
+    command = take(body.draft("v1", Channel.of(channel), idempotency_key), config.catalogue, config.emergency)
     submitted = await container.service.submit(command)
     if submitted.replayed:
         response.headers["Idempotent-Replayed"] = "true"

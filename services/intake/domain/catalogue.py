@@ -105,19 +105,8 @@ class NotAcceptedRule(_Strict):
     reason: dict[str, str]
     services: list[str] = []
     answers: dict[str, list[str]] = {}  # "service.question" -> value keys
-    keywords: dict[str, list[str]] = {}  # language -> keywords
 
     _names = field_validator("reason")(_require_languages)
-
-    @field_validator("keywords")
-    @classmethod
-    def _keyword_languages(cls, keywords: dict[str, list[str]]) -> dict[str, list[str]]:
-        unknown = set(keywords) - set(LANGUAGES)
-        if unknown:
-            raise ValueError(f"keywords for unknown languages {sorted(unknown)}")
-        if any(not k.strip() for words in keywords.values() for k in words):
-            raise ValueError("an empty keyword would match everything")
-        return keywords
 
 
 class Catalogue(_Strict):

@@ -55,6 +55,10 @@ class SubmitRequest:
     extra: dict[str, Any] = field(default_factory=dict)  # Open311 account_id, device_id, jurisdiction_id
     idempotency_key: str | None = None
     fingerprint: str | None = None  # hash of the normalized body, for Idempotency-Key replays
+    # Emergency triage: the resident's free text (description and free-text answers), and whether the
+    # client said "not an emergency" after a referral (domain/emergency.py).
+    free_text: str = ""
+    confirm_not_emergency: bool = False
 
 
 @dataclass(frozen=True)
@@ -153,7 +157,13 @@ def _first_event(
 
 
 def submit(
-    cmd: SubmitRequest, *, request_id: str, tracking_code: str, now: datetime, referral: Referral | None = None
+    cmd: SubmitRequest,
+    *,
+    request_id: str,
+    tracking_code: str,
+    now: datetime,
+    referral: Referral | None = None,
+    emergency_overridden: str | None = None,
 ) -> Accepted:
     """The request document and its first event: `request.submitted`, or `request.not_accepted` with a referral."""
     status = "submitted" if referral is None else "not_accepted"
@@ -184,6 +194,8 @@ def submit(
             "notice": referral.notice,
             "reason": referral.reason,
         },
+        # The emergency rule the resident (or the API client) confirmed was not an emergency, for staff.
+        "emergency_overridden": emergency_overridden,
         "submitted_at": now,
         "updated_at": now,
         "seq": 1,  # the last seq intake used for this request's events

@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from services.intake.domain.attributes import answer_labels, check_answers
-from services.intake.domain.catalogue import Catalogue
+from services.intake.domain.catalogue import Catalogue, Service
 from services.intake.domain.channels import Channel
+from services.intake.domain.emergency import EmergencyTriage
 from services.intake.domain.request import SubmitRequest
 from services.intake.domain.triage import Triage
 from shared.events import Location, Resident
@@ -31,6 +32,7 @@ FrontDoor = Literal["v1", "open311", "portal"]
 # An anonymous request without a phone or an e-mail cannot be called back: the resident follows it with
 # the tracking code (inbox, tracking page). That is stated on the portal and in the API docs, not refused.
 ANONYMOUS = ""  # the name an anonymous request carries
+FREE_TEXT = ("string", "text")  # the questions whose answers emergency triage reads with the description
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,7 @@ class Draft:
     extra: Mapping[str, str | None] = field(default_factory=dict)  # Open311 account_id, device_id, jurisdiction_id
     idempotency_key: str | None = None
     fingerprint: str | None = None
+    confirm_not_emergency: bool = False  # "not an emergency": file it although triage referred it
 
 
 @dataclass(frozen=True)
@@ -93,19 +96,40 @@ def default_preference(draft: Draft) -> str:
     return "sms" if draft.phone else "email" if draft.email else "inbox"
 
 
-def refers_elsewhere(draft: Draft, catalogue: Catalogue, answers: Mapping[str, str | list[str]]) -> bool:
-    return Triage(catalogue).check(draft.service_code, draft.description, answers) is not None
+def free_answers(service: Service, answers: Mapping[str, Any]) -> list[str]:
+    """The answers a resident wrote in their own words, which emergency triage reads with the description."""
+    return [a for q in service.questions if q.datatype in FREE_TEXT and isinstance(a := answers.get(q.code), str)]
 
 
-def take(draft: Draft, catalogue: Catalogue) -> SubmitRequest:
-    """The checked command, or UnknownService / DraftRefused naming every field to fix."""
+def refers_elsewhere(
+    draft: Draft,
+    service: Service,
+    catalogue: Catalogue,
+    answers: Mapping[str, str | list[str]],
+    emergency: EmergencyTriage | None,
+) -> bool:
+    """Whether the desk refers this request elsewhere at once: not accepted (a court matter), or an
+    emergency (unless the client confirmed it is not one)."""
+    if Triage(catalogue).check(draft.service_code, answers) is not None:
+        return True
+    if emergency is None:
+        return False
+    text = "\n".join([draft.description, *free_answers(service, answers)])
+    decision = emergency.classify(draft.service_code, text, answers)
+    return decision.emergency and not (draft.confirm_not_emergency and decision.overridable)
+
+
+def take(draft: Draft, catalogue: Catalogue, emergency: EmergencyTriage | None = None) -> SubmitRequest:
+    """The checked command, or UnknownService / DraftRefused naming every field to fix. With `emergency`,
+    a missing name does not hold up a request that will be referred (the service answers the referral)."""
     service = catalogue.get(draft.service_code)
     if service is None:
         raise UnknownService(draft.service_code)
     checked = check_answers(service, dict(draft.attributes))
     problems = [Problem(f"attributes.{e.code}", e.message, e.code) for e in checked.errors]
     # A name is never a reason to hold up a request the desk refers elsewhere at once (an emergency).
-    if not draft.name and not service.anonymous and not refers_elsewhere(draft, catalogue, checked.answers):
+    answers = checked.answers
+    if not draft.name and not service.anonymous and not refers_elsewhere(draft, service, catalogue, answers, emergency):
         problems.append(
             Problem(
                 "resident.name",
@@ -156,4 +180,6 @@ def take(draft: Draft, catalogue: Catalogue) -> SubmitRequest:
         extra=dict(draft.extra),
         idempotency_key=draft.idempotency_key,
         fingerprint=draft.fingerprint,
+        free_text="\n".join([draft.description, *free_answers(service, checked.answers)]),
+        confirm_not_emergency=draft.confirm_not_emergency,
     )

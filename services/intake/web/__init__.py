@@ -6,11 +6,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from services.intake.web.pages import router
+from services.intake.web import emergency, pages
 from shared.web import mount_common_static
+
+router = APIRouter(include_in_schema=False)
+router.include_router(pages.router)
+router.include_router(emergency.router)  # the call-now page
 
 STATIC = Path(__file__).resolve().parent / "static"
 

@@ -195,6 +195,7 @@ def request_body(values: Values, service: Service, tz: str, *, sms_available: bo
         "location": location,
         "resident": resident,
         "attributes": answers,
+        "confirm_not_emergency": values.one("confirm_not_emergency") == "true",  # the call-now page's button
     }
 
 

@@ -20,11 +20,13 @@ from services.intake.api.deps import get_container, limit_address
 from services.intake.api.models import CancelIn, FeedbackIn
 from services.intake.domain.catalogue import Service
 from services.intake.domain.channels import PORTAL_CHANNEL, Channel
+from services.intake.domain.emergency import EmergencySuspected
 from services.intake.domain.request import CancelRequest, FeedbackNotOpen, GiveFeedback, NotCancellable
 from services.intake.domain.submission import DraftRefused, take
 from services.intake.domain.views import track_view
 from services.intake.service import Busy, IdempotencyConflict, UnknownChannel, UnknownRequest
 from services.intake.web import forms, present
+from services.intake.web.emergency import call_now_page
 from services.intake.web.frame import error_page, guarded, not_found, page, unavailable
 from shared.events import LANGUAGES
 from shared.i18n import pick
@@ -41,16 +43,13 @@ router = APIRouter(include_in_schema=False)
 # -- home -----------------------------------------------------------------------------------------------
 
 
-def home_page(request: Request, *, status: int = 200, code: str = "", code_error: bool = False) -> Response:
+def home_page(request: Request) -> Response:
     catalogue = get_container(request).config.catalogue
     return page(
         request,
         "home.html",
-        status=status,
         services=[s for s in catalogue.services if s.code != "emergency"],
         emergency=catalogue.get("emergency"),
-        code=code,
-        code_error=code_error,
     )
 
 
@@ -63,8 +62,8 @@ async def home(request: Request) -> Response:
 async def find(request: Request, code: str = "") -> Response:
     """The home page's look-up box: a well-formed code goes to its page, anything else is named."""
     normalized = normalize_tracking_code(code)
-    if normalized is None:
-        return home_page(request, code=code[:40], code_error=True)
+    if normalized is None:  # its own page, the error first (issue 13)
+        return page(request, "code_error.html", status=400, code=code[:40], hide_emergency_line=True)
     return RedirectResponse(f"/track/{normalized}", status_code=303)
 
 
@@ -136,9 +135,12 @@ def form_page(
 
 @router.get("/request/{service_code}")
 async def new_request(service_code: str, request: Request) -> Response:
-    service = get_container(request).config.catalogue.get(service_code)
+    container = get_container(request)
+    service = container.config.catalogue.get(service_code)
     if service is None:
         return error_page(request, 404, "page.not_found.title", "page.not_found.service")
+    if container.config.emergency.is_door(service_code):
+        return RedirectResponse("/emergency", status_code=303)
     return form_page(request, service, forms.Values())
 
 
@@ -174,7 +176,9 @@ async def submit(service_code: str, request: Request) -> Response:
     token = values.one("submission")
     draft = checked.request.draft("portal", PORTAL, token if forms.SUBMISSION_TOKEN.match(token) else None)
     try:
-        submitted = await container.service.submit(take(draft, container.config.catalogue))
+        submitted = await container.service.submit(take(draft, container.config.catalogue, container.config.emergency))
+    except EmergencySuspected as heard:
+        return call_now_page(request, decision=heard.decision, service=service, values=values)
     except DraftRefused as refused:  # pragma: no cover - the form's own checks name these first
         return form_page(
             request, service, values, problems=[forms.Problem(p.field, "invalid") for p in refused.problems]

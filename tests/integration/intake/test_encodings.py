@@ -75,14 +75,17 @@ async def test_open311_forms_arrive_as_sent(run_service: Any, encode: Any, chars
             assert_as_sent(await open311_stored(client, app, encode(open311_fields(), charset), content_type, fmt))
 
 
-async def test_raw_utf8_reaches_the_keyword_rules(run_service: Any) -> None:
+async def test_raw_utf8_reaches_emergency_triage(run_service: Any) -> None:
     """Mojibake used to escape triage: a raw UTF-8 gas leak must be referred to 119 at once."""
     async with run_service("intake") as (client, app):
         fields = {**open311_fields(), "description": "楼道里有煤气泄漏的味道"}
         r = await client.post(f"{BASE}/requests.json", content=raw_form(fields), headers={"Content-Type": FORM_TYPE})
-        assert r.status_code == 201 and "119" in r.json()[0]["service_notice"], r.text
+        assert r.status_code == 400 and "rule gas_leak" in r.json()[0]["description"], r.text
+        assert "Call 119 now" in r.json()[0]["description"]
+        confirmed = raw_form({**fields, "confirm_not_emergency": "true"})
+        r = await client.post(f"{BASE}/requests.json", content=confirmed, headers={"Content-Type": FORM_TYPE})
         doc = await app.state.container.service.get(r.json()[0]["service_request_id"])
-        assert doc["status"] == "not_accepted" and doc["description"] == fields["description"]
+        assert doc["emergency_overridden"] == "gas_leak" and doc["description"] == fields["description"]
 
 
 @pytest.mark.parametrize(

@@ -54,9 +54,10 @@ async def test_a_name_is_needed_where_the_kind_says_so_on_every_door(run_service
         assert r.status_code == 200 and "请填写您的称呼。" in r.text
         assert await stored(app) == 2
 
-        # an emergency is referred at once, name or not
+        # an emergency is referred at once, name or not (docs/intake.md, Emergencies)
         r = await client.post("/v1/requests", json=nameless("legal_aid", description="家里煤气泄漏了"), headers=WEB)
-        assert r.status_code == 201 and r.json()["status"] == "not_accepted", r.text
+        assert r.status_code == 422 and r.json()["error"] == "emergency_referral", r.text
+        assert r.json()["referral"]["rule"] == "gas_leak" and await stored(app) == 2
 
 
 async def test_the_portal_states_what_anonymity_costs(run_service: Any) -> None:

@@ -245,18 +245,24 @@ async def test_get_requests_filters_dates_status_and_pages(run_service: Any) -> 
             codes.append((await post_form(client, "json", form)).json()[0]["service_request_id"])
         legal = {k: v for k, v in FORM.items() if not k.startswith("attribute")}
         legal_id = (await post_form(client, "json", {**legal, "service_code": "legal_aid"})).json()[0]
-        gas = {**legal, "service_code": "enquiry_complaint", "description": "楼道里有一股煤气味，好像燃气泄漏了"}
-        gas_id = (await post_form(client, "json", gas)).json()[0]["service_request_id"]
+        # Not accepted at the door (a matter before a court): closed at once.
+        court = {
+            **legal,
+            "service_code": "dispute_mediation",
+            "description": "和邻居的纠纷",
+            "attribute[in_court]": "yes",
+        }
+        court_id = (await post_form(client, "json", court)).json()[0]["service_request_id"]
 
         everything = (await client.get(f"{BASE}/requests.json")).json()
-        assert {v["service_request_id"] for v in everything} == {*codes, legal_id["service_request_id"], gas_id}
+        assert {v["service_request_id"] for v in everything} == {*codes, legal_id["service_request_id"], court_id}
         requested = [v["requested_datetime"] for v in everything]
         assert requested == sorted(requested, reverse=True)  # newest first
 
         repairs = (await client.get(f"{BASE}/requests.json", params={"service_code": "property_repair"})).json()
         assert {v["service_request_id"] for v in repairs} == set(codes)
         closed = (await client.get(f"{BASE}/requests.json", params={"status": "closed"})).json()
-        assert [v["service_request_id"] for v in closed] == [gas_id]  # not accepted: closed
+        assert [v["service_request_id"] for v in closed] == [court_id]  # not accepted: closed
         open_ = (await client.get(f"{BASE}/requests.json", params={"status": "open"})).json()
         assert len(open_) == 4
         both = (await client.get(f"{BASE}/requests.json", params={"status": "open,closed"})).json()
@@ -265,11 +271,11 @@ async def test_get_requests_filters_dates_status_and_pages(run_service: Any) -> 
         page3 = (await client.get(f"{BASE}/requests.json", params={"page_size": 2, "page": 3})).json()
         assert len(page1) == 2 and len(page3) == 1
         picked = (
-            await client.get(f"{BASE}/requests.xml", params={"service_request_id": f"{codes[0]},{gas_id},unknown"})
+            await client.get(f"{BASE}/requests.xml", params={"service_request_id": f"{codes[0]},{court_id},unknown"})
         ).content
         assert {text(i["service_request_id"]) for i in items(picked, "service_requests", "request")} == {
             codes[0],
-            gas_id,
+            court_id,
         }
 
         now = datetime.now(UTC)
@@ -289,25 +295,3 @@ async def test_get_requests_filters_dates_status_and_pages(run_service: Any) -> 
         assert r.status_code == 400 and ET.fromstring(r.content).tag == "errors"
         assert (await client.get(f"{BASE}/requests.json", params={"service_code": "pothole"})).status_code == 404
         assert await stored(app) == 5
-
-
-async def test_emergency_is_not_accepted_with_a_referral(run_service: Any, listen: Any) -> None:
-    async with run_service("intake") as (client, app), listen(app) as heard:
-        form = {
-            "api_key": "dev-web-key",
-            "service_code": "emergency",
-            "address_string": "7号楼",
-            "phone": "13912345678",
-            "attribute[kind]": "medical",
-        }
-        r = await post_form(client, "xml", form, headers={"Accept-Language": "en"})
-        assert r.status_code == 201, r.text
-        [created] = items(r.content, "service_requests", "request")
-        assert "120" in text(created["service_notice"]) and "ambulance" in text(created["service_notice"])
-        rid = text(created["service_request_id"])
-        events = await eventually(lambda: heard.of("request.not_accepted", rid), what="request.not_accepted")
-        assert events[0].data["reason_code"] == "medical" and events[0].data["referral_number"] == "120"
-        assert "120" in events[0].data["referral"]["zh-CN"]
-        assert heard.of("request.submitted", rid) == []  # routing never gets it as work
-        [view] = (await client.get(f"{BASE}/requests/{rid}.json")).json()
-        assert view["status"] == "closed" and "120" in view["service_notice"]

@@ -109,11 +109,6 @@ async def test_the_form_renders_each_question_with_its_datatype_and_required_fla
         assert care.count('type="checkbox" id="f-attributes-household-') == 4  # multivaluelist: checkboxes
         assert 'name="attributes.people_at_home" type="text"' in care and 'inputmode="decimal"' in care  # number
 
-        emergency = (await client.get("/request/emergency")).text
-        # a required question: no "not sure" option, marked required
-        assert 'id="f-attributes-kind-none"' not in emergency
-        assert re.search(r"<legend>发生了什么？ <span class=\"tag tag-required\">必填</span>", emergency)
-
         missing = await client.get("/request/pothole")
         assert missing.status_code == 404 and "没有这个事项" in missing.text
 
@@ -198,19 +193,6 @@ async def test_every_problem_is_shown_at_its_field_in_the_residents_language_and
         assert await stored(app) == 0
 
 
-async def test_an_emergency_is_answered_with_the_referral(run_service: Any) -> None:
-    async with run_service("intake") as (client, app):
-        form = {k: v for k, v in FORM.items() if not k.startswith("attributes.")}
-        missing = await file(client, "emergency", form=form)
-        assert field_error(missing.text, "f-attributes-kind") == "请填写这一项。"
-        assert await stored(app) == 0
-
-        code = code_of(await file(client, "emergency", form={**form, "attributes.kind": "gas_leak"}))
-        page = (await client.get(f"/track/{code}")).text
-        assert 'href="tel:119"' in page and "拨打 119" in page and "燃气泄漏" in page
-        assert "这里办不了" in page and "取消这个问题" not in page  # final: nothing to cancel
-
-
 async def test_track_shows_status_team_due_notes_and_timeline(run_service: Any) -> None:
     async with run_service("intake") as (client, app):
         code = code_of(await file(client))
@@ -233,7 +215,7 @@ async def test_track_shows_status_team_due_notes_and_timeline(run_service: Any) 
         assert lower.status_code == 303 and lower.headers["location"] == f"/track/{code}"
         assert (await client.get("/track/HY0000000000")).status_code == 404
         lookup = await client.get("/track", params={"code": "nonsense"})
-        assert lookup.status_code == 200 and "查询码格式不对" in lookup.text
+        assert lookup.status_code == 400 and "查询码格式不对" in lookup.text  # its own page: test_emergency_referral
         found = await client.get("/track", params={"code": code.lower()})
         assert found.status_code == 303 and found.headers["location"] == f"/track/{code}"
 

@@ -69,7 +69,7 @@ def _question(**overrides: Any) -> dict[str, Any]:
         (lambda d: d["services"][0].update(questions=[_question(datatype="blob")]), "datatype"),
         (lambda d: d["not_accepted"][0].update(referral="fire_brigade"), "unknown referral"),
         (lambda d: d["not_accepted"][0].update(answers={"emergency.colour": ["red"]}), "unknown question"),
-        (lambda d: d["not_accepted"][0].update(keywords={"zh-CN": [" "]}), "empty keyword"),
+        (lambda d: d["not_accepted"][0].update(keywords={"zh-CN": ["煤气"]}), "keywords"),  # emergency.yaml's job
     ],
 )
 def test_a_broken_catalogue_is_refused_with_the_place(tmp_path: Path, change: Any, complaint: str) -> None:

@@ -52,13 +52,13 @@ def test_submit_writes_the_document_and_request_submitted() -> None:
 
 
 def test_refused_at_the_door_emits_request_not_accepted() -> None:
-    referral = Triage(CATALOGUE).check("emergency", "", {"kind": "fire"})
+    referral = Triage(CATALOGUE).check("dispute_mediation", {"in_court": "yes"})
     accepted = domain.submit(command(), request_id="r1", tracking_code="HY0123456789", now=NOW, referral=referral)
     [event] = accepted.events
     assert event.type == "request.not_accepted"
-    assert event.data["reason_code"] == "fire" and event.data["referral_number"] == "119"
+    assert event.data["reason_code"] == "in_litigation" and event.data["referral_number"] == "12368"
     assert accepted.document["status"] == "not_accepted"
-    assert accepted.document["referral"]["number"] == "119"
+    assert accepted.document["referral"]["number"] == "12368"
 
 
 def test_cancel_bumps_seq_and_guards_on_it() -> None:
@@ -155,12 +155,12 @@ def test_open311_view_maps_the_lifecycle_and_hides_people() -> None:
 
 
 def test_not_accepted_view_carries_the_referral_as_service_notice() -> None:
-    referral = Triage(CATALOGUE).check("emergency", "", {"kind": "gas_leak"})
+    referral = Triage(CATALOGUE).check("dispute_mediation", {"in_court": "yes"})
     doc = domain.submit(command(), request_id="r1", tracking_code="HY0123456789", now=NOW, referral=referral).document
     view = open311_request(doc, "zh-CN", "Asia/Shanghai", CATALOGUE)
-    assert view["status"] == "closed" and "119" in view["service_notice"]
+    assert view["status"] == "closed" and "12368" in view["service_notice"]
     track = track_view(doc, "en")
-    assert track["referral"]["number"] == "119" and track["can_cancel"] is False
+    assert track["referral"]["number"] == "12368" and track["can_cancel"] is False
 
 
 def test_track_view_has_no_contact_details() -> None:

@@ -7,9 +7,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 
-from services.intake.config import DEPLOY, load_catalogue
+from services.intake.config import DEPLOY, emergency_triage, load_catalogue
 from services.intake.domain.channels import Channel, CreateChannel, UpdateChannel, hash_key
+from services.intake.domain.emergency import EmergencySuspected
 from services.intake.domain.request import (
     CancelRequest,
     FeedbackNotOpen,
@@ -36,6 +38,7 @@ from tests.unit.intake.fakes import FakeIntakeStore
 
 CATALOGUE = load_catalogue(DEPLOY / "catalogue.yaml")
 TRIAGE = Triage(CATALOGUE)
+EMERGENCY = emergency_triage(DEPLOY / "intake" / "emergency.yaml")
 WEB = Channel("web")
 TEAM = TeamRef(id="property_maintenance", name={"zh-CN": "物业维修组", "en": "Property maintenance"})
 
@@ -63,6 +66,7 @@ class Desk:
             self.publisher,
             TRIAGE,
             self.clock,
+            emergency=EMERGENCY,
             new_id=lambda: next(ids),
             new_code=lambda: next(code_source),
             new_key=lambda: next(keys),
@@ -126,10 +130,50 @@ async def test_a_clashing_tracking_code_is_drawn_again() -> None:
     assert desk.publisher.types() == ["request.submitted"] * 2
 
 
-async def test_an_emergency_is_refused_at_the_door_with_a_referral() -> None:
+async def test_an_emergency_in_everyday_words_is_referred_and_nothing_is_stored() -> None:
     desk = Desk()
-    doc = await desk.submit(service_code="emergency", attributes={"kind": "fire"})
-    assert doc["status"] == "not_accepted" and doc["referral"]["number"] == "119"
+    with pytest.raises(EmergencySuspected) as info:
+        await desk.submit(description="老伴摔倒了起不来")
+    assert (info.value.decision.rule, info.value.decision.call) == ("fall", "120")
+    assert desk.store.requests == {} and desk.publisher.types() == []
+
+
+def decisions(rule: str, outcome: str) -> float:
+    return (
+        REGISTRY.get_sample_value("huiying_intake_emergency_decisions_total", {"rule": rule, "outcome": outcome}) or 0.0
+    )
+
+
+async def test_not_an_emergency_confirmed_files_it_and_records_the_rule() -> None:
+    desk = Desk()
+    referred, confirmed = decisions("gas_leak", "referred"), decisions("gas_leak", "confirmed_not_emergency")
+    with pytest.raises(EmergencySuspected):
+        await desk.submit(description="楼道里有煤气味")
+    doc = await desk.submit(description="楼道里有煤气味", confirm_not_emergency=True)
+    assert decisions("gas_leak", "referred") == referred + 1  # counted, since nothing is stored
+    assert decisions("gas_leak", "confirmed_not_emergency") == confirmed + 1
+    assert doc["status"] == "submitted" and doc["emergency_overridden"] == "gas_leak"
+    assert desk.publisher.types() == ["request.submitted"]
+    routine = await desk.submit(description="交煤气费的地方在哪")
+    assert routine["emergency_overridden"] is None
+
+
+async def test_the_emergency_door_refers_even_when_confirmed() -> None:
+    desk = Desk()
+    with pytest.raises(EmergencySuspected) as info:
+        await desk.submit(service_code="emergency", attributes={"kind": "fire"}, confirm_not_emergency=True)
+    assert (info.value.decision.rule, info.value.decision.call, info.value.decision.overridable) == (
+        "fire",
+        "119",
+        False,
+    )
+    assert desk.publisher.types() == []
+
+
+async def test_a_matter_before_a_court_is_refused_at_the_door_with_a_referral() -> None:
+    desk = Desk()
+    doc = await desk.submit(service_code="dispute_mediation", attributes={"in_court": "yes"})
+    assert doc["status"] == "not_accepted" and doc["referral"]["number"] == "12368"
     assert desk.publisher.types() == ["request.not_accepted"]
     with pytest.raises(NotCancellable):
         await desk.service.cancel(CancelRequest(doc["_id"], doc["tracking_code"]))

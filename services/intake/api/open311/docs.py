@@ -133,6 +133,11 @@ def form_schema(service_codes: list[str]) -> dict[str, Any]:
             "phone": {"type": "string", "maxLength": 20, "example": "13800138000"},
             "description": {"type": "string", "maxLength": MAX_DESCRIPTION},
             "media_url": {"type": "string", "format": "uri", "maxLength": 500},
+            "confirm_not_emergency": {
+                "type": "string",
+                "enum": ["true", "false"],
+                "description": "true after a 400 emergency_referral, once the resident says it is not an emergency",
+            },
         },
         "patternProperties": {r"^attribute\[[A-Za-z0-9_]{1,40}\](\[\])?$": {"type": "string", "maxLength": 2000}},
         "additionalProperties": False,

@@ -16,6 +16,7 @@ from services.intake.api.open311.errors import Open311Error, open311_problem
 from services.intake.api.open311.search import known_service
 from services.intake.domain.catalogue import Catalogue
 from services.intake.domain.channels import Channel
+from services.intake.domain.emergency import EmergencyTriage
 from services.intake.domain.fields import (
     MAX_DESCRIPTION,
     check_coordinate,
@@ -44,6 +45,7 @@ SINGLE_FIELDS = (
     "phone",
     "description",
     "media_url",
+    "confirm_not_emergency",  # ours: file after an emergency_referral (docs/intake.md, Emergencies)
 )
 ATTRIBUTE_FIELD = re.compile(r"^attribute\[([A-Za-z0-9_]{1,40})\](\[\])?$")
 _CJK = re.compile(r"[\u3400-\u9fff]")
@@ -155,8 +157,21 @@ def _email(value: str) -> str:
         raise ValueError(str(exc)) from None
 
 
+def confirmation(value: str) -> bool:
+    """confirm_not_emergency: true or false (1/0, yes/no also read)."""
+    answer = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}.get(value.strip().lower())
+    if answer is None:
+        raise ValueError("send true (it is not an emergency) or false")
+    return answer
+
+
 def command(
-    form: FormData, channel: dict[str, Any], catalogue: Catalogue, language: str, idempotency_key: str | None
+    form: FormData,
+    channel: dict[str, Any],
+    catalogue: Catalogue,
+    language: str,
+    idempotency_key: str | None,
+    emergency: EmergencyTriage | None = None,
 ) -> SubmitRequest:
     """The checked command, or Open311Error: 400 listing every problem, 404 for an unknown service code."""
     answers = answers_of(form)
@@ -176,6 +191,7 @@ def command(
     email = fields.checked("email", _email)
     phone = fields.checked("phone", normalize_phone)
     media_url = fields.checked("media_url", check_media_url)
+    confirmed = fields.checked("confirm_not_emergency", confirmation) == "True"
     normalized = sorted((k, v) for k, v in form.multi_items() if k != "api_key" and isinstance(v, str))
     draft = Draft(
         door="open311",
@@ -192,10 +208,11 @@ def command(
         extra={"account_id": account_id, "device_id": device_id, "jurisdiction_id": single(form, "jurisdiction_id")},
         idempotency_key=idempotency_key,
         fingerprint=fingerprint("open311", normalized) if idempotency_key else None,
+        confirm_not_emergency=confirmed,
     )
     problems = fields.problems
     try:
-        cmd = take(draft, catalogue)
+        cmd = take(draft, catalogue, emergency)
     except DraftRefused as refused:
         problems += [open311_problem(p) for p in refused.problems]
     if problems:

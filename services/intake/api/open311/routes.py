@@ -100,7 +100,8 @@ async def post_request(
     if channel is None:
         raise Open311Error(403, "invalid api_key received; it is unknown or disabled")
     check_jurisdiction(container, single(form, "jurisdiction_id"))
-    cmd = command(form, channel, container.config.catalogue, language(request), idempotency_key)
+    config = container.config
+    cmd = command(form, channel, config.catalogue, language(request), idempotency_key, config.emergency)
     submitted = await container.service.submit(cmd)  # refusals: api/errors.py, the Open311 way
     headers = {"Idempotent-Replayed": "true"} if submitted.replayed else None
     return render(fmt, "service_requests", [created_view(submitted.document, cmd.resident.language)], 201, headers)
