@@ -1,0 +1,308 @@
+"""One chaos run: a fresh stack of separate processes (its own names, ports and databases) on the chaos
+broker (a private node, or a private three-node cluster), steady load, one fault mid-load, the drain, the
+audit. `run_suite` runs several faults one after the other on the same broker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from huiying import procs
+from huiying.chaos import audit, load
+from huiying.chaos.broker import PrivateNode
+from huiying.chaos.faults import FAULTS, Fault
+from huiying.cluster import Cluster
+from huiying.stack import REPLICA_PORT_STEP, Stack
+from shared.settings import SERVICES, Settings
+
+
+@dataclass
+class Scene:
+    """What a fault can reach while it runs."""
+
+    stack: Stack
+    settings: Settings
+    amqp_url: str
+    node: PrivateNode | None = None
+    cluster: Cluster | None = None
+    revive: list[str] = field(default_factory=list)
+
+    def nodes(self) -> list[PrivateNode]:
+        if self.cluster is not None:
+            return self.cluster.up()
+        return [self.node] if self.node is not None else []
+
+    def queue_counts(self) -> dict[str, int]:
+        """Messages in each of this run's queues (ready and unacknowledged), asked of a node that is up."""
+        prefix = self.settings.queue_prefix
+        for node in self.nodes():
+            result = node.ctl("list_queues", "name", "messages", "--formatter", "json", timeout=60)
+            if result.returncode == 0:
+                rows = json.loads(result.stdout or "[]")
+                return {r["name"]: int(r["messages"] or 0) for r in rows if r["name"].startswith(prefix)}
+        return {}
+
+    def busy(self) -> int:
+        """Messages still waiting in consumer and retry queues (not dead-letter, work or witness queues)."""
+        counts = self.queue_counts()
+        if not counts:
+            return 1  # no node answered: not drained yet
+        skip = (f"{self.settings.queue_prefix}work.", f"{self.settings.queue_prefix}{audit.WITNESS}")
+        return sum(n for q, n in counts.items() if not q.endswith(".dlq") and not q.startswith(skip))
+
+
+@dataclass
+class Result:
+    fault: str
+    what: str
+    nodes: int
+    replicas: int
+    requests: int
+    accepted: int
+    lost: int
+    duplicated: int
+    unexpected: int
+    server_errors: int
+    drain_s: float
+    dlq: int
+    drained: bool
+    redelivered: int = 0
+    retries: int = 0
+    not_accepted: int = 0
+    injected: str = ""
+    restarts: dict[str, int] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.drained and self.lost == 0 and self.duplicated == 0 and self.unexpected == 0
+
+
+def _ports(replicas: int) -> dict[str, int]:
+    """A base port per service such that every replica's port (base + 100 k) is free."""
+    chosen: dict[str, int] = {}
+    used: set[int] = set()
+    for service in SERVICES:
+        while True:
+            base = procs_free_port()
+            ports = [base + REPLICA_PORT_STEP * k for k in range(replicas)]
+            if max(ports) < 65000 and not used & set(ports) and all(procs.port_free("127.0.0.1", p) for p in ports):
+                chosen[service] = base
+                used |= set(ports)
+                break
+    return chosen
+
+
+def procs_free_port() -> int:
+    from huiying.chaos.broker import free_port
+
+    return free_port()
+
+
+def chaos_env(tag: str, amqp_url: str, data_dir: Path, replicas: int) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HUIYING_")}
+    env.update(
+        {
+            "HUIYING_MODE": "dev",
+            "HUIYING_AMQP_URL": amqp_url,
+            "HUIYING_EVENTS_EXCHANGE": f"{tag}events",
+            "HUIYING_WORK_EXCHANGE": f"{tag}work",
+            "HUIYING_QUEUE_PREFIX": tag,
+            "HUIYING_EMBEDDED_ENGINE": "memory",
+            "HUIYING_DATA_DIR": str(data_dir),
+            "HUIYING_LOG_LEVEL": "WARNING",
+            "HUIYING_RETRY_DELAY_MS": "500",
+            "HUIYING_OUTBOX_SWEEP_INTERVAL_S": "0.5",
+            "HUIYING_OUTBOX_LEASE_S": "5",
+            "HUIYING_MONGODB_TIMEOUT_MS": "3000",
+            "HUIYING_RATE_LIMIT_PER_ADDRESS": "0",
+            "HUIYING_RATE_LIMIT_PER_KEY": "0",
+            **{f"HUIYING_{s.upper()}_PORT": str(p) for s, p in _ports(replicas).items()},
+        }
+    )
+    return env
+
+
+def settings_from(env: dict[str, str]) -> Settings:
+    values: dict[str, Any] = {k.removeprefix("HUIYING_").lower(): v for k, v in env.items() if k.startswith("HUIYING_")}
+    return Settings(**values)
+
+
+def run_fault(
+    fault: Fault,
+    *,
+    n: int,
+    rate: float,
+    workdir: Path,
+    replicas: int = 1,
+    node: PrivateNode | None = None,
+    cluster: Cluster | None = None,
+    say: Callable[[str], None] = print,
+) -> Result:
+    replicas = max(replicas, fault.replicas)
+    tag = f"hyc{uuid.uuid4().hex[:6]}-"
+    amqp_url = cluster.amqp_url if cluster is not None else node.url if node is not None else ""
+    run_dir = workdir / f"{fault.name}-{tag.rstrip('-')}"
+    env = chaos_env(tag, amqp_url, run_dir / "var", replicas)
+    settings = settings_from(env)
+    notices: list[str] = []
+    stack = Stack(settings, env=env, log_dir=run_dir / "logs", replicas=replicas, say=notices.append)
+    stack.engines.update(dict(fault.engines))
+    scene = Scene(stack, settings, amqp_url, node=node, cluster=cluster)
+    witness = settings.queue(audit.WITNESS)
+    asyncio.run(audit.declare_witness(amqp_url, settings.events_exchange, witness))
+    say(f"chaos {fault.name}: starting {replicas} replica(s) of each service ...")
+    stack.start()
+    supervising = stack.supervise_in_background()
+    try:
+
+        async def drive() -> tuple[load.LoadResult, Any, audit.Completion, float, bool]:
+            async def inject() -> str:
+                return await fault.inject(scene)
+
+            say(f"chaos {fault.name}: {n} requests at {rate:g}/s; {fault.what} after {n // 2}")
+            result, injected = await load.steady_load(stack.urls("intake"), tag, n, rate, at_midpoint=inject)
+            accepted = list(result.accepted.values())
+            done, seconds, drained = await audit.wait_drained(
+                stack.url("intake"), stack.url("notify"), stack.url("routing"), accepted, scene.busy, 120 + n / 4
+            )
+            return result, injected, done, seconds, drained
+
+        loaded, injected, done, drain_s, drained = asyncio.run(drive())
+        counts = scene.queue_counts()
+        dlq = sum(c for q, c in counts.items() if q.endswith(".dlq"))
+        work_queues = [q for q in counts if q.startswith(settings.queue("work.")) and not q.endswith(".dlq")]
+
+        async def read_all() -> tuple[list[Any], list[Any]]:
+            seen = await audit.read_queue(amqp_url, witness)
+            items: list[Any] = []
+            for q in work_queues:
+                items += await audit.read_queue(amqp_url, q)
+            return seen, items
+
+        seen, items = asyncio.run(read_all())
+        t = audit.tally(list(loaded.accepted.values()), done, seen, items)
+    finally:
+        supervising.set()
+        restarts = stack.restarts()
+        stack.stop()
+        if cluster is not None:
+            for name in scene.revive:
+                cluster.revive(name)
+    for line in notices:
+        say(f"  {line}")
+    return Result(
+        fault=fault.name,
+        what=fault.what,
+        nodes=len(cluster.nodes) if cluster is not None else 1,
+        replicas=replicas,
+        requests=n,
+        accepted=t.accepted,
+        lost=t.lost,
+        duplicated=t.duplicated,
+        unexpected=t.unexpected,
+        server_errors=loaded.server_errors,
+        drain_s=round(drain_s, 1),
+        dlq=dlq,
+        drained=drained,
+        redelivered=t.redelivered,
+        retries=loaded.retries,
+        not_accepted=len(loaded.refused),
+        injected=str(injected or ""),
+        restarts=restarts,
+        details={**t.details, "refused": dict(list(loaded.refused.items())[:10])},
+    )
+
+
+COLUMNS = (
+    "fault",
+    "nodes",
+    "replicas",
+    "requests",
+    "accepted",
+    "lost",
+    "duplicated",
+    "unexpected",
+    "5xx",
+    "drain s",
+    "DLQ",
+)
+
+
+def table(results: list[Result]) -> str:
+    rows = [COLUMNS] + [
+        (
+            r.fault,
+            str(r.nodes),
+            str(r.replicas),
+            str(r.requests),
+            str(r.accepted),
+            str(r.lost),
+            str(r.duplicated),
+            str(r.unexpected),
+            str(r.server_errors),
+            f"{r.drain_s:.1f}" + ("" if r.drained else " (timed out)"),
+            str(r.dlq),
+        )
+        for r in results
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def as_json(results: list[Result]) -> str:
+    return json.dumps([{**asdict(r), "ok": r.ok} for r in results], ensure_ascii=False, indent=2)
+
+
+def run_suite(
+    names: list[str],
+    *,
+    n: int,
+    rate: float,
+    workdir: Path,
+    nodes: int = 1,
+    replicas: int = 1,
+    say: Callable[[str], None] = print,
+) -> list[Result]:
+    """Start the chaos broker (one private node, or a cluster of `nodes`), run each fault, stop it."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    results: list[Result] = []
+    started = time.monotonic()
+    if nodes > 1:
+        say(f"chaos: starting a private cluster of {nodes} RabbitMQ nodes ...")
+        cluster = Cluster.create(Path(tempfile.mkdtemp(prefix="huiying-cluster-")), nodes)
+        try:
+            for name in names:
+                results.append(
+                    run_fault(
+                        FAULTS[name], n=n, rate=rate, workdir=workdir, replicas=replicas, cluster=cluster, say=say
+                    )
+                )
+        finally:
+            cluster.destroy()
+    else:
+        from huiying.chaos.broker import new_node
+
+        say("chaos: starting a private RabbitMQ node ...")
+        node = new_node()
+        node.start()
+        try:
+            for name in names:
+                results.append(
+                    run_fault(FAULTS[name], n=n, rate=rate, workdir=workdir, replicas=replicas, node=node, say=say)
+                )
+        finally:
+            node.destroy()
+    say(f"chaos: {len(results)} fault(s) in {time.monotonic() - started:.0f}s")
+    return results

@@ -1,0 +1,196 @@
+"""A local three-node RabbitMQ cluster: private nodes on this machine, each with its own name, ports and
+data directory under `var/cluster/`, joined into one cluster (quorum queues declared afterwards get a
+replica on every node).
+
+    huiying cluster start [--nodes 3]      start and join the nodes; prints HUIYING_AMQP_URL (the list)
+    huiying cluster status                 nodes up or down, quorum queue leaders
+    huiying cluster kill NODE|--leader     SIGKILL one node (1, 2, 3) or the leader of the busiest queue
+    huiying cluster revive NODE            start a killed node again (it rejoins)
+    huiying cluster stop                   stop every node and delete var/cluster/
+
+The services connect to every node: HUIYING_AMQP_URL is a comma-separated list of the nodes' URLs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from huiying.chaos.broker import BrokerError, PrivateNode, available, new_node
+
+STATE = "cluster.json"
+
+
+@dataclass
+class Cluster:
+    nodes: list[PrivateNode]
+    base: Path
+
+    @property
+    def amqp_url(self) -> str:
+        """What HUIYING_AMQP_URL is set to: every node, comma-separated."""
+        return ",".join(n.url for n in self.nodes)
+
+    # -- life -----------------------------------------------------------------------------------------------
+
+    @classmethod
+    def create(cls, base: Path, size: int = 3) -> Cluster:
+        if not available():
+            raise BrokerError("rabbitmq-server is not installed (apt-get install rabbitmq-server)")
+        base.mkdir(parents=True, exist_ok=True)
+        base.chmod(0o755)  # the nodes run as the rabbitmq user when started by root
+        tag = uuid.uuid4().hex[:4]
+        cluster = cls([new_node(base, f"hyc{tag}n{i + 1}") for i in range(size)], base)
+        cluster.save()
+        try:
+            cluster._start()
+        except BaseException:
+            cluster.destroy()
+            raise
+        return cluster
+
+    def _start(self) -> None:
+        with ThreadPoolExecutor(len(self.nodes)) as pool:
+            list(pool.map(lambda n: n.launch(), self.nodes))
+            list(pool.map(lambda n: n.wait_started(), self.nodes))
+        first = self.nodes[0]
+        for node in self.nodes[1:]:
+            for step in (("stop_app",), ("join_cluster", first.node), ("start_app",)):
+                result = node.ctl(*step, timeout=120)
+                if result.returncode != 0:
+                    raise BrokerError(f"{node.node}: rabbitmqctl {' '.join(step)} failed: {result.stderr.strip()}")
+        members = self.running_nodes()
+        if len(members) != len(self.nodes):
+            raise BrokerError(f"the cluster formed with {len(members)} of {len(self.nodes)} nodes: {members}")
+
+    def save(self) -> None:
+        state = {"nodes": [{"node": n.node, "port": n.port, "dist_port": n.dist_port} for n in self.nodes]}
+        (self.base / STATE).write_text(json.dumps(state, indent=2))
+
+    @classmethod
+    def load(cls, base: Path) -> Cluster:
+        try:
+            state = json.loads((base / STATE).read_text())
+        except FileNotFoundError:
+            raise BrokerError(f"no cluster in {base} (start one with `huiying cluster start`)") from None
+        nodes = [
+            PrivateNode(n["node"], n["port"], n["dist_port"], base / n["node"].split("@")[0]) for n in state["nodes"]
+        ]
+        return cls(nodes, base)
+
+    def up(self) -> list[PrivateNode]:
+        return [n for n in self.nodes if not n.port_free()]
+
+    def running_nodes(self) -> list[str]:
+        for node in self.up():
+            result = node.ctl("eval", "rabbit_nodes:all_running().", timeout=30)
+            if result.returncode == 0:
+                text = result.stdout.strip().strip("[]")
+                return sorted(x.strip().strip("'") for x in text.split(",") if x.strip())
+        return []
+
+    def node(self, which: str | int) -> PrivateNode:
+        for i, node in enumerate(self.nodes, start=1):
+            if str(which) in (str(i), node.node, node.node.split("@")[0]):
+                return node
+        raise BrokerError(f"no node {which!r}; the nodes are 1..{len(self.nodes)} ({', '.join(self.names())})")
+
+    def names(self) -> list[str]:
+        return [n.node for n in self.nodes]
+
+    def kill(self, which: str | int) -> PrivateNode:
+        node = self.node(which)
+        node.kill()
+        return node
+
+    def revive(self, which: str | int) -> PrivateNode:
+        node = self.node(which)
+        if node.port_free():
+            node.start()
+        return node
+
+    def destroy(self) -> None:
+        for node in reversed(self.nodes):
+            if not node.port_free():
+                node.ctl("stop", timeout=60)
+        shutil.rmtree(self.base, ignore_errors=True)
+
+    # -- quorum queues ----------------------------------------------------------------------------------------
+
+    def queues(self, prefix: str = "") -> list[dict[str, Any]]:
+        """Quorum queues with their message count, leader and members (asked of a node that is up)."""
+        for node in self.up():
+            result = node.ctl(
+                "list_queues", "name", "type", "messages", "leader", "members", "--formatter", "json", timeout=60
+            )
+            if result.returncode == 0:
+                rows: list[dict[str, Any]] = json.loads(result.stdout or "[]")
+                return [r for r in rows if r.get("type") == "quorum" and str(r["name"]).startswith(prefix)]
+        raise BrokerError("no node of the cluster answers")
+
+    def busiest_queue(self, prefix: str = "") -> dict[str, Any]:
+        rows = [r for r in self.queues(prefix) if not str(r["name"]).endswith((".dlq", ".retry"))]
+        if not rows:
+            raise BrokerError(f"no quorum queue starting with {prefix!r}")
+        # Most messages; among equals, the queue every request passes through first.
+        return max(rows, key=lambda r: (int(r.get("messages") or 0), "request-events" in str(r["name"])))
+
+    def kill_busiest_leader(self, prefix: str = "") -> tuple[str, PrivateNode]:
+        queue = self.busiest_queue(prefix)
+        node = self.node(str(queue["leader"]))
+        node.kill()
+        return str(queue["name"]), node
+
+
+# -- the command ------------------------------------------------------------------------------------------------
+
+
+def add_parser(sub: Any) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = sub.add_parser("cluster", help="a local three-node RabbitMQ cluster")
+    parser.add_argument("action", choices=["start", "status", "kill", "revive", "stop"])
+    parser.add_argument("node", nargs="?", help="kill/revive: 1, 2, 3 or the node name")
+    parser.add_argument("--leader", action="store_true", help="kill: the leader of the busiest quorum queue")
+    parser.add_argument("--nodes", type=int, default=3, choices=range(1, 8), metavar="N")
+    parser.add_argument("--dir", default="var/cluster", help="where the nodes keep their data (default var/cluster)")
+    return parser
+
+
+def main(args: argparse.Namespace) -> int:
+    base = Path(args.dir).resolve()
+    try:
+        if args.action == "start":
+            if (base / STATE).exists():
+                raise BrokerError(f"a cluster is already in {base}: `huiying cluster stop` first")
+            cluster = Cluster.create(base, args.nodes)
+            print(f"cluster of {len(cluster.nodes)} nodes: {', '.join(cluster.names())}")
+            print(f"export HUIYING_AMQP_URL={cluster.amqp_url}")
+            return 0
+        cluster = Cluster.load(base)
+        if args.action == "status":
+            running = cluster.running_nodes()
+            for i, node in enumerate(cluster.nodes, start=1):
+                print(f"{i}  {node.node:<24} {node.url:<36} {'up' if node.node in running else 'down'}")
+            for q in cluster.queues() if running else []:
+                print(f"   {q['name']:<40} {q['messages']:>6} messages  leader {q['leader']}")
+        elif args.action == "kill":
+            if args.leader:
+                queue, node = cluster.kill_busiest_leader()
+                print(f"killed {node.node}, the leader of {queue}")
+            else:
+                print(f"killed {cluster.kill(args.node or '1').node}")
+        elif args.action == "revive":
+            print(f"{cluster.revive(args.node or '1').node} is up")
+        elif args.action == "stop":
+            cluster.destroy()
+            print(f"stopped; {base} deleted")
+    except BrokerError as exc:
+        print(f"huiying cluster: {exc}", file=sys.stderr)
+        return 1
+    return 0
