@@ -127,7 +127,7 @@ def cmd_chaos(args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    from huiying import doctor
+    import huiying.doctor as doctor
 
     return doctor.main(fix=args.fix)
 

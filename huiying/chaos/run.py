@@ -161,7 +161,9 @@ def run_fault(
     witness = settings.queue(audit.WITNESS)
     asyncio.run(audit.declare_witness(amqp_url, settings.events_exchange, witness))
     say(f"chaos {fault.name}: starting {replicas} replica(s) of each service ...")
+    t0 = time.monotonic()
     stack.start()
+    say(f"chaos {fault.name}: ready in {time.monotonic() - t0:.0f}s")
     supervising = stack.supervise_in_background()
     try:
 
@@ -190,6 +192,7 @@ def run_fault(
             return seen, items
 
         seen, items = asyncio.run(read_all())
+        say(f"chaos {fault.name}: drained in {drain_s:.0f}s, audited {time.monotonic() - t0:.0f}s after the start")
         t = audit.tally(list(loaded.accepted.values()), done, seen, items)
     finally:
         supervising.set()
