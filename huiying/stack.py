@@ -194,6 +194,20 @@ class Stack:
                 if pending:
                     time.sleep(0.2)
 
+    def wait_ready(self, timeout_s: float) -> None:
+        """Wait until every child runs (restarts included) and every replica answers /readyz."""
+        end = time.monotonic() + timeout_s
+        with httpx.Client(timeout=2) as client:
+            while True:
+                pending = [
+                    self.url(s, k) for s in SERVICES for k in range(self.replicas) if not _ready(client, self.url(s, k))
+                ]
+                if not pending and not self.dead() and not any(c.restart_at for c in self.children.values()):
+                    return
+                if time.monotonic() > end:
+                    raise StackError(f"not ready within {timeout_s:.0f}s: {', '.join(pending) or self.dead()}")
+                time.sleep(0.3)
+
     # -- supervision ---------------------------------------------------------------------------------------
 
     def supervise(self) -> None:
@@ -285,6 +299,13 @@ class Stack:
                 f'  curl -s {self.url("notify")}/v1/inbox/"$CODE"',
             ]
         return "\n".join(lines)
+
+
+def _ready(client: httpx.Client, url: str) -> bool:
+    try:
+        return client.get(f"{url}/readyz").status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 def _free_port() -> int:

@@ -34,6 +34,11 @@ def add_parser(sub: Any, positive: Any) -> argparse.ArgumentParser:
     parser.add_argument("--nodes", type=int, choices=(1, 3), default=1, help="1 private node, or a 3-node cluster")
     parser.add_argument("--replicas", type=positive(), default=1, help="replicas of each service (default 1)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument(
+        "--shared-stack",
+        action="store_true",
+        help="run the faults one after the other on one stack (quicker; default: a fresh stack per fault)",
+    )
     parser.add_argument("--workdir", default=None, help="logs and data of the runs (default: a temporary directory)")
     return parser
 
@@ -56,7 +61,14 @@ def main(args: argparse.Namespace) -> int:
     say = (lambda line: print(line, file=sys.stderr, flush=True)) if args.json else print
     try:
         results = run_suite(
-            names, n=args.requests, rate=args.rate, workdir=workdir, nodes=args.nodes, replicas=args.replicas, say=say
+            names,
+            n=args.requests,
+            rate=args.rate,
+            workdir=workdir,
+            nodes=args.nodes,
+            replicas=args.replicas,
+            shared=args.shared_stack,
+            say=say,
         )
     except (BrokerError, StackError) as exc:
         print(f"huiying chaos: {exc} (logs under {workdir})", file=sys.stderr)

@@ -9,6 +9,7 @@ import asyncio
 import json
 import os
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -18,7 +19,7 @@ from typing import Any
 
 from huiying import procs
 from huiying.chaos import audit, load
-from huiying.chaos.broker import PrivateNode
+from huiying.chaos.broker import PrivateNode, make_private_broker
 from huiying.chaos.faults import FAULTS, Fault
 from huiying.cluster import Cluster
 from huiying.stack import REPLICA_PORT_STEP, Stack
@@ -35,6 +36,11 @@ class Scene:
     node: PrivateNode | None = None
     cluster: Cluster | None = None
     revive: list[str] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)  # the supervisor's restart notices
+    supervising: threading.Event | None = None
+
+    def dlq(self) -> int:
+        return sum(c for q, c in self.queue_counts().items() if q.endswith(".dlq"))
 
     def nodes(self) -> list[PrivateNode]:
         if self.cluster is not None:
@@ -137,34 +143,49 @@ def settings_from(env: dict[str, str]) -> Settings:
     return Settings(**values)
 
 
-def run_fault(
-    fault: Fault,
+def open_scene(
     *,
-    n: int,
-    rate: float,
     workdir: Path,
-    replicas: int = 1,
-    node: PrivateNode | None = None,
-    cluster: Cluster | None = None,
-    say: Callable[[str], None] = print,
-) -> Result:
-    replicas = max(replicas, fault.replicas)
+    replicas: int,
+    engines: dict[str, str],
+    node: PrivateNode | None,
+    cluster: Cluster | None,
+    say: Callable[[str], None],
+) -> Scene:
+    """A started stack of its own names, ports and databases on the chaos broker, supervised."""
     tag = f"hyc{uuid.uuid4().hex[:6]}-"
     amqp_url = cluster.amqp_url if cluster is not None else node.url if node is not None else ""
-    run_dir = workdir / f"{fault.name}-{tag.rstrip('-')}"
+    run_dir = workdir / tag.rstrip("-")
     env = chaos_env(tag, amqp_url, run_dir / "var", replicas)
     settings = settings_from(env)
     notices: list[str] = []
-    stack = Stack(settings, env=env, log_dir=run_dir / "logs", replicas=replicas, say=notices.append)
-    stack.engines.update(dict(fault.engines))
-    scene = Scene(stack, settings, amqp_url, node=node, cluster=cluster)
-    witness = settings.queue(audit.WITNESS)
-    asyncio.run(audit.declare_witness(amqp_url, settings.events_exchange, witness))
-    say(f"chaos {fault.name}: starting {replicas} replica(s) of each service ...")
-    t0 = time.monotonic()
+    stack = Stack(settings, env=env, log_dir=run_dir / "logs", replicas=replicas, engines=engines, say=notices.append)
+    scene = Scene(stack, settings, amqp_url, node=node, cluster=cluster, notices=notices)
+    say(f"chaos: starting {replicas} replica(s) of each service (logs in {run_dir}) ...")
+    started = time.monotonic()
     stack.start()
-    say(f"chaos {fault.name}: ready in {time.monotonic() - t0:.0f}s")
-    supervising = stack.supervise_in_background()
+    say(f"chaos: ready in {time.monotonic() - started:.0f}s")
+    scene.supervising = stack.supervise_in_background()
+    return scene
+
+
+def close_scene(scene: Scene) -> None:
+    if scene.supervising is not None:
+        scene.supervising.set()
+    scene.stack.stop()
+
+
+def exercise(scene: Scene, fault: Fault, *, n: int, rate: float, say: Callable[[str], None] = print) -> Result:
+    """Steady load on the scene's stack, the fault at the midpoint, the drain and the audit."""
+    stack, settings, amqp_url = scene.stack, scene.settings, scene.amqp_url
+    stack.wait_ready(120)
+    tag = f"{fault.name}-{uuid.uuid4().hex[:4]}"
+    witness = settings.queue(f"{audit.WITNESS}.{tag}")
+    asyncio.run(audit.declare_witness(amqp_url, settings.events_exchange, witness))
+    restarts_before, dlq_before = stack.restarts(), scene.dlq()
+    del scene.notices[:]
+    scene.revive.clear()
+    started = time.monotonic()
     try:
 
         async def drive() -> tuple[load.LoadResult, Any, audit.Completion, float, bool]:
@@ -181,33 +202,30 @@ def run_fault(
 
         loaded, injected, done, drain_s, drained = asyncio.run(drive())
         counts = scene.queue_counts()
-        dlq = sum(c for q, c in counts.items() if q.endswith(".dlq"))
         work_queues = [q for q in counts if q.startswith(settings.queue("work.")) and not q.endswith(".dlq")]
 
         async def read_all() -> tuple[list[Any], list[Any]]:
-            seen = await audit.read_queue(amqp_url, witness)
+            seen = await audit.read_queue(amqp_url, witness, delete=True)
             items: list[Any] = []
             for q in work_queues:
                 items += await audit.read_queue(amqp_url, q)
             return seen, items
 
         seen, items = asyncio.run(read_all())
-        say(f"chaos {fault.name}: drained in {drain_s:.0f}s, audited {time.monotonic() - t0:.0f}s after the start")
         t = audit.tally(list(loaded.accepted.values()), done, seen, items)
     finally:
-        supervising.set()
-        restarts = stack.restarts()
-        stack.stop()
-        if cluster is not None:
+        if scene.cluster is not None:
             for name in scene.revive:
-                cluster.revive(name)
-    for line in notices:
+                scene.cluster.revive(name)
+    say(f"chaos {fault.name}: drained in {drain_s:.0f}s; {time.monotonic() - started:.0f}s in all")
+    for line in scene.notices:
         say(f"  {line}")
+    after = stack.restarts()
     return Result(
         fault=fault.name,
         what=fault.what,
-        nodes=len(cluster.nodes) if cluster is not None else 1,
-        replicas=replicas,
+        nodes=len(scene.cluster.nodes) if scene.cluster is not None else 1,
+        replicas=stack.replicas,
         requests=n,
         accepted=t.accepted,
         lost=t.lost,
@@ -215,15 +233,67 @@ def run_fault(
         unexpected=t.unexpected,
         server_errors=loaded.server_errors,
         drain_s=round(drain_s, 1),
-        dlq=dlq,
+        dlq=scene.dlq() - dlq_before,
         drained=drained,
         redelivered=t.redelivered,
         retries=loaded.retries,
         not_accepted=len(loaded.refused),
         injected=str(injected or ""),
-        restarts=restarts,
+        restarts={k: v - restarts_before.get(k, 0) for k, v in after.items() if v != restarts_before.get(k, 0)},
         details={**t.details, "refused": dict(list(loaded.refused.items())[:10])},
     )
+
+
+def run_fault(
+    fault: Fault,
+    *,
+    n: int,
+    rate: float,
+    workdir: Path,
+    replicas: int = 1,
+    node: PrivateNode | None = None,
+    cluster: Cluster | None = None,
+    say: Callable[[str], None] = print,
+) -> Result:
+    """One fault on a fresh stack of its own."""
+    scene = open_scene(
+        workdir=workdir,
+        replicas=max(replicas, fault.replicas),
+        engines=dict(fault.engines),
+        node=node,
+        cluster=cluster,
+        say=say,
+    )
+    try:
+        return exercise(scene, fault, n=n, rate=rate, say=say)
+    finally:
+        close_scene(scene)
+
+
+def run_on_shared_stacks(
+    faults: list[Fault],
+    *,
+    n: int,
+    rate: float,
+    workdir: Path,
+    replicas: int = 1,
+    node: PrivateNode | None = None,
+    cluster: Cluster | None = None,
+    say: Callable[[str], None] = print,
+) -> list[Result]:
+    """The faults one after the other on one stack per replica count (quicker: `make test`). Each fault
+    has its own requests, witness and audit; the stack is whole again (restarted) before the next."""
+    results: dict[str, Result] = {}
+    for count in sorted({max(replicas, f.replicas) for f in faults}):
+        group = [f for f in faults if max(replicas, f.replicas) == count]
+        engines = {k: v for f in group for k, v in f.engines}
+        scene = open_scene(workdir=workdir, replicas=count, engines=engines, node=node, cluster=cluster, say=say)
+        try:
+            for fault in group:
+                results[fault.name] = exercise(scene, fault, n=n, rate=rate, say=say)
+        finally:
+            close_scene(scene)
+    return [results[f.name] for f in faults]
 
 
 COLUMNS = (
@@ -276,36 +346,30 @@ def run_suite(
     workdir: Path,
     nodes: int = 1,
     replicas: int = 1,
+    shared: bool = False,
     say: Callable[[str], None] = print,
 ) -> list[Result]:
-    """Start the chaos broker (one private node, or a cluster of `nodes`), run each fault, stop it."""
+    """Start the chaos broker (one private node, or a cluster of `nodes`), run each fault (each on a fresh
+    stack, or with `shared` on one stack per replica count), stop the broker."""
     workdir.mkdir(parents=True, exist_ok=True)
-    results: list[Result] = []
+    faults = [FAULTS[name] for name in names]
     started = time.monotonic()
+    common: dict[str, Any] = {"n": n, "rate": rate, "workdir": workdir, "replicas": replicas, "say": say}
+    target: dict[str, Any] = {}
     if nodes > 1:
         say(f"chaos: starting a private cluster of {nodes} RabbitMQ nodes ...")
         cluster = Cluster.create(Path(tempfile.mkdtemp(prefix="huiying-cluster-")), nodes)
-        try:
-            for name in names:
-                results.append(
-                    run_fault(
-                        FAULTS[name], n=n, rate=rate, workdir=workdir, replicas=replicas, cluster=cluster, say=say
-                    )
-                )
-        finally:
-            cluster.destroy()
+        target, close = {"cluster": cluster}, cluster.destroy
     else:
-        from huiying.chaos.broker import new_node
-
         say("chaos: starting a private RabbitMQ node ...")
-        node = new_node()
-        node.start()
-        try:
-            for name in names:
-                results.append(
-                    run_fault(FAULTS[name], n=n, rate=rate, workdir=workdir, replicas=replicas, node=node, say=say)
-                )
-        finally:
-            node.destroy()
+        node = make_private_broker()
+        target, close = {"node": node}, node.destroy
+    try:
+        if shared:
+            results = run_on_shared_stacks(faults, **common, **target)
+        else:
+            results = [run_fault(fault, **common, **target) for fault in faults]
+    finally:
+        close()
     say(f"chaos: {len(results)} fault(s) in {time.monotonic() - started:.0f}s")
     return results
