@@ -14,7 +14,7 @@ from huiying.chaos.broker import available
 from huiying.chaos.faults import ONE_NODE
 from huiying.chaos.run import Result, run_suite
 
-N, RATE = 16, 4.0
+N, RATE = 12, 6.0
 
 needs_rabbitmq_server = pytest.mark.skipif(not available(), reason="needs rabbitmq-server to start private nodes")
 
