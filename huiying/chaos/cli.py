@@ -44,8 +44,8 @@ def add_parser(sub: Any, positive: Any) -> argparse.ArgumentParser:
 
 
 def main(args: argparse.Namespace) -> int:
-    from huiying.chaos.broker import BrokerError, available
     from huiying.chaos.run import as_json, run_suite, table
+    from huiying.cluster import BrokerError, available
     from huiying.stack import StackError
 
     if not available():

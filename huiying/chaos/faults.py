@@ -12,14 +12,12 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import aio_pika
 
 from huiying.chaos.audit import connect_any
-
-if TYPE_CHECKING:
-    from huiying.chaos.run import Scene
+from huiying.chaos.scene import Scene
 
 Inject = Callable[["Scene"], Awaitable[str]]
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from huiying.chaos.broker import available
 from huiying.chaos.faults import ONE_NODE
 from huiying.chaos.run import Result, run_suite
+from huiying.cluster import available
 
 N, RATE = 12, 6.0
 
