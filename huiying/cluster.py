@@ -63,10 +63,17 @@ class PrivateNode:
     port: int
     dist_port: int
     home: Path
+    # The node's own management HTTP API (services put their queue policies in place through it). Never
+    # the machine's shared broker on 15672: a stack on a private node must not touch the shared one.
+    management_port: int = 0
 
     @property
     def url(self) -> str:
         return f"amqp://guest:guest@127.0.0.1:{self.port}/"
+
+    @property
+    def management_url(self) -> str:
+        return f"http://127.0.0.1:{self.management_port}/"
 
     @property
     def env(self) -> dict[str, str]:
@@ -95,10 +102,13 @@ class PrivateNode:
 
     def prepare(self) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
-        (self.home / "rabbitmq.conf").write_text(
-            f"listeners.tcp.local = 127.0.0.1:{self.port}\nloopback_users = none\n"
-        )
-        (self.home / "enabled_plugins").write_text("[].\n")
+        conf = f"listeners.tcp.local = 127.0.0.1:{self.port}\nloopback_users = none\n"
+        plugins = "[]"
+        if self.management_port:
+            conf += f"management.tcp.ip = 127.0.0.1\nmanagement.tcp.port = {self.management_port}\n"
+            plugins = "[rabbitmq_management]"
+        (self.home / "rabbitmq.conf").write_text(conf)
+        (self.home / "enabled_plugins").write_text(f"{plugins}.\n")
         try:  # rabbitmq-server drops to the rabbitmq user when started as root
             user = pwd.getpwnam("rabbitmq")
             for path in (self.home, self.home / "rabbitmq.conf", self.home / "enabled_plugins"):
@@ -177,7 +187,7 @@ def new_node(base: Path | None = None, name: str | None = None, port: int | None
 
     tag = uuid.uuid4().hex[:6]
     home = (base / (name or tag)) if base else Path(tempfile.mkdtemp(prefix="huiying-rmq-"))
-    node = PrivateNode(f"{name or 'hyt' + tag}@localhost", port or free_port(), free_port(), home)
+    node = PrivateNode(f"{name or 'hyt' + tag}@localhost", port or free_port(), free_port(), home, free_port())
     node.prepare()
     return node
 
@@ -239,7 +249,12 @@ class Cluster:
             raise BrokerError(f"the cluster formed with {len(members)} of {len(self.nodes)} nodes: {members}")
 
     def save(self) -> None:
-        state = {"nodes": [{"node": n.node, "port": n.port, "dist_port": n.dist_port} for n in self.nodes]}
+        state = {
+            "nodes": [
+                {"node": n.node, "port": n.port, "dist_port": n.dist_port, "management_port": n.management_port}
+                for n in self.nodes
+            ]
+        }
         (self.base / STATE).write_text(json.dumps(state, indent=2))
 
     @classmethod
@@ -249,7 +264,10 @@ class Cluster:
         except FileNotFoundError:
             raise BrokerError(f"no cluster in {base} (start one with `huiying cluster start`)") from None
         nodes = [
-            PrivateNode(n["node"], n["port"], n["dist_port"], base / n["node"].split("@")[0]) for n in state["nodes"]
+            PrivateNode(
+                n["node"], n["port"], n["dist_port"], base / n["node"].split("@")[0], n.get("management_port", 0)
+            )
+            for n in state["nodes"]
         ]
         return cls(nodes, base)
 

@@ -73,12 +73,14 @@ def procs_free_port() -> int:
     return free_port()
 
 
-def chaos_env(tag: str, amqp_url: str, data_dir: Path, replicas: int) -> dict[str, str]:
+def chaos_env(tag: str, amqp_url: str, management_url: str, data_dir: Path, replicas: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HUIYING_")}
     env.update(
         {
             "HUIYING_MODE": "dev",
             "HUIYING_AMQP_URL": amqp_url,
+            # Queue policies go to the chaos broker's own management API, never to the shared broker's.
+            "HUIYING_AMQP_MANAGEMENT_URL": management_url,
             "HUIYING_EVENTS_EXCHANGE": f"{tag}events",
             "HUIYING_WORK_EXCHANGE": f"{tag}work",
             "HUIYING_QUEUE_PREFIX": tag,
@@ -115,7 +117,9 @@ def open_scene(
     tag = f"hyc{uuid.uuid4().hex[:6]}-"
     amqp_url = cluster.amqp_url if cluster is not None else node.url if node is not None else ""
     run_dir = workdir / tag.rstrip("-")
-    env = chaos_env(tag, amqp_url, run_dir / "var", replicas)
+    first = cluster.nodes[0] if cluster is not None else node
+    assert first is not None
+    env = chaos_env(tag, amqp_url, first.management_url, run_dir / "var", replicas)
     settings = settings_from(env)
     notices: list[str] = []
     stack = Stack(settings, env=env, log_dir=run_dir / "logs", replicas=replicas, engines=engines, say=notices.append)
