@@ -230,3 +230,23 @@ def test_cli_mistakes_get_one_line_and_no_traceback(
     assert result.returncode != 0
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(expected), result.stderr
+
+
+def test_doctor_says_in_one_line_what_to_install_and_lets_the_rest_run(tmp_path: Path, amqp_url: str) -> None:
+    env = {**stack_env(tmp_path), "HUIYING_TEST_CHROMIUM": str(tmp_path / "no-chromium")}
+    result = subprocess.run(
+        [sys.executable, "-m", "huiying.cli", "doctor"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0  # RabbitMQ answers: the tests can run, the browser tests skip
+    assert "MISSING  chromium" in result.stdout and "ok       rabbitmq" in result.stdout
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "sudo apt-get install chromium" in lines[0] and "browser tests will be skipped" in lines[0]
+
+    env["HUIYING_AMQP_URL"] = f"amqp://guest:guest@127.0.0.1:{free_port()}/"
+    result = subprocess.run(
+        [sys.executable, "-m", "huiying.cli", "doctor"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 1
+    [line] = result.stderr.strip().splitlines()
+    assert "missing chromium, rabbitmq" in line and "rabbitmq-server -detached" in line
