@@ -38,8 +38,11 @@ _BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+")
 def mask_phone(value: str) -> str:
     """The one phone mask, everywhere (logs, the delivery log, staff views): `138****8000`.
 
-    The mainland country code is dropped first, so `+86 138 0013 8000` masks like `13800138000`."""
+    The mainland country code is dropped first (`+86`, `0086`, `86`), so `+86 138 0013 8000` and
+    `008613800138000` mask like `13800138000`."""
     digits = re.sub(r"\D", "", value)
+    if len(digits) == 15 and digits.startswith("00861"):
+        digits = digits[2:]
     if len(digits) == 13 and digits.startswith("861"):
         digits = digits[2:]
     if len(digits) < 7:

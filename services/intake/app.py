@@ -13,7 +13,7 @@ from services.intake.api.errors import install_error_handlers, render_for_scope
 from services.intake.bootstrap import SERVICE, bootstrap
 from services.intake.config import IntakeSettings, load_config
 from services.intake.limits import BodySizeLimit
-from shared.http import container_lifespan, create_service_app
+from shared.http import NoUnknownQuery, container_lifespan, create_service_app
 from shared.logs import configure_logging
 from shared.outbox import utcnow
 
@@ -42,7 +42,7 @@ def create_app(settings: IntakeSettings | None = None, clock: Callable[[], datet
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, render=render_for_scope)
     for router in api.routers(config.catalogue):
-        app.include_router(router)
+        app.include_router(router, dependencies=[NoUnknownQuery])  # unknown query parameters: 400
     app.include_router(web.router)  # the resident portal at / (HTML, not in the OpenAPI document)
     web.mount_static(app)
     return app

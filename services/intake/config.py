@@ -45,6 +45,9 @@ class IntakeSettings(Settings):
     open311_contact: str = "社区一站式服务站 / community one-stop service desk"
     open311_key_service: str = "Ask the community administrator for a channel API key (POST /v1/admin/channels)."
     open311_changeset: str = "2025-01-01T00:00:00Z"
+    # false: GET requests answers 403 unless it names service_request_id (clients look up the requests they
+    # filed; nobody browses everyone's). The single-request view by id stays.
+    open311_public_list: bool = True
 
 
 class ConfigError(RuntimeError):

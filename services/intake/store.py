@@ -81,6 +81,7 @@ class MongoIntakeStore:
         # insert, so two replicas racing on the same key cannot both store a request.
         await self.requests.create_index("idem", unique=True, sparse=True, name="idempotency")
         await self.requests.create_index([("submitted_at", DESCENDING)])
+        await self.requests.create_index([("updated_at", DESCENDING)])  # Open311 updated_after (sync clients)
         await self.requests.create_index([("service_code", ASCENDING), ("submitted_at", DESCENDING)])
         await self.requests.create_index([("channel", ASCENDING), ("submitted_at", DESCENDING)])
         await ensure_outbox_indexes(self.requests)

@@ -13,7 +13,7 @@ from services.notify.api import routers
 from services.notify.api.errors import install_error_handlers
 from services.notify.bootstrap import bootstrap
 from services.notify.config import SERVICE, NotifySettings, load_config
-from shared.http import container_lifespan, create_service_app
+from shared.http import NoUnknownQuery, container_lifespan, create_service_app
 from shared.logs import configure_logging
 from shared.outbox import utcnow
 
@@ -39,5 +39,5 @@ def create_app(settings: NotifySettings | None = None, clock: Callable[[], datet
     app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET"], max_age=600)
     install_error_handlers(app)
     for router in routers:
-        app.include_router(router)
+        app.include_router(router, dependencies=[NoUnknownQuery])  # unknown query parameters: 400
     return app

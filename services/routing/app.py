@@ -13,7 +13,7 @@ from services.routing import api, web
 from services.routing.api.errors import install_errors
 from services.routing.bootstrap import SERVICE, bootstrap
 from services.routing.config import RoutingSettings, load_config
-from shared.http import container_lifespan, create_service_app
+from shared.http import NoUnknownQuery, container_lifespan, create_service_app
 from shared.logs import configure_logging
 from shared.outbox import utcnow
 from shared.web import mount_common_static
@@ -42,7 +42,7 @@ def create_app(settings: RoutingSettings | None = None, clock: Callable[[], date
     )
     install_errors(app)
     for router in api.routers:
-        app.include_router(router)
+        app.include_router(router, dependencies=[NoUnknownQuery])  # unknown query parameters: 400
     # The staff console and the ledger dashboard (HTML, not in the OpenAPI schema). The static mount comes
     # before the pages' catch-all 404 under /console/.
     app.mount("/console/static", StaticFiles(directory=str(web.STATIC)), name="console-static")

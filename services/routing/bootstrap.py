@@ -109,7 +109,7 @@ async def bootstrap(settings: RoutingSettings, config: RoutingConfig, clock: Clo
         relay=relay,
         service=service,
         request_events=RequestEventsHandler(service),
-        work_items=WorkItemPublisher(store, infra.bus, {t.id for t in config.directory.teams}),
+        work_items=WorkItemPublisher(store, infra.bus, {t.id: t.work_item_phone for t in config.directory.teams}),
         sweeper=PeriodicLoop(
             "sla-sweeper", service.sweeper(settings.routing_sla_batch), settings.routing_sla_sweep_interval_s
         ),

@@ -20,7 +20,7 @@ from __future__ import annotations
 import structlog
 from aiormq.exceptions import DeliveryError
 
-from services.routing.domain.workitems import KINDS, work_item
+from services.routing.domain.workitems import KINDS, PhonePolicy, work_item
 from services.routing.service import RoutingService
 from services.routing.store import RoutingStore
 from shared.bus import Bus, Poison, RetryLater
@@ -60,8 +60,10 @@ class RequestEventsHandler:
 
 
 class WorkItemPublisher:
-    def __init__(self, store: RoutingStore, bus: Bus, team_ids: set[str]) -> None:
-        self.store, self.bus, self.team_ids = store, bus, team_ids
+    def __init__(self, store: RoutingStore, bus: Bus, phones: dict[str, PhonePolicy]) -> None:
+        """`phones`: each team's `work_item_phone` setting, by team id (every team with a work queue)."""
+        self.store, self.bus, self.phones = store, bus, phones
+        self.team_ids = set(phones)
 
     async def __call__(self, envelope: Envelope, data: EventData) -> None:
         if not isinstance(data, TaskEvent) or data.team is None:
@@ -74,7 +76,7 @@ class WorkItemPublisher:
         if task.get("seq", 0) > envelope.seq and task.get("team_id") != data.team.id:
             log.info("stale work item skipped", request_id=data.request_id, team=data.team.id)
             return
-        item = work_item(envelope, data, task)
+        item = work_item(envelope, data, task, self.phones[data.team.id])
         body, message_id = item.model_dump_json().encode(), str(envelope.event_id)
         try:
             await self.bus.publish_work_item(item.team_id, body, message_id=message_id)

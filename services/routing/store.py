@@ -30,6 +30,7 @@ LEDGER_FIELDS = (
     "service_code",
     "team_id",
     "channel",
+    "filed_by",
     "status",
     "priority",
     "submitted_at",

@@ -56,7 +56,7 @@ class RequestSubmitted(EventData):
 @register
 class RequestCancelled(EventData):
     TYPE = "request.cancelled"
-    tracking_code: str
+    tracking_code: str | None = None  # not published: routing and notify know the request by its id
     reason: str | None = None
     cancelled_at: datetime
 
@@ -77,13 +77,14 @@ class RequestNotAccepted(EventData):
     channel_kind: str = "web"
     channel_webhook_url: str | None = None
     on_behalf: bool = False
+    filed_by: str | None = None  # as in request.submitted: the ledger counts a filer's refused filings too
     not_accepted_at: datetime | None = None
 
 
 @register
 class FeedbackReceived(EventData):
     TYPE = "request.feedback_received"
-    tracking_code: str
+    tracking_code: str | None = None  # not published: routing and notify know the request by its id
     rating: Literal["satisfied", "fairly_satisfied", "dissatisfied"]
     comment: str | None = None
     received_at: datetime

@@ -36,7 +36,10 @@ class StaffRecipient(BaseModel):
 
 
 class TaskEvent(EventData):
-    tracking_code: str
+    # Not published any more: the tracking code is the resident's proof (cancel, rate, read the inbox), and no
+    # consumer needs it here (intake keys its view by request_id, notify takes it from request.submitted).
+    # Kept optional so that events already queued still parse.
+    tracking_code: str | None = None
     status: str
     team: TeamRef | None = None
     assignee: str | None = None
@@ -167,15 +170,18 @@ class TaskEscalated(TaskEvent):
 
 
 class WorkItem(BaseModel):
-    """The message a team's own system receives on `work.<team_id>` (exchange `huiying.work`)."""
+    """The message a team's own system receives on `work.<team_id>` (exchange `huiying.work`).
+
+    Only what the team needs to do the work: no tracking code (the resident's proof), no name or e-mail; the
+    phone masked (138****8000) unless the team's `work_item_phone` setting (deploy/teams.yaml) says otherwise."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
     request_id: str
-    tracking_code: str
     team_id: str
     service_code: str
     priority: Priority
     description: str
+    resident_phone: str | None = None
     address: str | None = None
     due_at: datetime | None = None
     dispatched_at: datetime

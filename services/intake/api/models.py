@@ -77,18 +77,18 @@ class LocationIn(BaseModel):
         return self
 
 
-def _name_is_asked(schema: dict[str, Any]) -> None:
-    # Whether a name is needed is the submission rules' decision (domain/submission.py), not the model's:
-    # the native API asks for one, and its document says so.
-    schema["required"] = ["name"]
-    schema["properties"]["name"].pop("default", None)
+NAME_RULE = (
+    "Required unless the kind allows anonymity (`anonymous: true` in GET /v1/services; the catalogue decides, "
+    "the same on every front door). The public never sees a name. Without a phone or an e-mail an anonymous "
+    "resident cannot be called back: they follow the request with its tracking code."
+)
 
 
 class ResidentIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra=_name_is_asked)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     name: Annotated[
         Annotated[str, StringConstraints(min_length=1, max_length=50), AfterValidator(check_line)] | None,
-        WithJsonSchema({"type": "string", "minLength": 1, "maxLength": 50}),
+        WithJsonSchema({"type": "string", "minLength": 1, "maxLength": 50, "description": NAME_RULE}),
     ] = None
     phone: str | None = Field(None, min_length=5, max_length=20, examples=["13800138000"])
     email: EmailStr | None = Field(None, max_length=254)
@@ -283,6 +283,7 @@ class ServiceOut(BaseModel):
     name: dict[str, str]
     description: dict[str, str]
     keywords: list[str]
+    anonymous: bool = Field(description="true: a resident may leave their name out (resident.name)")
     questions: list[QuestionOut]
 
 

@@ -74,6 +74,8 @@ class Service(_Strict):
     questions: list[Question] = []
     # Whether public views may show the description, address, coordinates and media (see catalogue.yaml).
     public_details: bool = False
+    # Whether a resident may leave their name out for staff too (see catalogue.yaml). The public never sees it.
+    anonymous: bool = False
 
     _names = field_validator("name", "description")(_require_languages)
 

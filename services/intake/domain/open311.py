@@ -2,7 +2,9 @@
 No I/O.
 
 Public views never carry the resident's name, phone or e-mail. The flat-level address, coordinates,
-description and media appear in Open311 only for kinds whose catalogue entry sets `public_details`.
+description, media and staff notes (`status_notes`) appear in Open311 only for kinds whose catalogue entry
+sets `public_details`, and their free text only after `scrub_personal` (phones, ID-card numbers and e-mail
+addresses typed by residents or staff become ***).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from zoneinfo import ZoneInfo
 from services.intake.domain.catalogue import Catalogue, Service
 from services.intake.domain.request import CLOSED_STATUSES
 from shared.i18n import pick
+from shared.redact import scrub_personal
 
 
 def open311_status(status: str) -> str:
@@ -79,10 +82,10 @@ def open311_request(doc: dict[str, Any], language: str, tz: str, catalogue: Cata
     return {
         "service_request_id": doc["_id"],
         "status": open311_status(doc["status"]),
-        "status_notes": doc.get("public_note"),
+        "status_notes": scrub_personal(doc.get("public_note")) if public else None,
         "service_name": pick(name, language) or doc["service_code"],
         "service_code": doc["service_code"],
-        "description": doc.get("description") if public else None,
+        "description": scrub_personal(doc.get("description")) if public else None,
         "agency_responsible": pick(team["name"], language) if team else None,
         "service_notice": pick(referral["notice"], language) if referral else None,
         "requested_datetime": w3c(doc["submitted_at"], tz),

@@ -126,6 +126,7 @@ def _first_event(
         "channel_kind": cmd.channel_kind,
         "channel_webhook_url": cmd.channel_webhook_url,
         "on_behalf": cmd.on_behalf,
+        "filed_by": cmd.filed_by,
     }
     data: RequestSubmitted | RequestNotAccepted
     if referral is None:
@@ -133,7 +134,6 @@ def _first_event(
             **common,
             description=cmd.description,
             location=cmd.location,
-            filed_by=cmd.filed_by,
             attributes=cmd.attributes,
             media_urls=cmd.media_urls,
             submitted_at=now,
@@ -202,7 +202,7 @@ def cancel(doc: Document, *, reason: str | None, now: datetime) -> Change:
     if doc["status"] in CLOSED_STATUSES:
         raise NotCancellable(doc["status"])
     event = new_event(
-        RequestCancelled(request_id=doc["_id"], tracking_code=doc["tracking_code"], reason=reason, cancelled_at=now),
+        RequestCancelled(request_id=doc["_id"], reason=reason, cancelled_at=now),
         producer=PRODUCER,
         seq=doc["seq"] + 1,
         occurred_at=now,
@@ -231,9 +231,7 @@ def feedback(doc: Document, *, rating: str, comment: str | None, now: datetime) 
     if not can_give_feedback(doc):
         raise FeedbackNotOpen(doc["status"], already_given=True)
     event = new_event(
-        FeedbackReceived(
-            request_id=doc["_id"], tracking_code=doc["tracking_code"], rating=rating, comment=comment, received_at=now
-        ),  # type: ignore[arg-type]
+        FeedbackReceived(request_id=doc["_id"], rating=rating, comment=comment, received_at=now),  # type: ignore[arg-type]
         producer=PRODUCER,
         seq=doc["seq"] + 1,
         occurred_at=now,

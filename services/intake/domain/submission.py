@@ -3,7 +3,8 @@ that turn it into a `SubmitRequest` or refuse it naming the field. No I/O.
 
 A front door parses its own format (JSON, a form) into a `Draft`; `take` then decides, in one place, what
 depends on the kind of request and on the channel: the answers to the kind's questions, filing on a
-resident's behalf, the webhook preference, whether a name is needed and what an anonymous request carries.
+resident's behalf, the webhook preference, whether a name is needed (the kind decides, not the door) and
+what an anonymous request carries.
 """
 
 from __future__ import annotations
@@ -18,14 +19,18 @@ from services.intake.domain.attributes import check_answers
 from services.intake.domain.catalogue import Catalogue
 from services.intake.domain.channels import Channel
 from services.intake.domain.request import SubmitRequest
+from services.intake.domain.triage import Triage
 from shared.events import Location, Resident
 
 FrontDoor = Literal["v1", "open311", "portal"]
 
-# Whether a front door asks for the resident's name. GeoReport v2 has only optional first and last names,
-# so an Open311 client may file anonymously (the request then carries an empty name); the native API and
-# the portal ask for one.
-NAME_REQUIRED: dict[FrontDoor, bool] = {"v1": True, "portal": True, "open311": False}
+# Names and anonymity, one rule on every front door (native API, Open311, portal):
+# - to the public a resident is always anonymous: no public view (Open311, tracking) shows a name or contact;
+# - to staff, a resident may leave the name out only where the kind allows it (`anonymous: true` in the
+#   catalogue); elsewhere the name is required, because staff must know whom they help.
+# An anonymous request without a phone or an e-mail cannot be called back: the resident follows it with
+# the tracking code (inbox, tracking page). That is stated on the portal and in the API docs, not refused.
+ANONYMOUS = ""  # the name an anonymous request carries
 
 
 @dataclass(frozen=True)
@@ -88,6 +93,10 @@ def default_preference(draft: Draft) -> str:
     return "sms" if draft.phone else "email" if draft.email else "inbox"
 
 
+def refers_elsewhere(draft: Draft, catalogue: Catalogue, answers: Mapping[str, str | list[str]]) -> bool:
+    return Triage(catalogue).check(draft.service_code, draft.description, answers) is not None
+
+
 def take(draft: Draft, catalogue: Catalogue) -> SubmitRequest:
     """The checked command, or UnknownService / DraftRefused naming every field to fix."""
     service = catalogue.get(draft.service_code)
@@ -95,8 +104,15 @@ def take(draft: Draft, catalogue: Catalogue) -> SubmitRequest:
         raise UnknownService(draft.service_code)
     checked = check_answers(service, dict(draft.attributes))
     problems = [Problem(f"attributes.{e.code}", e.message, e.code) for e in checked.errors]
-    if draft.name is None and NAME_REQUIRED[draft.door]:
-        problems.append(Problem("resident.name", "required; add `resident.name`"))
+    # A name is never a reason to hold up a request the desk refers elsewhere at once (an emergency).
+    if not draft.name and not service.anonymous and not refers_elsewhere(draft, catalogue, checked.answers):
+        problems.append(
+            Problem(
+                "resident.name",
+                f"required for {service.code}: staff need to know whom they help; requests that may stay "
+                f"anonymous: {', '.join(s.code for s in catalogue.services if s.anonymous) or 'none'}",
+            )
+        )
     channel = draft.channel
     if draft.filed_by is not None and not channel.on_behalf:
         problems.append(
@@ -120,7 +136,7 @@ def take(draft: Draft, catalogue: Catalogue) -> SubmitRequest:
         description=draft.description,
         location=draft.location,
         resident=Resident(
-            name=draft.name or "",  # anonymous where the door allows it
+            name=draft.name or ANONYMOUS,  # only where the kind allows it (above)
             phone=draft.phone,
             email=draft.email,
             language=draft.language,  # type: ignore[arg-type]

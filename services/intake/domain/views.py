@@ -80,6 +80,7 @@ def service_view(service: Service) -> Document:
         "name": service.name,
         "description": service.description,
         "keywords": service.keywords,
+        "anonymous": service.anonymous,
         "questions": [
             {
                 "code": q.code,

@@ -121,7 +121,8 @@ def request_body(values: Values, service: Service, tz: str) -> dict[str, Any]:
         elif answer := values.one(name):
             answers[q.code] = local_datetime(answer, tz) if q.datatype == "datetime" else answer
     resident: dict[str, Any] = {
-        "name": values.one("resident.name"),
+        # Left empty: anonymous where the kind allows it, else "required" (domain/submission.py has the rule).
+        "name": values.optional("resident.name") if service.anonymous else values.one("resident.name"),
         "phone": values.optional("resident.phone"),
         "email": values.optional("resident.email"),
         "language": values.one("resident.language", DEFAULT_LANGUAGE),

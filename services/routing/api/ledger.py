@@ -19,7 +19,7 @@ router = APIRouter(prefix="/v1", tags=["ledger"])
 
 @router.get(
     "/ledger/summary",
-    summary="Counts and KPIs per category, team, channel, status or week (supervisors, admins)",
+    summary="Counts and KPIs per category, team, channel, filer, status or week (supervisors, admins)",
     responses={200: {"content": {"text/csv": {}}}, 403: {"description": "Members and leads"}},
 )
 async def summary(
@@ -27,7 +27,10 @@ async def summary(
     container: ContainerDep,
     from_: Annotated[str | None, Query(alias="from", description="first day (default: 30 days before `to`)")] = None,
     to: Annotated[str | None, Query(description="last day, included (default: today)")] = None,
-    group_by: Annotated[Literal["category", "team", "channel", "status", "week"], Query()] = "category",
+    group_by: Annotated[
+        Literal["category", "team", "channel", "filer", "status", "week"],
+        Query(description="filer: who filed on the resident's behalf (grid worker, operator, clerk); `self` if nobody"),
+    ] = "category",
     format: Annotated[Literal["json", "csv"], Query()] = "json",
 ) -> Any:
     require(actor, "supervisor", "admin")

@@ -26,7 +26,8 @@ from zoneinfo import ZoneInfo
 
 from services.routing.domain.errors import Invalid
 
-GroupBy = Literal["category", "team", "channel", "status", "week"]
+GroupBy = Literal["category", "team", "channel", "filer", "status", "week"]
+SELF_FILED = "self"  # the filer group of requests the resident filed themselves
 GROUPS: tuple[str, ...] = GroupBy.__args__  # type: ignore[attr-defined]
 COLUMNS = (
     "group",
@@ -53,6 +54,8 @@ def group_key(row: Row, group_by: str, zone: ZoneInfo) -> str:
         return str(row.get("team_id") or "none")
     if group_by == "channel":
         return str(row.get("channel") or "unknown")
+    if group_by == "filer":
+        return str(row.get("filed_by") or SELF_FILED)
     if group_by == "status":
         return str(row["status"])
     year, week, _ = row["submitted_at"].astimezone(zone).isocalendar()

@@ -155,6 +155,7 @@ class Task(BaseModel):
     channel: str = "unknown"
     channel_kind: str = "web"
     on_behalf: bool = False
+    filed_by: str | None = None  # the grid worker, hotline operator or window clerk who filed for the resident
     vulnerability: list[str] = []
     attributes: dict[str, Any] = {}
     language: str = "zh-CN"

@@ -47,6 +47,9 @@ class Team(BaseModel):
     hours: tuple[tuple[time, time], ...] | None = None
     days: frozenset[int] | None = None
     assignment: Literal["load", "queue"] = "queue"
+    # The resident's phone in this team's work items (on the broker): masked 138****8000 (default), full
+    # (the team's own system calls residents back), or none. Phones in the description follow the same choice.
+    work_item_phone: Literal["masked", "full", "none"] = "masked"
 
     @field_validator("serves", mode="before")
     @classmethod

@@ -56,6 +56,7 @@ def task_view(task: Task, actor: Actor, directory: Directory, now: datetime) -> 
         "channel": task.channel,
         "channel_kind": task.channel_kind,
         "on_behalf": task.on_behalf,
+        "filed_by": task.filed_by,
         "decision": task.decision.model_dump() if task.decision else None,
         "claimed_at": task.claimed_at,
         "started_at": task.started_at,

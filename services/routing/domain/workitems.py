@@ -2,25 +2,38 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from shared.events import Envelope, TaskEvent, WorkItem
+from shared.redact import mask_phone, redact_text
+
+PhonePolicy = Literal["masked", "full", "none"]
 
 # The task events that put work in a team's queue, and the kind of item each makes.
 KINDS = {"task.dispatched": "dispatched", "task.transferred": "transferred_in", "task.reopened": "reopened"}
 
 
-def work_item(envelope: Envelope, data: TaskEvent, task: dict[str, object]) -> WorkItem:
+def work_item(envelope: Envelope, data: TaskEvent, task: dict[str, object], phone: PhonePolicy = "masked") -> WorkItem:
+    """The item for the team's queue. It carries what a team's system needs to do the work, and no more: no
+    tracking code (the resident's proof for cancelling and rating), no name or e-mail, and the resident's
+    phone as the team's `work_item_phone` setting says (masked unless the team asked for it whole)."""
     kind = KINDS[envelope.type]
     if envelope.type == "task.dispatched" and envelope.data.get("redispatch"):
         kind = "redispatched"
     assert data.team is not None
     address = " ".join(str(p) for p in (task.get("address"), task.get("building"), task.get("unit")) if p) or None
+    resident = task.get("resident")
+    number = resident.get("phone") if isinstance(resident, dict) else None
+    description = str(task.get("description") or "")
+    if phone != "full":
+        description = redact_text(description)  # phones typed into the text: 138****8000
     return WorkItem(
         request_id=data.request_id,
-        tracking_code=data.tracking_code,
         team_id=data.team.id,
         service_code=str(task["service_code"]),
         priority=data.priority,
-        description=str(task.get("description") or ""),
+        description=description,
+        resident_phone=None if not number or phone == "none" else number if phone == "full" else mask_phone(number),
         address=address,
         due_at=data.due_at,
         dispatched_at=envelope.occurred_at,

@@ -141,7 +141,7 @@ async def ledger_page(request: Request) -> Response:
     }
     csv = {
         g: "/v1/ledger/summary?" + urlencode({"from": first, "to": last, "group_by": g, "format": "csv"})
-        for g in (*CHARTED, "channel", "status")
+        for g in (*CHARTED, "channel", "filer", "status")
     }
     context |= {
         "from_value": first,

@@ -69,7 +69,7 @@ async def test_create_rotate_disable_enable(run_service: Any, listen: Any) -> No
         disabled = await client.post("/v1/admin/channels/hotline/disable", headers=ADMIN)
         assert disabled.json()["active"] is False
         assert (await client.post("/v1/requests", json=REQUEST, headers={"X-API-Key": new_key})).status_code == 403
-        form = {"api_key": new_key, "service_code": "legal_aid", "address_string": "1号楼"}
+        form = {"api_key": new_key, "service_code": "legal_aid", "address_string": "1号楼", "first_name": "李"}
         assert (await client.post("/open311/v2/requests.json", data=form)).status_code == 403
         await client.post("/v1/admin/channels/hotline/enable", headers=ADMIN)
         assert (await client.post("/open311/v2/requests.json", data=form)).status_code == 201

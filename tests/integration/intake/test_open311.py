@@ -170,6 +170,7 @@ async def test_multivaluelist_attributes(run_service: Any, listen: Any) -> None:
             "api_key": "dev-web-key",
             "service_code": "volunteer_service",
             "address_string": "5号楼",
+            "last_name": "张",  # volunteers need to know whom they help: this kind takes no anonymous requests
             "attribute[help_with][]": ["shopping", "company"],
             "attribute[preferred_time]": "2030-01-02T10:00:00+08:00",
         }

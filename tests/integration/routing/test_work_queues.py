@@ -51,11 +51,9 @@ async def test_a_dispatch_puts_a_work_item_on_the_teams_queue(routing: Routing, 
         message_id, item = team.items[0]
         dispatched = routing.listener.of("task.dispatched", data.request_id)[0]
         assert message_id == str(dispatched.event_id)  # a team system deduplicates on message_id
-        assert (item.request_id, item.tracking_code, item.team_id) == (
-            data.request_id,
-            data.tracking_code,
-            "property_maintenance",
-        )
+        assert (item.request_id, item.team_id) == (data.request_id, "property_maintenance")
+        # Only what the team needs: the phone masked (the team's work_item_phone setting), no tracking code.
+        assert item.resident_phone == "138****8000" and data.tracking_code not in str(item.model_dump())
         assert (item.kind, item.priority, item.service_code) == ("dispatched", "urgent", "property_repair")
         assert item.description == "厨房水管漏水" and "3" in (item.address or "")
         assert item.due_at is not None and "13800138000" not in json.dumps(item.model_dump(mode="json"))

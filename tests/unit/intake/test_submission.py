@@ -81,8 +81,17 @@ def test_without_a_preference_the_channel_decides() -> None:
     assert preferred() == "inbox"
 
 
-def test_a_name_is_asked_by_the_native_api_and_the_portal_not_by_open311() -> None:
-    assert refused(name=None) == {"resident.name": "required; add `resident.name`"}
-    assert "resident.name" in refused(door="portal", name=None)
-    anonymous = take(draft(door="open311", name=None), CATALOGUE)
-    assert anonymous.resident.name == "" and anonymous.api == "open311"
+@pytest.mark.parametrize("door", ["v1", "open311", "portal"])
+def test_one_name_rule_on_every_door_the_kind_decides(door: str) -> None:
+    # property_repair may stay anonymous to staff, on every door alike ...
+    anonymous = take(draft(door=door, name=None), CATALOGUE)
+    assert anonymous.resident.name == "" and anonymous.api == door
+    # ... legal aid may not, on any door (Open311 used to take it without a name).
+    problem = refused(door=door, service_code="legal_aid", name=None)["resident.name"]
+    assert problem.startswith("required for legal_aid") and "property_repair" in problem
+    assert take(draft(door=door, service_code="legal_aid"), CATALOGUE).resident.name == "王阿姨"
+
+
+def test_the_catalogue_names_the_kinds_that_may_stay_anonymous() -> None:
+    allowed = {s.code for s in CATALOGUE.services if s.anonymous}
+    assert allowed == {"property_repair", "environment_order", "enquiry_complaint"}

@@ -13,7 +13,11 @@ class Open311Error(Exception):
         self.descriptions = list(descriptions)
 
 
+# The native names of the fields GeoReport v2 calls otherwise.
+OPEN311_NAMES = {"resident.name": "first_name", "resident.phone": "phone", "resident.email": "email"}
+
+
 def open311_problem(problem: Problem) -> str:
-    """A problem named the Open311 way: `attribute[<code>]` for an answer."""
-    name = f"attribute[{problem.attribute}]" if problem.attribute else problem.field
+    """A problem named the Open311 way: `attribute[<code>]` for an answer, `first_name` for the name."""
+    name = f"attribute[{problem.attribute}]" if problem.attribute else OPEN311_NAMES.get(problem.field, problem.field)
     return f"{name}: {problem.message}"

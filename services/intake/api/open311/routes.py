@@ -116,10 +116,19 @@ async def get_requests(
     start_date: Annotated[str | None, Query(max_length=40, examples=["2025-01-01T00:00:00Z"])] = None,
     end_date: Annotated[str | None, Query(max_length=40, examples=["2025-03-01T00:00:00+08:00"])] = None,
     status: Annotated[str | None, Query(max_length=40, description="open, closed or open,closed")] = None,
+    updated_after: Annotated[
+        str | None,
+        Query(max_length=40, description="changed after this time (W3C with a zone): the common sync extension"),
+    ] = None,
+    updated_before: Annotated[str | None, Query(max_length=40, description="changed before this time")] = None,
     page: Annotated[int, Query(ge=1, le=1000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
 ) -> Response:
     check_jurisdiction(container, jurisdiction_id)
+    if not container.settings.open311_public_list and not service_request_id:
+        raise Open311Error(
+            403, "the public request list is turned off here; ask for your own requests with service_request_id"
+        )
     query = search_query(
         container.clock(),
         container.config.catalogue,
@@ -128,6 +137,8 @@ async def get_requests(
         start_date=start_date,
         end_date=end_date,
         status=status,
+        updated_after=updated_after,
+        updated_before=updated_before,
     )
     found = await container.service.search(query, skip=(page - 1) * page_size, limit=page_size)
     return requests_answer(fmt, found, request, container)

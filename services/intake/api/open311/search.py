@@ -31,6 +31,33 @@ def list_param(raw: str | None) -> list[str]:
     return [part.strip() for part in (raw or "").split(",") if part.strip()]
 
 
+def submitted_window(now: datetime, start_date: str | None, end_date: str | None) -> dict[str, datetime]:
+    start = w3c_param("start_date", start_date)
+    end = w3c_param("end_date", end_date)
+    if start and end and end < start:
+        raise Open311Error(400, "end_date is before start_date")
+    if start and end and end - start > MAX_RANGE:
+        raise Open311Error(400, "start_date to end_date may not span more than 90 days")
+    if start is None and end is None:
+        end = now
+    if start is None:
+        assert end is not None
+        start = end - MAX_RANGE
+    elif end is None:
+        end = start + MAX_RANGE
+    return {"$gte": start, "$lte": end}
+
+
+def updated_window(after: str | None, before: str | None) -> dict[str, datetime] | None:
+    """`updated_after` < updated_datetime < `updated_before`: both ends excluded, so a client that stores
+    the newest updated_datetime it saw and asks for what changed after it never gets the same change twice."""
+    low, high = w3c_param("updated_after", after), w3c_param("updated_before", before)
+    if low and high and high <= low:
+        raise Open311Error(400, "updated_before must be after updated_after")
+    window = ({"$gt": low} if low else {}) | ({"$lt": high} if high else {})
+    return window or None
+
+
 def known_service(catalogue: Catalogue, code: str) -> Service:
     service = catalogue.get(code)
     if service is None:
@@ -47,27 +74,22 @@ def search_query(
     start_date: str | None,
     end_date: str | None,
     status: str | None,
+    updated_after: str | None = None,
+    updated_before: str | None = None,
 ) -> dict[str, Any]:
-    """Chosen ids, or a search: by default the last 90 days, at most 90 days at once."""
+    """Chosen ids, or a search: by default the last 90 days, at most 90 days at once. With `updated_after`
+    or `updated_before` (the sync extension) and no dates, requests of any age changed in that window."""
     ids = list_param(service_request_id)
     if ids:
         if len(ids) > MAX_IDS:
             raise Open311Error(400, f"service_request_id: at most {MAX_IDS} ids at once")
         return {"_id": {"$in": ids}}
-    start = w3c_param("start_date", start_date)
-    end = w3c_param("end_date", end_date)
-    if start and end and end < start:
-        raise Open311Error(400, "end_date is before start_date")
-    if start and end and end - start > MAX_RANGE:
-        raise Open311Error(400, "start_date to end_date may not span more than 90 days")
-    if start is None and end is None:
-        end = now
-    if start is None:
-        assert end is not None
-        start = end - MAX_RANGE
-    elif end is None:
-        end = start + MAX_RANGE
-    query: dict[str, Any] = {"submitted_at": {"$gte": start, "$lte": end}}
+    query: dict[str, Any] = {}
+    changed = updated_window(updated_after, updated_before)
+    if changed:
+        query["updated_at"] = changed
+    if changed is None or start_date or end_date:
+        query["submitted_at"] = submitted_window(now, start_date, end_date)
     codes = list_param(service_code)
     for code in codes:
         known_service(catalogue, code)

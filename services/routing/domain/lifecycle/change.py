@@ -40,8 +40,7 @@ class Change:
         t = self.task
         self.payloads.append(
             cls(
-                request_id=t.id,
-                tracking_code=t.tracking_code,
+                request_id=t.id,  # no tracking code: the resident's proof stays with intake, notify and staff
                 status=t.status,
                 team=self.ctx.team_ref(t.team_id),
                 assignee=t.assignee,

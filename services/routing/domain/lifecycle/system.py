@@ -51,6 +51,7 @@ def open_task(
         channel=submitted.channel,
         channel_kind=submitted.channel_kind,
         on_behalf=submitted.on_behalf,
+        filed_by=submitted.filed_by,
         vulnerability=list(submitted.resident.vulnerability),
         attributes=dict(submitted.attributes),
         language=submitted.resident.language,
@@ -76,6 +77,7 @@ def open_task(
             "rule": decision.team_rule,
             "priority_rules": list(decision.priority_rules),
             "assignee_rule": assignee_rule,
+            **({"filed_by": submitted.filed_by} if submitted.filed_by else {}),
         },
     )
     return change.seal()
@@ -89,6 +91,8 @@ def not_accepted_record(data: RequestNotAccepted, occurred_at: datetime, ctx: Co
         tracking_code=data.tracking_code,
         service_code=data.service_code,
         channel=data.channel,
+        on_behalf=data.on_behalf,
+        filed_by=data.filed_by,
         language=data.resident.language,
         vulnerability=list(data.resident.vulnerability),
         status="not_accepted",
@@ -104,7 +108,8 @@ def not_accepted_record(data: RequestNotAccepted, occurred_at: datetime, ctx: Co
             actor="intake",
             status="not_accepted",
             reason_code=data.reason_code,
-            details={"referral": data.referral, "at_front_door": True},
+            details={"referral": data.referral, "at_front_door": True}
+            | ({"filed_by": data.filed_by} if data.filed_by else {}),
         )
     ]
     return task
