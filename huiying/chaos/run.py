@@ -184,7 +184,7 @@ def exercise(scene: Scene, fault: Fault, *, n: int, rate: float, say: Callable[[
     for line in scene.notices:
         say(f"  {line}")
     after = stack.restarts()
-    return Result(
+    result = Result(
         fault=fault.name,
         what=fault.what,
         nodes=len(scene.cluster.nodes) if scene.cluster is not None else 1,
@@ -205,6 +205,11 @@ def exercise(scene: Scene, fault: Fault, *, n: int, rate: float, say: Callable[[
         restarts={k: v - restarts_before.get(k, 0) for k, v in after.items() if v != restarts_before.get(k, 0)},
         details={**t.details, "refused": dict(list(loaded.refused.items())[:10])},
     )
+    say(
+        f"chaos {fault.name}: accepted {result.accepted}/{n}, lost {result.lost}, duplicated {result.duplicated}, "
+        f"unexpected {result.unexpected}, 5xx {result.server_errors}, DLQ {result.dlq}"
+    )
+    return result
 
 
 def run_fault(
