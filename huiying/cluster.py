@@ -314,7 +314,16 @@ class Cluster:
         """Quorum queues with their message count, leader and members (asked of a node that is up)."""
         for node in self.up():
             result = node.ctl(
-                "list_queues", "name", "type", "messages", "leader", "members", "--formatter", "json", timeout=60
+                "list_queues",
+                "name",
+                "type",
+                "messages",
+                "consumers",
+                "leader",
+                "members",
+                "--formatter",
+                "json",
+                timeout=60,
             )
             if result.returncode == 0:
                 rows: list[dict[str, Any]] = json.loads(result.stdout or "[]")
@@ -322,10 +331,11 @@ class Cluster:
         raise BrokerError("no node of the cluster answers")
 
     def busiest_queue(self, prefix: str = "") -> dict[str, Any]:
-        rows = [r for r in self.queues(prefix) if not str(r["name"]).endswith((".dlq", ".retry"))]
+        """The consumed queue (one with consumers: not a DLQ, nor a queue only read later) holding the most
+        messages; among equals, the one every request passes through first."""
+        rows = [r for r in self.queues(prefix) if int(r.get("consumers") or 0) > 0]
         if not rows:
-            raise BrokerError(f"no quorum queue starting with {prefix!r}")
-        # Most messages; among equals, the queue every request passes through first.
+            raise BrokerError(f"no consumed quorum queue starting with {prefix!r}")
         return max(rows, key=lambda r: (int(r.get("messages") or 0), "request-events" in str(r["name"])))
 
     def kill_busiest_leader(self, prefix: str = "") -> tuple[str, PrivateNode]:

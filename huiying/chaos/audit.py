@@ -132,17 +132,24 @@ async def wait_drained(
     routing: str,
     accepted: list[dict[str, Any]],
     busy_queues: Callable[[], int],
-    timeout_s: float,
+    idle_timeout_s: float,
+    cap_s: float = 1800,
 ) -> tuple[Completion, float, bool]:
     """Poll until every accepted request is complete and no consumer queue holds a message; then one last
-    full read (deliveries included). Returns the completion, the seconds it took, and whether it drained."""
-    started = time.monotonic()
+    full read (deliveries included). Gives up when nothing has progressed for `idle_timeout_s` (a slow
+    machine drains slowly, a stuck message never does), or after `cap_s`. Returns the completion, the
+    seconds it took, and whether it drained."""
+    started = last_progress = time.monotonic()
     done = Completion()
     drained = False
+    seen = -1
     async with httpx.AsyncClient(timeout=10) as client:
-        while time.monotonic() - started < timeout_s:
+        while time.monotonic() - last_progress < idle_timeout_s and time.monotonic() - started < cap_s:
             await check(client, intake, notify, "", accepted, done, with_deliveries=False)
-            if all(done.complete(i["id"]) for i in accepted) and await asyncio.to_thread(busy_queues) == 0:
+            complete = sum(done.complete(i["id"]) for i in accepted)
+            if complete > seen:
+                seen, last_progress = complete, time.monotonic()
+            if complete == len(accepted) and await asyncio.to_thread(busy_queues) == 0:
                 drained = True
                 break
             await asyncio.sleep(1.0)

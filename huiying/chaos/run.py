@@ -159,7 +159,7 @@ def exercise(scene: Scene, fault: Fault, *, n: int, rate: float, say: Callable[[
             result, injected = await load.steady_load(stack.urls("intake"), tag, n, rate, at_midpoint=inject)
             accepted = list(result.accepted.values())
             done, seconds, drained = await audit.wait_drained(
-                stack.url("intake"), stack.url("notify"), stack.url("routing"), accepted, scene.busy, 120 + n / 4
+                stack.url("intake"), stack.url("notify"), stack.url("routing"), accepted, scene.busy, 120
             )
             return result, injected, done, seconds, drained
 
