@@ -183,6 +183,7 @@ def exercise(scene: Scene, fault: Fault, *, n: int, rate: float, say: Callable[[
     say(f"chaos {fault.name}: drained in {drain_s:.0f}s; {time.monotonic() - started:.0f}s in all")
     for line in scene.notices:
         say(f"  {line}")
+    stack.wait_ready(120)  # what the fault killed is back before the next fault (and counted as restarted)
     after = stack.restarts()
     result = Result(
         fault=fault.name,
