@@ -1,17 +1,20 @@
-"""`huiying bench`: submit N requests concurrently, then measure how fast they travel.
+"""`huiying bench`: submit N requests (a burst over C connections, or `--rate R` per second), then measure.
 
-Prints accepted requests/s (POST /v1/requests, N requests over C connections) and, per request, the
-latency from submission to routing's dispatch, to the receipt in the inbox, and to the dispatch notice
-in the inbox (p50/p99), using the timestamps the services record (no polling error).
+Prints, and with `--json FILE` writes as one JSON object: `accepted_per_s`; p50/p99 ms from submission to
+routing's dispatch, to the receipt in the inbox and to the dispatch notice (from the timestamps the services
+record, no polling error); `db_commands_per_request` by service (each service's /metrics); with `--spawn`,
+`cpu_ms_per_request` by process and `rss_mb` (psutil on the spawned processes), and the ceiling of the same
+embedded engine measured in the same run with the ratio. `--soak N` fills N requests in batches and prints the
+CPU per request at checkpoints (1k, 10k, ..., N).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import random
-import statistics
 import tempfile
 import time
 import uuid
@@ -33,6 +36,9 @@ SERVICES = [
     "employment",
     "enquiry_complaint",
 ]
+
+
+JOURNEY = {"intake": 1, "routing": 2, "notify": 2}  # events each service handles per request
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -58,24 +64,32 @@ def body(i: int) -> dict[str, Any]:
 
 
 async def submit_all(
-    client: httpx.AsyncClient, url: str, key: str, n: int, c: int
+    client: httpx.AsyncClient, url: str, key: str, n: int, c: int, rate: float | None = None, first: int = 0
 ) -> tuple[list[dict[str, Any]], float]:
-    sem = asyncio.Semaphore(c)
+    """A burst over `c` connections, or with `rate` an open-model load: request i is sent at i/rate seconds,
+    whether or not earlier ones were answered."""
+    sem = asyncio.Semaphore(c if rate is None else n)
     results: list[dict[str, Any]] = []
     failures = 0
+    start = time.perf_counter()
 
     async def one(i: int) -> None:
         nonlocal failures
+        if rate is not None:
+            await asyncio.sleep(max(0.0, start + (i - first) / rate - time.perf_counter()))
         async with sem:
-            r = await client.post(f"{url}/v1/requests", json=body(i), headers={"X-API-Key": key})
+            try:
+                r = await client.post(f"{url}/v1/requests", json=body(i), headers={"X-API-Key": key})
+            except httpx.HTTPError:
+                failures += 1
+                return
             if r.status_code == 201:
                 results.append(r.json())
             else:
                 failures += 1
 
-    started = time.perf_counter()
-    await asyncio.gather(*(one(i) for i in range(n)))
-    elapsed = time.perf_counter() - started
+    await asyncio.gather(*(one(i) for i in range(first, first + n)))
+    elapsed = time.perf_counter() - start
     if failures:
         print(f"  {failures} submissions failed")
     return results, elapsed
@@ -89,24 +103,30 @@ async def wait_all(
     end = time.monotonic() + timeout
 
     async def check(item: dict[str, Any]) -> None:
-        code = item["tracking_code"]
         async with sem:
-            track = (await client.get(f"{intake}/v1/track/{code}")).json()
-            dispatched = [e for e in track.get("timeline", []) if e["type"] == "task.dispatched"]
-            if not dispatched:
-                return
-            r = await client.get(f"{notify}/v1/inbox/{code}")
-            if r.status_code != 200:
-                return
-            messages = r.json()["messages"]
-            kinds = {m["event_type"]: m for m in messages}
-            if "request.submitted" in kinds and "task.dispatched" in kinds:
-                done[code] = {
-                    "submitted_at": item["submitted_at"],
-                    "dispatched_at": dispatched[0]["at"],
-                    "receipt_at": kinds["request.submitted"]["created_at"],
-                    "notice_at": kinds["task.dispatched"]["created_at"],
-                }
+            try:
+                await look(item)
+            except (httpx.HTTPError, ValueError):
+                pass  # a dropped connection or a half answer under load: look again next round
+
+    async def look(item: dict[str, Any]) -> None:
+        code = item["tracking_code"]
+        track = (await client.get(f"{intake}/v1/track/{code}")).json()
+        dispatched = [e for e in track.get("timeline", []) if e["type"] == "task.dispatched"]
+        if not dispatched:
+            return
+        r = await client.get(f"{notify}/v1/inbox/{code}")
+        if r.status_code != 200:
+            return
+        messages = r.json()["messages"]
+        kinds = {m["event_type"]: m for m in messages}
+        if "request.submitted" in kinds and "task.dispatched" in kinds:
+            done[code] = {
+                "submitted_at": item["submitted_at"],
+                "dispatched_at": dispatched[0]["at"],
+                "receipt_at": kinds["request.submitted"]["created_at"],
+                "notice_at": kinds["task.dispatched"]["created_at"],
+            }
 
     while len(done) < len(accepted) and time.monotonic() < end:
         await asyncio.gather(*(check(i) for i in accepted if i["tracking_code"] not in done))
@@ -119,32 +139,113 @@ def ms(a: str, b: str) -> float:
     return (datetime.fromisoformat(b) - datetime.fromisoformat(a)).total_seconds() * 1000
 
 
-async def run(intake: str, notify: str, key: str, n: int, c: int, timeout: float) -> int:
+def latency_figures(done: dict[str, dict[str, Any]]) -> dict[str, dict[str, float]]:
+    figures: dict[str, dict[str, float]] = {}
+    for label, field in (
+        ("submit_to_dispatched", "dispatched_at"),
+        ("submit_to_receipt", "receipt_at"),
+        ("submit_to_dispatch_notice", "notice_at"),
+    ):
+        lat = [ms(d["submitted_at"], d[field]) for d in done.values()]
+        figures[label] = {"p50_ms": round(percentile(lat, 0.5)), "p99_ms": round(percentile(lat, 0.99))}
+    return figures
+
+
+async def run(
+    urls: dict[str, str],
+    key: str,
+    n: int,
+    c: int,
+    timeout: float,
+    *,
+    rate: float | None = None,
+    pids: dict[str, int] | None = None,
+) -> dict[str, Any]:
+    from huiying.bench_measure import cpu_seconds, db_commands, events_handled, per_request, rss_mb, wait_until_quiet
+
     limits = httpx.Limits(max_connections=c + 20, max_keepalive_connections=c + 20)
     async with httpx.AsyncClient(timeout=60, limits=limits) as client:
-        print(f"submitting {n} requests over {c} concurrent connections to {intake} ...")
-        accepted, elapsed = await submit_all(client, intake, key, n, c)
+        how = f"at {rate:g}/s (open model)" if rate else f"over {c} concurrent connections"
+        print(f"submitting {n} requests {how} to {urls['intake']} ...")
+        commands0, cpu0 = await db_commands(client, urls), cpu_seconds(pids or {})
+        writes0 = await db_commands(client, urls, writes=True)
+        handled0 = await events_handled(client, urls)
+        accepted, elapsed = await submit_all(client, urls["intake"], key, n, c, rate)
         print(f"  accepted {len(accepted)}/{n} in {elapsed:.2f}s -> {len(accepted) / elapsed:.1f} requests/s")
-        lat = [ms(a["submitted_at"], a["submitted_at"]) for a in accepted]  # warm the parser
         started = time.perf_counter()
-        done = await wait_all(client, intake, notify, accepted, timeout)
+        # Per request: intake takes task.dispatched (status view), routing request.submitted (and its own
+        # task.dispatched work item), notify both.
+        wanted = {s: handled0.get(s, 0) + k * len(accepted) for s, k in JOURNEY.items()}
+        await wait_until_quiet(client, urls, wanted, timeout)
+        commands1, cpu1 = await db_commands(client, urls), cpu_seconds(pids or {})
+        writes1 = await db_commands(client, urls, writes=True)
+        done = await wait_all(client, urls["intake"], urls["notify"], accepted, timeout)
         print(
             f"  {len(done)}/{len(accepted)} reached dispatch and both inbox messages "
             f"(drained {time.perf_counter() - started:.1f}s after the last submission)"
         )
-        for label, field in (
-            ("submit -> dispatched", "dispatched_at"),
-            ("submit -> receipt in inbox", "receipt_at"),
-            ("submit -> dispatch notice in inbox", "notice_at"),
-        ):
-            lat = [ms(d["submitted_at"], d[field]) for d in done.values()]
-            print(
-                f"  {label:<36} p50 {percentile(lat, 0.5):8.0f} ms   p99 {percentile(lat, 0.99):8.0f} ms"
-                f"   max {max(lat) if lat else float('nan'):8.0f} ms"
-            )
-        if lat:
-            print(f"  mean dispatch latency {statistics.mean(lat):.0f} ms")
-        return 0 if len(done) == len(accepted) == n else 1
+    result: dict[str, Any] = {
+        "requests": n,
+        "accepted": len(accepted),
+        "completed": len(done),
+        "accepted_per_s": round(len(accepted) / elapsed, 1),
+        **latency_figures(done),
+        # Taken once the journey was done and before the bench's own reads (GET /v1/track, /v1/inbox); the
+        # background loops' periodic reads (sweepers, delivery worker) during the run are included.
+        "db_commands_per_request": per_request(commands0, commands1, len(accepted)),
+        "db_writes_per_request": per_request(writes0, writes1, len(accepted)),
+    }
+    for key in ("db_commands_per_request", "db_writes_per_request"):
+        result[key]["total"] = round(sum(result[key].values()), 2)
+    if pids:
+        result["cpu_ms_per_request"] = per_request(cpu0, cpu1, len(accepted), scale=1000)
+        result["cpu_ms_per_request"]["total"] = round(sum(result["cpu_ms_per_request"].values()), 1)
+        result["rss_mb"] = {k: round(v) for k, v in rss_mb(pids).items()}
+    for label in ("submit_to_dispatched", "submit_to_receipt", "submit_to_dispatch_notice"):
+        f = result[label]
+        print(f"  {label:<28} p50 {f['p50_ms']:8.0f} ms   p99 {f['p99_ms']:8.0f} ms")
+    print(f"  db commands per request  {result['db_commands_per_request']}")
+    print(f"  db writes per request    {result['db_writes_per_request']}")
+    if pids:
+        print(f"  cpu ms per request       {result['cpu_ms_per_request']}")
+        print(f"  rss MB                   {result['rss_mb']}")
+    return result
+
+
+async def soak(urls: dict[str, str], key: str, total: int, c: int, pids: dict[str, int]) -> list[dict[str, Any]]:
+    """Fill `total` requests in batches through intake. At each checkpoint, once the backlog is handled, measure
+    the CPU of a batch of 200 from submission until every service handled its events and the writes stopped,
+    divided by the requests in it."""
+    from huiying.bench_measure import checkpoints, cpu_seconds, events_handled, per_request, wait_until_quiet
+
+    rows: list[dict[str, Any]] = []
+    stored = 0
+    async with httpx.AsyncClient(timeout=120) as client:
+        handled0 = await events_handled(client, urls)
+
+        async def settle(requests: int) -> None:
+            wanted = {s: handled0.get(s, 0) + k * requests for s, k in JOURNEY.items()}
+            await wait_until_quiet(client, urls, wanted, 900)
+
+        for point in checkpoints(total):
+            measured = min(200, point)
+            while stored < point - measured:
+                batch = min(500, point - measured - stored)
+                accepted, _ = await submit_all(client, urls["intake"], key, batch, c, first=stored)
+                stored += len(accepted)
+                await settle(stored)  # keep the backlog bounded: the fill never outruns the pipeline
+            cpu0 = cpu_seconds(pids)
+            accepted, _ = await submit_all(client, urls["intake"], key, measured, c, first=stored)
+            stored += len(accepted)
+            await settle(stored)
+            cpu = per_request(cpu0, cpu_seconds(pids), len(accepted), scale=1000)
+            row = {"stored": stored, "cpu_ms_per_request": round(sum(cpu.values()), 1), "by_process": cpu}
+            rows.append(row)
+            print(f"  {stored:>8} stored: {row['cpu_ms_per_request']:.1f} ms CPU per request  {cpu}")
+    if len(rows) > 1:
+        ratio = rows[-1]["cpu_ms_per_request"] / max(rows[0]["cpu_ms_per_request"], 1e-9)
+        print(f"  CPU per request at {rows[-1]['stored']} / at {rows[0]['stored']}: {ratio:.2f}x")
+    return rows
 
 
 def free_port() -> int:
@@ -155,11 +256,49 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def check_args(args: argparse.Namespace) -> str | None:
+    """One line naming the wrong argument, or None."""
+    if args.requests < 1:
+        return f"-n/--requests must be at least 1 (got {args.requests})"
+    if args.concurrency < 1:
+        return f"-c/--concurrency must be at least 1 (got {args.concurrency})"
+    if args.rate is not None and args.rate <= 0:
+        return f"--rate must be a positive number of requests per second (got {args.rate})"
+    if args.soak is not None and args.soak < 1000:
+        return f"--soak must be at least 1000 requests (got {args.soak})"
+    if args.soak is not None and not args.spawn:
+        return "--soak measures the CPU of the processes it starts: add --spawn"
+    if args.timeout <= 0:
+        return f"--timeout must be positive (got {args.timeout})"
+    return None
+
+
+def _report(args: argparse.Namespace, result: dict[str, Any]) -> int:
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        print(f"  wrote {args.json}")
+    complete = result.get("completed") == result.get("requests") if "requests" in result else True
+    return 0 if complete else 1
+
+
 def main(args: argparse.Namespace) -> int:
+    problem = check_args(args)
+    if problem:
+        print(f"huiying bench: {problem}")
+        return 2
+    try:
+        return _main(args)
+    except httpx.HTTPError as exc:
+        print(f"huiying bench: a service stopped answering ({type(exc).__name__}: {exc}); see the services' logs")
+        return 1
+
+
+def _main(args: argparse.Namespace) -> int:
     if not args.spawn:
-        return asyncio.run(
-            run(args.intake_url, args.notify_url, args.api_key, args.requests, args.concurrency, args.timeout)
-        )
+        urls = {"intake": args.intake_url, "routing": args.routing_url, "notify": args.notify_url}
+        result = asyncio.run(run(urls, args.api_key, args.requests, args.concurrency, args.timeout, rate=args.rate))
+        return _report(args, result)
+    from huiying.bench_measure import engine_ceiling
     from huiying.stack import Stack
     from shared.settings import Settings
 
@@ -175,6 +314,8 @@ def main(args: argparse.Namespace) -> int:
                 "HUIYING_EMBEDDED_ENGINE": args.engine,
                 "HUIYING_DATA_DIR": tmp,
                 "HUIYING_LOG_LEVEL": "WARNING",
+                "HUIYING_RATE_LIMIT_PER_KEY": "0",
+                "HUIYING_RATE_LIMIT_PER_ADDRESS": "0",
                 **{f"HUIYING_{s.upper()}_PORT": str(free_port()) for s in ("intake", "routing", "notify")},
             }
         )
@@ -190,20 +331,28 @@ def main(args: argparse.Namespace) -> int:
         stack = Stack(settings, env=env, log_dir=Path(tmp) / "logs")
         print(f"starting a private stack ({args.engine} engine) ...")
         stack.start()
+        pids = {
+            **{f"mongo-{k}": p.pid for k, p in stack.mongo.items()},
+            **{k: p.pid for k, p in stack.services.items()},
+        }
+        urls = {s: stack.url(s) for s in ("intake", "routing", "notify")}
         try:
-            return asyncio.run(
-                run(
-                    stack.url("intake"),
-                    stack.url("notify"),
-                    args.api_key,
-                    args.requests,
-                    args.concurrency,
-                    args.timeout,
-                )
+            if args.soak:
+                rows = asyncio.run(soak(urls, args.api_key, args.soak, args.concurrency, pids))
+                return _report(args, {"engine": args.engine, "soak": rows})
+            result = asyncio.run(
+                run(urls, args.api_key, args.requests, args.concurrency, args.timeout, rate=args.rate, pids=pids)
             )
         finally:
             stack.stop()
             _cleanup_queues(settings)
+    ceiling = engine_ceiling(args.engine)
+    result["engine"] = args.engine
+    result["engine_ceiling"] = ceiling
+    # The journey's writes per request bound the throughput by the engine's write rate (one server per service).
+    result["ceiling_ratio"] = round(result["accepted_per_s"] / max(ceiling["inserts_per_s"], 1e-9), 3)
+    print(f"  engine ceiling ({args.engine}): {ceiling}; accepted/s is {result['ceiling_ratio']:.1%} of its inserts/s")
+    return _report(args, result)
 
 
 def _cleanup_queues(settings: Any) -> None:

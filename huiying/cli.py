@@ -187,7 +187,13 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--spawn", action="store_true", help="start a private stack (fresh data) and bench it")
     bench.add_argument("--engine", choices=["sqlite", "memory"], default="sqlite", help="with --spawn")
     bench.add_argument("--intake-url", default="http://127.0.0.1:8001")
+    bench.add_argument("--routing-url", default="http://127.0.0.1:8002")
     bench.add_argument("--notify-url", default="http://127.0.0.1:8003")
+    bench.add_argument("--rate", type=float, default=None, help="a steady load of R requests/s (open model)")
+    bench.add_argument(
+        "--soak", type=int, default=None, help="fill N requests and print CPU per request at 1k, 10k, ..."
+    )
+    bench.add_argument("--json", default=None, metavar="FILE", help="also write the figures as one JSON object")
     bench.add_argument("--api-key", default="dev-web-key")
     bench.add_argument("--timeout", type=positive(float), default=600.0, help="seconds to wait for every inbox")
     bench.set_defaults(func=cmd_bench)

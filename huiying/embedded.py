@@ -13,6 +13,10 @@ from pathlib import Path
 
 
 async def serve(engine: str, path: Path | None, host: str, port: int) -> None:
+    from huiying.mongoeco_patch import apply
+
+    # Targeted corrections to mongoeco's write costs, pinned to the version they fix (huiying/mongoeco_patch.py).
+    print(apply(), file=sys.stderr, flush=True)
     from mongoeco.engines.memory import MemoryEngine
     from mongoeco.engines.sqlite import SQLiteEngine
     from mongoeco.wire.proxy import AsyncMongoEcoProxyServer

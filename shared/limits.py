@@ -7,7 +7,8 @@
   Anyone else's header is ignored, so rotating it does not escape the per-address limit.
 - `SharedWindows` counts hits in fixed windows shared by every replica through one MongoDB collection,
   without a database round trip per request: each replica counts in memory and adds its counts to the
-  shared window document every `flush_interval_s` (one `$inc` per active window), reading the total back.
+  shared window document every `flush_interval_s` (one `$inc` per active window), reading the totals back
+  (also of the windows it did not hit since).
   A decision uses the last shared total plus the local hits since. So a limit can be passed by at most
   what the other replicas admit within one flush interval; that bounded slack is the price of not
   writing on every request. A fixed window also lets a client send up to twice the limit across a
@@ -16,6 +17,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import ipaddress
 import math
@@ -165,6 +167,7 @@ class SharedWindows:
         self._known: dict[str, int] = {}  # window id -> the shared total at the last flush
         self._pending: dict[str, int] = {}  # window id -> hits counted here since
         self._expires: dict[str, datetime] = {}
+        self._flushing = asyncio.Lock()
 
     def hit(self, scope: str, subject: str, limit: int, what: str) -> None:
         """Count one request; raise RateLimited (429 with Retry-After) when over the limit. No I/O."""
@@ -177,7 +180,12 @@ class SharedWindows:
             raise RateLimited(what, limit, self.window_s, window.retry_after_s)
 
     async def flush(self) -> None:
-        """Add this replica's counts to the shared windows and read the totals back; forget old windows."""
+        """Add this replica's counts to the shared windows and read the totals back; forget old windows.
+        One flush at a time (the periodic one and a final one at shutdown may meet)."""
+        async with self._flushing:
+            await self._flush()
+
+    async def _flush(self) -> None:
         now = self.clock()
         pending, self._pending = self._pending, {}
         for window_id, count in pending.items():
@@ -187,6 +195,11 @@ class SharedWindows:
                 # Keep the counts for the next flush; the limits stay local meanwhile.
                 self._pending[window_id] = self._pending.get(window_id, 0) + count
                 raise
+        # Windows this replica knows but did not hit since: read the other replicas' totals back too.
+        stale = [w for w in self._known if w not in pending]
+        if stale:
+            async for doc in self.collection.find({"_id": {"$in": stale}}, {"n": 1}):
+                self._known[doc["_id"]] = max(self._known.get(doc["_id"], 0), int(doc.get("n", 0)))
         for window_id, expires in list(self._expires.items()):
             if expires < now and window_id not in self._pending:
                 self._expires.pop(window_id, None)

@@ -29,3 +29,14 @@ HTTP_SECONDS = Histogram("huiying_http_request_seconds", "HTTP request latency",
 LOOP_FAILURES = Counter(
     "huiying_background_failures_total", "Background passes (sweepers, workers) that raised", ["loop"]
 )
+DB_COMMANDS = Counter(
+    "huiying_db_commands_total",
+    "Database commands sent by this process (PyMongo command monitoring), by command name",
+    ["service", "command"],
+)
+DB_SLOW_SECONDS = Histogram(
+    "huiying_db_command_seconds",
+    "Database command latency as the driver saw it",
+    ["service"],
+    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+)

@@ -13,7 +13,7 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.bus import Bus
-from shared.mongo import make_client, ping, wait_for_database
+from shared.mongo import CommandCounter, make_client, ping, wait_for_database
 from shared.outbox import OutboxRelay, OutboxWriter, new_owner_id, utcnow
 from shared.settings import Settings
 
@@ -28,12 +28,14 @@ class Infrastructure:
     db: AsyncDatabase[Document]
     bus: Bus
     writer: OutboxWriter
+    commands: CommandCounter  # counts this process's database commands; knows their recent latency
     relays: list[OutboxRelay] = field(default_factory=list)
 
     @classmethod
     async def open(cls, settings: Settings, service: str, *, clock: Any = utcnow) -> Infrastructure:
         uri = settings.mongodb_uri(service)
-        client = make_client(uri, service=service, timeout_ms=settings.mongodb_timeout_ms)
+        commands = CommandCounter(service)
+        client = make_client(uri, service=service, timeout_ms=settings.mongodb_timeout_ms, counter=commands)
         try:
             await wait_for_database(client, service=service, uri=uri or "", deadline_s=30)
             bus = Bus(settings, producer=service)
@@ -42,7 +44,7 @@ class Infrastructure:
             await client.close()
             raise
         writer = OutboxWriter(new_owner_id(service), settings.outbox_lease_s, clock=clock)
-        return cls(settings, service, client, client[settings.mongodb_db(service)], bus, writer)
+        return cls(settings, service, client, client[settings.mongodb_db(service)], bus, writer, commands)
 
     def relay(self, collections: list[Any], *, clock: Any = utcnow) -> OutboxRelay:
         relay = OutboxRelay(

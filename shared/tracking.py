@@ -12,6 +12,11 @@ _CONFUSABLE = str.maketrans("ILO", "110")
 _TRACKING_RE = re.compile(rf"^HY[{TRACKING_ALPHABET}]{{{TRACKING_LENGTH}}}$")
 
 
+def code_groups(code: str) -> list[str]:
+    """A code in the groups it is shown and read aloud in: HY 7K3M 9QX2 RT (a page never breaks a group)."""
+    return [part for part in (code[:2], code[2:6], code[6:10], code[10:]) if part]
+
+
 def new_tracking_code() -> str:
     return "HY" + "".join(secrets.choice(TRACKING_ALPHABET) for _ in range(TRACKING_LENGTH))
 

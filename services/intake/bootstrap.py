@@ -7,19 +7,23 @@ through `api/deps.get_container`. Fast tests build an `IntakeService` on in-memo
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
 from fastapi.templating import Jinja2Templates
+from pymongo.errors import PyMongoError
 
+from services.intake.admission import Admission
 from services.intake.config import PORTAL_TEMPLATES, IntakeConfig, IntakeSettings
 from services.intake.handlers import TaskEventsHandler
-from services.intake.limits import RateLimiter
+from services.intake.limits import SharedWindows
 from services.intake.service import IntakeService
 from services.intake.store import MongoIntakeStore
 from shared.bus import Handler
+from shared.loop import PeriodicLoop
 from shared.outbox import OutboxRelay
 from shared.runtime import Infrastructure
 from shared.web import make_templates
@@ -38,18 +42,25 @@ class Container:
     store: MongoIntakeStore
     relay: OutboxRelay
     service: IntakeService
-    limiter: RateLimiter
+    limiter: SharedWindows
     handlers: Mapping[str, Handler]  # routing key -> handler, on intake's queue
     templates: Jinja2Templates  # the portal's pages (services/intake/web/templates)
+    loops: tuple[PeriodicLoop, ...] = ()  # the channel-key refresh and the rate-window flush
 
     async def start(self) -> None:
         await self.infra.bus.subscribe(self.settings.queue(QUEUE), self.handlers)
         self.relay.start()
+        for loop in self.loops:
+            loop.start()
 
     async def readiness(self) -> dict[str, bool]:
         return await self.infra.readiness()
 
     async def close(self) -> None:
+        for loop in self.loops:
+            await loop.stop()
+        with contextlib.suppress(PyMongoError):  # the database went first; the counts only matter for a minute
+            await self.limiter.flush()
         await self.relay.stop()
         await self.infra.close()
 
@@ -64,7 +75,10 @@ async def bootstrap(settings: IntakeSettings, config: IntakeConfig, clock: Clock
             await store.seed_channel("web", "web", settings.dev_web_key, now)
         await store.ensure_portal_channel(secrets.token_urlsafe(32), now)
         relay = infra.relay([store.requests], clock=clock)
-        service = IntakeService(store, relay.publisher(store.requests), config.triage, clock)
+        admission = Admission(settings.max_inflight_writes, settings.db_slow_ms / 1000, lambda: infra.commands.recent_s)
+        service = IntakeService(store, relay.publisher(store.requests), config.triage, clock, admission=admission)
+        await service.refresh_keys()
+        limiter = SharedWindows(store.rate_windows, clock, settings.rate_limit_window_s)
         return Container(
             settings=settings,
             clock=clock,
@@ -73,9 +87,13 @@ async def bootstrap(settings: IntakeSettings, config: IntakeConfig, clock: Clock
             store=store,
             relay=relay,
             service=service,
-            limiter=RateLimiter(store, clock, settings.rate_limit_window_s),
+            limiter=limiter,
             handlers={"task.*": TaskEventsHandler(service)},
             templates=make_templates(PORTAL_TEMPLATES, config.messages),
+            loops=(
+                PeriodicLoop("channel-keys", service.refresh_keys, settings.channel_cache_s),
+                PeriodicLoop("rate-windows", limiter.flush, settings.rate_limit_flush_s),
+            ),
         )
     except BaseException:
         await infra.close()

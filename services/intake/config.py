@@ -31,13 +31,36 @@ class IntakeSettings(Settings):
     # --- front-door limits (docs/intake.md) ------------------------------------------------------
     # Bodies larger than this are refused with 413 (a 4000-character description is at most 12 KiB).
     max_body_bytes: int = Field(64 * 1024, ge=1024)
-    # Fixed-window rate limits, counted in MongoDB so every replica shares them. 0 switches one off.
+    # Fixed-window rate limits, counted in memory and added to MongoDB every rate_limit_flush_s so every
+    # replica shares them (services/intake/limits.py). 0 switches one off.
     rate_limit_window_s: int = Field(60, ge=1)
+    rate_limit_flush_s: float = Field(1.0, gt=0, le=30)
     # Every API call from one client address (the address uvicorn reports; behind a proxy, see
     # --forwarded-allow-ips). Generous, because a service window or hotline centre sits behind one address.
     rate_limit_per_address: int = Field(3000, ge=0)
     # Submissions per channel API key.
     rate_limit_per_key: int = Field(1200, ge=0)
+
+    # --- the data path (docs/intake.md) -----------------------------------------------------------
+    # Channel keys are served from memory, read again this often: a key disabled or rotated on another
+    # replica keeps working for at most this long (on the replica that made the change: not at all).
+    channel_cache_s: float = Field(5.0, gt=0, le=60)
+    # Admission control: refuse a submission at once (503, Retry-After) when this many are being stored...
+    max_inflight_writes: int = Field(64, ge=1)
+    # ...or when the database's recent latency (moving average over its commands) is at least this.
+    db_slow_ms: int = Field(2000, ge=1)
+
+    # --- the resident portal ----------------------------------------------------------------------
+    # The community's hotline: the portal shows it with a call button (its hours are a portal text,
+    # `hotline.hours`). Empty: the portal sends residents to the service window only.
+    hotline_number: str = Field("12345", pattern=r"^[0-9+][0-9 -]{2,19}$|^$")
+    # notify's SMS gateway (the same variable notify reads, from the one environment file): when it is set,
+    # a resident who gives a mobile number is told by SMS unless they choose otherwise.
+    notify_sms_url: str | None = None
+
+    @property
+    def sms_available(self) -> bool:
+        return bool((self.notify_sms_url or "").strip())
 
     # --- Open311 ---------------------------------------------------------------------------------
     # When set, a request naming another jurisdiction_id is answered 404; empty accepts any (one jurisdiction).

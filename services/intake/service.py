@@ -13,7 +13,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from services.intake.domain.channels import CreateChannel, UpdateChannel, key_fields, new_api_key, new_channel
+from services.intake.admission import Admission, unlimited
+from services.intake.domain.channels import (
+    CreateChannel,
+    UpdateChannel,
+    hash_key,
+    key_fields,
+    new_api_key,
+    new_channel,
+)
 from services.intake.domain.request import (
     CancelRequest,
     Change,
@@ -49,6 +57,10 @@ class Busy(Exception):
     """The request kept changing under us; the client may simply retry."""
 
 
+class Overloaded(Busy):
+    """Admission control refused a new write at once (services/intake/admission.py)."""
+
+
 class UnknownChannel(Exception):
     def __init__(self, channel_id: str) -> None:
         super().__init__(channel_id)
@@ -76,6 +88,7 @@ class IntakeService:
         new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
         new_code: Callable[[], str] = new_tracking_code,
         new_key: Callable[[], str] = new_api_key,
+        admission: Admission | None = None,
     ) -> None:
         self.store = store
         self.publisher = publisher
@@ -84,6 +97,8 @@ class IntakeService:
         self.new_id = new_id
         self.new_code = new_code
         self.new_key = new_key
+        self.admission = admission or unlimited()
+        self._keys: dict[str, Document] | None = None  # key hash -> active channel (refresh_keys)
 
     # -- requests ----------------------------------------------------------------------------------
 
@@ -99,10 +114,14 @@ class IntakeService:
 
     async def submit(self, cmd: SubmitRequest) -> Submitted:
         """Take the request, or refuse it at the door with a referral (triage); a retry with the same
-        Idempotency-Key and body answers the first answer again."""
-        replay = await self._replay(cmd)
-        if replay is not None:
-            return replay
+        Idempotency-Key and body answers the first answer again. Raises Overloaded at once when intake's
+        database is slow or too many writes are in flight."""
+        with self.admission.slot(Overloaded):
+            return await self._submit(cmd)
+
+    async def _submit(self, cmd: SubmitRequest) -> Submitted:
+        # No look-up first: the insert itself finds an earlier request with the same Idempotency-Key (the
+        # unique index), so a new submission costs one database command; a retry costs a read on top.
         referral = self.triage.check(cmd.service_code, cmd.description, cmd.attributes)
         now = to_millis(self.clock())
 
@@ -113,7 +132,7 @@ class IntakeService:
             except TrackingCodeTaken:
                 return AGAIN  # 50-bit codes clash rarely; draw another
             except IdempotencySlotTaken:
-                # Another replica stored this key between our look-up and our insert.
+                # An earlier request (a retry, or another replica a moment ago) holds this key.
                 replay = await self._replay(cmd)
                 if replay is None:  # pragma: no cover - the slot holder cannot vanish
                     raise Busy("could not store the request; try again") from None
@@ -185,8 +204,18 @@ class IntakeService:
     # -- channels ----------------------------------------------------------------------------------
 
     async def channel_for_key(self, api_key: str) -> Document | None:
-        """The active channel holding this key; None if unknown or disabled."""
-        return await self.store.channel_for_key(api_key)
+        """The active channel holding this key; None if unknown or disabled.
+
+        Served from memory: the active channels are read again every HUIYING_CHANNEL_CACHE_S seconds (and at
+        once after a change made through this replica), so a key disabled or rotated on another replica keeps
+        working for at most that long."""
+        if self._keys is None:
+            await self.refresh_keys()
+        channel = (self._keys or {}).get(hash_key(api_key))
+        return dict(channel) if channel is not None else None
+
+    async def refresh_keys(self) -> None:
+        self._keys = {doc["key_hash"]: doc for doc in await self.store.active_channels()}
 
     async def channels(self) -> list[Document]:
         return await self.store.list_channels()
@@ -203,12 +232,14 @@ class IntakeService:
         doc = new_channel(cmd, api_key, actor, to_millis(self.clock()))  # the answer shows what a read shows
         if not await self.store.insert_channel(doc):
             raise ChannelExists(cmd.id)
+        await self.refresh_keys()
         return doc, api_key
 
     async def _update_channel(self, channel_id: str, fields: Document, actor: str) -> Document:
         doc = await self.store.update_channel(channel_id, {**fields, "updated_by": actor})
         if doc is None:
             raise UnknownChannel(channel_id)
+        await self.refresh_keys()
         return doc
 
     async def update_channel(self, channel_id: str, cmd: UpdateChannel, actor: str) -> Document:

@@ -17,13 +17,13 @@ from pymongo.errors import DuplicateKeyError
 from services.intake.domain.channels import PORTAL_CHANNEL, hash_key, portal_channel
 from services.intake.domain.request import Accepted, Change
 from services.intake.domain.status_view import keeps_cancelled
-from shared.optimistic import AGAIN, Again, optimistic
-from shared.outbox import OutboxWriter, ensure_outbox_indexes
+from shared.limits import ensure_window_indexes
+from shared.outbox import HIDE, OutboxWriter, ensure_outbox_indexes
 
 Document = dict[str, Any]
 
 # Never sent to anybody: the outbox is plumbing, the resident's contact details stay inside.
-HIDDEN = {"outbox": 0, "outbox_lease": 0}
+HIDDEN = HIDE
 
 
 class TrackingCodeTaken(Exception):
@@ -35,10 +35,6 @@ class IdempotencySlotTaken(Exception):
     another replica): the caller reads it back and compares bodies."""
 
 
-class _WindowContended(Exception):
-    pass
-
-
 class IntakeStore(Protocol):
     async def insert_request(self, accepted: Accepted) -> Document: ...
     async def by_idempotency_slot(self, slot: str) -> Document | None: ...
@@ -47,12 +43,11 @@ class IntakeStore(Protocol):
     async def apply_change(self, change: Change) -> Document | None: ...
     async def find_requests(self, query: Document, *, skip: int, limit: int) -> list[Document]: ...
     async def apply_routing_event(self, request_id: str, seq: int, state: Document, entry: Document) -> bool: ...
-    async def channel_for_key(self, api_key: str) -> Document | None: ...
     async def insert_channel(self, document: Document) -> bool: ...
     async def list_channels(self) -> list[Document]: ...
     async def get_channel(self, channel_id: str) -> Document | None: ...
     async def update_channel(self, channel_id: str, fields: Document) -> Document | None: ...
-    async def count_hit(self, window_id: str, expires_at: datetime) -> int: ...
+    async def active_channels(self) -> list[Document]: ...
 
 
 def _duplicate_index(exc: DuplicateKeyError) -> str:
@@ -86,8 +81,7 @@ class MongoIntakeStore:
         await self.requests.create_index([("channel", ASCENDING), ("submitted_at", DESCENDING)])
         await ensure_outbox_indexes(self.requests)
         await self.channels.create_index("key_hash", unique=True)
-        # Fixed windows expire on their own (TTL), so the collection stays the size of the active windows.
-        await self.rate_windows.create_index("expires_at", expireAfterSeconds=0)
+        await ensure_window_indexes(self.rate_windows)
 
     # -- requests ----------------------------------------------------------------------------------
 
@@ -168,8 +162,9 @@ class MongoIntakeStore:
 
     # -- channels ----------------------------------------------------------------------------------
 
-    async def channel_for_key(self, api_key: str) -> Document | None:
-        return await self.channels.find_one({"key_hash": hash_key(api_key), "active": True})
+    async def active_channels(self) -> list[Document]:
+        """Every active channel with its key hash (a handful of documents: intake keeps them in memory)."""
+        return await self.channels.find({"active": True}).to_list()
 
     async def seed_channel(self, channel_id: str, kind: str, api_key: str, now: datetime) -> None:
         """Dev mode's `web` channel with its well-known key (docs/intake.md)."""
@@ -220,25 +215,3 @@ class MongoIntakeStore:
             projection={"key_hash": 0},
             return_document=ReturnDocument.AFTER,
         )
-
-    # -- rate limits -------------------------------------------------------------------------------
-
-    async def count_hit(self, window_id: str, expires_at: datetime) -> int:
-        """Count one hit in a fixed window and return the window's count (atomic across replicas)."""
-
-        async def attempt() -> int | Again:
-            try:
-                doc = await self.rate_windows.find_one_and_update(
-                    {"_id": window_id},
-                    {"$inc": {"n": 1}, "$setOnInsert": {"expires_at": expires_at}},
-                    upsert=True,
-                    return_document=ReturnDocument.AFTER,
-                )
-            except DuplicateKeyError:
-                return AGAIN  # two replicas created the window at once; the other insert won, count again
-            return int(doc["n"]) if doc else 1
-
-        try:
-            return await optimistic(attempt, gave_up=_WindowContended, attempts=3)
-        except _WindowContended:
-            return 1  # a window this contended is not one client's burst: let the request through

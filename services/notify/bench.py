@@ -97,7 +97,14 @@ async def bench_sending(uri: str, deliveries: list[dict[str, Any]], replicas: in
         client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(uri, tz_aware=True)
         store = MongoNotifyStore(client[f"bench_{uuid.uuid4().hex[:8]}"])
         await store.ensure_indexes()
-        await store.deliveries.insert_many(deliveries)
+        # One request document per delivery, as the service writes them (services/notify/domain/record.py).
+        await store.requests.insert_many(
+            [
+                {"_id": d["request_id"], "tracking_code": d["tracking_code"], "events": [d["event_id"]],
+                 "messages": [], "deliveries": [d], "version": 1, "due_at": d["next_attempt_at"]}
+                for d in deliveries
+            ]
+        )  # fmt: skip
         for _ in range(200):  # up to 10 s for the gateway to listen
             if server.started:
                 break
@@ -123,7 +130,7 @@ async def bench_sending(uri: str, deliveries: list[dict[str, Any]], replicas: in
         for worker, _ in workers:
             worker.start()
         deadline = started + 600
-        while await store.deliveries.count_documents({"status": "sent"}) < len(deliveries):
+        while await store.requests.count_documents({"deliveries.status": "sent"}) < len(deliveries):
             if time.perf_counter() > deadline:
                 raise SystemExit("bench: not every delivery was sent within 600 s")
             await asyncio.sleep(0.2)

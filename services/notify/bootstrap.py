@@ -14,6 +14,7 @@ from datetime import datetime
 
 import httpx
 
+from services.notify import legacy
 from services.notify.channels import Sender, Senders
 from services.notify.channels.email import EmailSender
 from services.notify.channels.sms import SmsSender
@@ -117,6 +118,7 @@ async def bootstrap(settings: NotifySettings, config: NotifyConfig, clock: Clock
     try:
         store = MongoNotifyStore(infra.db)
         await store.ensure_indexes()
+        await legacy.migrate(infra.db, clock())  # once: the collections of before -> one document per request
         worker = build_worker(settings, store, senders, clock)
         service = NotifyService(store, config.templates, policy_for(settings, senders), clock, on_pending=worker.wake)
     except BaseException:

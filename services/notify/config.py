@@ -52,11 +52,12 @@ class NotifySettings(Settings):
     notify_max_attempts: int = Field(8, ge=1, le=100)
     notify_retry_base_s: float = Field(5.0, gt=0)  # first retry after ~base, then doubling
     notify_retry_max_s: float = Field(3600.0, gt=0)  # the longest wait between two attempts
-    # A delivery being sent is leased for this long; a replica that dies mid-send loses it to another
-    # replica after the lease. Must be longer than the slowest send (the channel timeouts above).
+    # A request document whose due records are being sent is leased for this long; a replica that dies
+    # mid-send loses it to another replica after the lease. Must be longer than the slowest send (the
+    # channel timeouts above: a document's records are sent at once).
     notify_lease_s: float = Field(60.0, gt=0)
     notify_poll_interval_s: float = Field(1.0, gt=0)
-    notify_concurrency: int = Field(4, ge=1, le=64)  # sends in flight per replica
+    notify_concurrency: int = Field(4, ge=1, le=64)  # request documents being sent from, per replica
 
     # --- the resident portal's browser reads the inbox (GET /v1/inbox/{code}) from intake's origin ----
     # Comma-separated origins allowed to read notify's API from a browser (CORS, GET only, no cookies).

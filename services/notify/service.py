@@ -1,11 +1,14 @@
-"""notify's application layer: an event in -> record the recipient and team, plan, write the inbox
-message and the delivery records, wake the delivery worker. And the two reads: a resident's inbox, and a
-request's delivery log for staff.
+"""notify's application layer: an event in -> plan, then ONE guarded write to the request's document (the
+resident and team, the inbox message, the delivery records), wake the delivery worker. And the two reads:
+a resident's inbox, and a request's delivery log for staff.
 
-Every write is keyed by a deterministic id (the request for a recipient, the event for an inbox message,
-(event, channel, recipient) for a delivery), so a redelivered or duplicated event rewrites nothing; the
-recipient is first-write-wins and the team is applied only if its event is newer. Nothing is sent here:
-the delivery worker sends the pending records. notify publishes no events, so it needs no outbox.
+The write is idempotent on the event id (the document lists the events it has taken), so a redelivered or
+duplicated event rewrites nothing. The events that introduce the resident (`request.submitted`,
+`request.not_accepted`) carry all their plan needs and are written without a read; every other event reads
+the document, decides on it and writes only if the document is still the version it read
+(`shared.optimistic`). The resident is first-write-wins and the team is applied only if its event is
+newer. Nothing is sent here: the delivery worker sends the pending records. notify publishes no events, so
+it needs no outbox.
 """
 
 from __future__ import annotations
@@ -28,10 +31,12 @@ from services.notify.domain.planning import (
     plan_for_staff,
     recipient_from,
 )
+from services.notify.domain.record import EventWrite, is_newer_team, recipient_of
 from services.notify.domain.templates import Templates
 from services.notify.metrics import DELIVERIES_PLANNED, MISSING_TRANSLATIONS
-from services.notify.store import NotifyStore
+from services.notify.store import STALE, WRITTEN, NotifyStore
 from shared.events import Envelope, EventData, RequestNotAccepted, RequestSubmitted, TaskEvent
+from shared.optimistic import AGAIN, Again, optimistic
 from shared.tracking import normalize_tracking_code
 
 log = structlog.get_logger("huiying.notify.service")
@@ -47,6 +52,10 @@ class NotifyError(Exception):
 
 class RecipientNotKnownYet(NotifyError):
     """A request's event came before the event that introduces its resident: try again later."""
+
+
+class KeptChanging(RecipientNotKnownYet):
+    """Every write lost a race with another replica or the worker: try the event again later."""
 
 
 class TemplateFailed(NotifyError):
@@ -100,38 +109,80 @@ class NotifyService:
     async def record_event(self, envelope: Envelope, data: EventData) -> Recorded:
         """Record what `envelope` tells whom. Raises `RecipientNotKnownYet` or `TemplateFailed`."""
         if isinstance(data, RequestSubmitted | RequestNotAccepted):
-            await self.store.save_recipient(recipient_from(envelope, data))
-        if isinstance(data, TaskEvent) and data.team is not None:
-            await self.store.set_team(data.request_id, data.team.id, envelope.seq)
-        recipient = await self.store.recipient(data.request_id)
+            # The event brings the resident with it: plan and write without reading anything first.
+            recipient = recipient_from(envelope, data)
+            plan = self._plan(envelope, data, recipient)
+            if await self.store.record(self._write(envelope, data, plan, recipient=recipient)) == WRITTEN:
+                return self._written(envelope, plan)
+            # The document was there already (a redelivery, or another event came first): read, then decide.
+
+        async def attempt() -> Recorded | Again:
+            doc = await self.store.request(data.request_id)
+            if doc is not None and str(envelope.event_id) in doc.get("events", ()):
+                return Recorded()  # a redelivery
+            recipient, introduced = recipient_of(doc), None
+            if recipient is None and isinstance(data, RequestSubmitted | RequestNotAccepted):
+                recipient = introduced = recipient_from(envelope, data)
+            team = None
+            if isinstance(data, TaskEvent) and data.team is not None and is_newer_team(doc, envelope.seq):
+                team = (data.team.id, envelope.seq)
+                if recipient is not None:
+                    recipient = {**recipient, "team_id": data.team.id}
+            plan = self._plan(envelope, data, recipient)
+            write = self._write(
+                envelope, data, plan, recipient=introduced, team=team, version=(doc or {}).get("version", 0)
+            )
+            if await self.store.record(write) == STALE:
+                return AGAIN
+            return self._written(envelope, plan)
+
+        return await optimistic(attempt, gave_up=lambda: KeptChanging(f"request {data.request_id} kept changing"))
+
+    def _plan(self, envelope: Envelope, data: EventData, recipient: Document | None) -> Plan:
         try:
             if is_for_staff(envelope):
-                plan = plan_for_staff(envelope, data, recipient, self.templates, self.policy, self.clock())
-            elif recipient is None:
+                return plan_for_staff(envelope, data, recipient, self.templates, self.policy, self.clock())
+            if recipient is None:
                 # The request.submitted event has not reached us yet (it is being retried): wait for it.
                 raise RecipientNotKnownYet(f"recipient of {data.request_id} not known yet")
-            else:
-                plan = plan_for_resident(envelope, data, recipient, self.templates, self.policy, self.clock())
+            return plan_for_resident(envelope, data, recipient, self.templates, self.policy, self.clock())
         except TemplateError as exc:
             # After the template is fixed, `huiying dlq` replays the event.
             raise TemplateFailed(f"template for {envelope.type} failed: {type(exc).__name__}: {exc}") from exc
-        return await self._write(envelope, plan)
 
-    async def _write(self, envelope: Envelope, plan: Plan) -> Recorded:
+    def _write(
+        self,
+        envelope: Envelope,
+        data: EventData,
+        plan: Plan,
+        *,
+        recipient: Document | None = None,
+        team: tuple[str, int] | None = None,
+        version: int | None = None,
+    ) -> EventWrite:
+        return EventWrite(
+            request_id=data.request_id,
+            event_id=str(envelope.event_id),
+            now=self.clock(),
+            tracking_code=getattr(data, "tracking_code", None),
+            recipient=recipient,
+            team=team,
+            message=plan.inbox,
+            deliveries=tuple(plan.deliveries),
+            version=version,
+        )
+
+    def _written(self, envelope: Envelope, plan: Plan) -> Recorded:
         for language in plan.missing_translations:
             log.warning("missing translation; falling back to zh-CN", event_type=envelope.type, language=language)
             MISSING_TRANSLATIONS.labels(event_type=envelope.type, language=language).inc()
-        inbox = plan.inbox is not None and await self.store.add_to_inbox(plan.inbox)
-        added = pending = 0
+        pending = 0
         for delivery in plan.deliveries:
-            if await self.store.add_delivery(delivery):
-                DELIVERIES_PLANNED.labels(channel=delivery["channel"], status=delivery["status"]).inc()
-                added += 1
-                if delivery["status"] == PENDING:
-                    pending += 1
+            DELIVERIES_PLANNED.labels(channel=delivery["channel"], status=delivery["status"]).inc()
+            pending += delivery["status"] == PENDING
         if pending:
             self.on_pending()
-        return Recorded(inbox=inbox, deliveries=added, pending=pending)
+        return Recorded(inbox=plan.inbox is not None, deliveries=len(plan.deliveries), pending=pending)
 
     async def inbox(self, tracking_code: str, *, allow_empty: bool = False) -> Inbox:
         """The messages told to the resident of a request. `allow_empty`: a well-formed code nothing was
@@ -139,21 +190,25 @@ class NotifyService:
         code = normalize_tracking_code(tracking_code)
         if code is None:
             raise NotFound(NO_INBOX)
-        if await self.store.recipient_by_code(code) is None:
+        doc = await self.store.request_by_code(code)
+        if recipient_of(doc) is None:
             if allow_empty:
                 return Inbox(code, [])
             raise NotFound(NO_INBOX)
-        return Inbox(code, await self.store.inbox_for(code))
+        assert doc is not None
+        messages = sorted(doc.get("messages") or [], key=lambda m: (m["event_at"], m["created_at"]))
+        return Inbox(code, messages)
 
     async def delivery_log(self, request_id: str, viewer: Viewer) -> DeliveryLog:
-        recipient = await self.store.recipient(request_id)
+        doc = await self.store.request(request_id)
+        recipient = recipient_of(doc)
         team_id = (recipient or {}).get("team_id")
-        if recipient is None or not viewer.sees(team_id):
+        if doc is None or recipient is None or not viewer.sees(team_id):
             # The same answer for "no such request" and "not your team's": no probing of other teams' work.
             raise NotFound("no request with this request_id among your team's requests")
         return DeliveryLog(
             request_id=request_id,
             tracking_code=recipient.get("tracking_code"),
             team_id=team_id,
-            deliveries=await self.store.deliveries_for(request_id),
+            deliveries=sorted(doc.get("deliveries") or [], key=lambda d: (d["created_at"], d["_id"])),
         )

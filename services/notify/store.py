@@ -1,134 +1,145 @@
-"""Notify's MongoDB collections: recipients (one per request), the inbox, and the delivery log.
+"""Notify's MongoDB collection: one document per request (`requests`): the resident, the request's team, the
+inbox messages and the delivery records together (services/notify/domain/record.py says what each event
+writes).
 
-Two small Protocols say what the rest of notify needs: `NotifyStore` for the service (recording what an
-event tells, reading the inbox and the log) and `DeliveryQueue` for the delivery worker (claiming due
-records under a lease, settling them). `MongoNotifyStore` is both, with PyMongo's async API; the unit
-tests use an in-memory twin (tests/unit/notify/fakes.py) that keeps the same guards.
+Two small Protocols say what the rest of notify needs: `NotifyStore` for the service (one guarded write per
+event, reading a request's document) and `DeliveryQueue` for the delivery worker (leasing a request
+document with due records, settling their outcomes). `MongoNotifyStore` is both, with PyMongo's async
+API; the unit tests use an in-memory twin (tests/unit/notify/fakes.py) that keeps the same guards.
+
+Why an indexed `due_at` on the request document rather than a separate due-queue collection: the
+records a worker must send and the mark that makes them findable are then written by the same single
+document update, so a crash can never leave a pending record nobody looks for (a second collection
+would need a second write per event and a repair sweep). The index is sparse: only documents with
+something to send are in it.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from services.notify.domain.deliveries import SENDING, claim_filter, claim_update
+from services.notify.domain.deliveries import claim_filter, claim_update
+from services.notify.domain.record import EventWrite, settle_update
 
 Document = dict[str, Any]
 
+Written = Literal["written", "duplicate", "stale"]
+WRITTEN: Written = "written"
+DUPLICATE: Written = "duplicate"  # the event is in the document already (a redelivery)
+STALE: Written = "stale"  # the document is not the version the write was decided on: read and decide again
+
+SETTLE_ATTEMPTS = 5
+
 
 class NotifyStore(Protocol):
-    async def save_recipient(self, recipient: Document) -> None:
-        """First write wins: a redelivered request.submitted changes nothing."""
+    async def request(self, request_id: str) -> Document | None:
+        """The request's document (resident, team, messages, deliveries), None if nothing was told yet."""
         ...
 
-    async def recipient(self, request_id: str) -> Document | None: ...
+    async def request_by_code(self, tracking_code: str) -> Document | None: ...
 
-    async def recipient_by_code(self, tracking_code: str) -> Document | None: ...
-
-    async def set_team(self, request_id: str, team_id: str, seq: int) -> None:
-        """The request's current team, applied only if `seq` is newer than the one stored."""
+    async def record(self, write: EventWrite) -> Written:
+        """ONE guarded write of what an event adds. `STALE` when the guard no longer matched."""
         ...
-
-    async def add_to_inbox(self, message: Document) -> bool:
-        """False if this event's message is already there (a redelivery)."""
-        ...
-
-    async def inbox_for(self, tracking_code: str) -> list[Document]: ...
-
-    async def add_delivery(self, delivery: Document) -> bool:
-        """Insert unless this (event, channel, recipient) is already recorded; True if it is new."""
-        ...
-
-    async def deliveries_for(self, request_id: str) -> list[Document]: ...
 
 
 class DeliveryQueue(Protocol):
     async def claim_due(self, owner: str, now: datetime, lease_s: float) -> Document | None:
-        """Take the most overdue claimable delivery, leased to `owner`; None when nothing is due."""
+        """Lease the most overdue request document with a due record to `owner`; None when nothing is due."""
         ...
 
-    async def settle(self, delivery_id: str, owner: str, update: Document) -> bool:
-        """Record an attempt's outcome if `owner` still holds the lease; False if another replica took it."""
+    async def settle(self, claimed: Document, owner: str, outcomes: dict[str, Document]) -> bool:
+        """Record the outcomes (delivery id -> update) and release the lease if `owner` still holds it;
+        False if another replica took the document over."""
         ...
+
+
+def event_update(write: EventWrite) -> Document:
+    """The update one event makes to its request's document."""
+    fields: Document = {"updated_at": write.now}
+    if write.tracking_code:
+        fields["tracking_code"] = write.tracking_code
+    if write.recipient is not None:
+        fields["recipient"] = {k: v for k, v in write.recipient.items() if k != "_id"}
+    if write.team is not None:
+        fields["team_id"], fields["team_seq"] = write.team
+    pushes: Document = {"events": write.event_id}
+    if write.message is not None:
+        pushes["messages"] = write.message
+    if write.deliveries:
+        pushes["deliveries"] = {"$each": list(write.deliveries)}
+    update: Document = {
+        "$set": fields,
+        "$push": pushes,
+        "$inc": {"version": 1},
+        "$setOnInsert": {"created_at": write.now},
+    }
+    if write.due_at is not None:
+        update["$min"] = {"due_at": write.due_at}
+    return update
+
+
+def event_filter(write: EventWrite) -> Document:
+    if write.version is None:
+        # Blind: the event introduces the resident and brings all it needs. It applies while the document has
+        # no resident yet (or does not exist: then it is created); a redelivery finds its event id there.
+        return {"_id": write.request_id, "events": {"$ne": write.event_id}, "recipient": {"$exists": False}}
+    if write.version == 0:
+        return {"_id": write.request_id, "version": {"$exists": False}}  # read as absent: create it
+    return {"_id": write.request_id, "version": write.version}
 
 
 class MongoNotifyStore:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self.db = db
-        self.recipients = db["recipients"]
-        self.inbox = db["inbox"]
-        self.deliveries = db["deliveries"]
+        self.requests = db["requests"]
 
     async def ensure_indexes(self) -> None:
-        await self.recipients.create_index("tracking_code", unique=True)
-        await self.inbox.create_index([("tracking_code", ASCENDING), ("created_at", ASCENDING)])
-        # The delivery log's identity: a redelivered or duplicated event can never add a second record.
-        await self.deliveries.create_index(
-            [("event_id", ASCENDING), ("channel", ASCENDING), ("recipient", ASCENDING)],
-            unique=True,
-            name="one_per_event_channel_recipient",
-        )
-        await self.deliveries.create_index([("status", ASCENDING), ("next_attempt_at", ASCENDING)], name="due")
-        await self.deliveries.create_index([("request_id", ASCENDING), ("created_at", ASCENDING)], name="by_request")
+        # The resident's inbox: GET /v1/inbox/{tracking_code}.
+        await self.requests.create_index("tracking_code", name="by_tracking_code")
+        # The delivery worker's claim: only documents with something to send are in this (sparse) index.
+        await self.requests.create_index([("due_at", ASCENDING)], sparse=True, name="due")
 
-    # --- recipients ---------------------------------------------------------------------------------
+    async def request(self, request_id: str) -> Document | None:
+        return await self.requests.find_one({"_id": request_id})
 
-    async def save_recipient(self, recipient: Document) -> None:
-        fields = {k: v for k, v in recipient.items() if k != "_id"}
-        await self.recipients.update_one({"_id": recipient["_id"]}, {"$setOnInsert": fields}, upsert=True)
+    async def request_by_code(self, tracking_code: str) -> Document | None:
+        return await self.requests.find_one({"tracking_code": tracking_code})
 
-    async def recipient(self, request_id: str) -> Document | None:
-        return await self.recipients.find_one({"_id": request_id})
-
-    async def recipient_by_code(self, tracking_code: str) -> Document | None:
-        return await self.recipients.find_one({"tracking_code": tracking_code})
-
-    async def set_team(self, request_id: str, team_id: str, seq: int) -> None:
-        await self.recipients.update_one(
-            {"_id": request_id, "$or": [{"team_seq": {"$lt": seq}}, {"team_seq": {"$exists": False}}]},
-            {"$set": {"team_id": team_id, "team_seq": seq}},
-        )
-
-    # --- inbox ---------------------------------------------------------------------------------------
-
-    async def add_to_inbox(self, message: Document) -> bool:
+    async def record(self, write: EventWrite) -> Written:
+        upsert = write.version is None or write.version == 0
         try:
-            await self.inbox.insert_one(message)
+            result = await self.requests.update_one(event_filter(write), event_update(write), upsert=upsert)
         except DuplicateKeyError:
-            return False
-        return True
-
-    async def inbox_for(self, tracking_code: str) -> list[Document]:
-        cursor = self.inbox.find({"tracking_code": tracking_code}).sort([("event_at", 1), ("created_at", 1)])
-        return [doc async for doc in cursor]
-
-    # --- deliveries ----------------------------------------------------------------------------------
-
-    async def add_delivery(self, delivery: Document) -> bool:
-        fields = {k: v for k, v in delivery.items() if k != "_id"}
-        try:
-            result = await self.deliveries.update_one({"_id": delivery["_id"]}, {"$setOnInsert": fields}, upsert=True)
-        except DuplicateKeyError:
-            return False  # two replicas raced on the same redelivered event: the other one wrote it
-        return result.upserted_id is not None
-
-    async def deliveries_for(self, request_id: str) -> list[Document]:
-        cursor = self.deliveries.find({"request_id": request_id}).sort([("created_at", 1), ("_id", 1)])
-        return [doc async for doc in cursor]
+            # The document exists and the guard did not match it: a redelivery, or another event came first.
+            return STALE
+        return WRITTEN if result.matched_count or result.upserted_id is not None else STALE
 
     async def claim_due(self, owner: str, now: datetime, lease_s: float) -> Document | None:
-        """Atomically take the most overdue delivery (conditional update): safe with many replicas."""
-        return await self.deliveries.find_one_and_update(
+        """Atomically lease the most overdue document (conditional update): safe with many replicas."""
+        return await self.requests.find_one_and_update(
             claim_filter(now),
             claim_update(owner, now, lease_s),
-            sort=[("next_attempt_at", ASCENDING)],
+            sort=[("due_at", ASCENDING)],
             return_document=ReturnDocument.AFTER,
         )
 
-    async def settle(self, delivery_id: str, owner: str, update: Document) -> bool:
-        result = await self.deliveries.update_one({"_id": delivery_id, "status": SENDING, "lease_owner": owner}, update)
-        return result.modified_count == 1
+    async def settle(self, claimed: Document, owner: str, outcomes: dict[str, Document]) -> bool:
+        doc: Document | None = claimed
+        for _ in range(SETTLE_ATTEMPTS):
+            if doc is None or doc.get("lease_owner") != owner:
+                return False
+            # Guarded by the version too: an event that added records meanwhile moves `due_at`, so read again.
+            result = await self.requests.update_one(
+                {"_id": doc["_id"], "lease_owner": owner, "version": doc.get("version")},
+                settle_update(doc, outcomes),
+            )
+            if result.matched_count:
+                return True
+            doc = await self.request(doc["_id"])
+        return False

@@ -1,16 +1,17 @@
 """The delivery worker: runs in every replica and sends what the service recorded.
 
 The event handler only writes delivery records (idempotent) and acks; nothing is sent on the AMQP ack
-path. Here, each replica repeatedly claims one due record with a conditional update (status pending and
-due, or sending with an expired lease -> sending, leased to this replica), sends it, and settles the
-outcome only if it still holds the lease. All state is in the database: a replica can die at any point
-and another one finishes its work after the lease. Quiet hours are checked again at send time, so a retry
-that falls in the night waits for the morning too.
+path. Here, each replica repeatedly leases one request document with a due record (a conditional update
+on the indexed `due_at`; a document no live lease holds), sends its due records, and settles all their
+outcomes in one write, only if it still holds the lease. All state is in the database: a replica can die
+at any point and another one finishes its work after the lease. Quiet hours are checked again at send
+time, so a retry that falls in the night waits for the morning too.
 
-The claiming runs on `shared.loop.PeriodicLoop`: a pass waits for a free send slot (`concurrency` sends in
-flight), claims one record and starts sending it; a pass that claimed something runs again at once, one
-that found nothing waits for the poll interval or a `wake()` from the service. On `stop()` the claiming
-ends first, then the sends in flight finish and are recorded (within the grace period).
+The claiming runs on `shared.loop.PeriodicLoop`: a pass waits for a free send slot (`concurrency`
+documents in flight), leases one document and starts sending its records; a pass that claimed something
+runs again at once, one that found nothing waits for the poll interval or a `wake()` from the service.
+On `stop()` the claiming ends first, then the sends in flight finish and are recorded (within the grace
+period).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import structlog
 from services.notify.channels import Senders, SendFailed
 from services.notify.domain.deliveries import RetryPolicy, defer_update, failure_update, sent_update
 from services.notify.domain.quiet_hours import QuietHours, held_until
+from services.notify.domain.record import due_deliveries
 from services.notify.metrics import DELIVERY_ATTEMPTS
 from services.notify.store import DeliveryQueue
 from shared.loop import PeriodicLoop
@@ -99,33 +101,52 @@ class DeliveryWorker:
         self._inflight.discard(task)
         self._slots.release()
 
-    async def _process(self, delivery: Document) -> None:
-        channel = delivery["channel"]
-        did = delivery["_id"]
+    async def _process(self, claimed: Document) -> None:
+        """Send every due record of a leased request document, then settle them all in one write."""
         try:
-            await self._attempt(delivery)
+            await self._attempt_all(claimed)
         except asyncio.CancelledError:
             raise
         except Exception:
-            # Could not record the outcome (database down): the lease expires and the record is tried again.
-            log.exception("delivery attempt not settled; it will be retried after the lease", delivery=did)
-            DELIVERY_ATTEMPTS.labels(channel=channel, outcome="unsettled").inc()
+            # Could not record the outcome (database down): the lease expires and the records are tried again.
+            log.exception("delivery attempts not settled; retried after the lease", request_id=claimed["_id"])
+            for delivery in due_deliveries(claimed, self.clock()):
+                DELIVERY_ATTEMPTS.labels(channel=delivery["channel"], outcome="unsettled").inc()
 
-    async def _attempt(self, delivery: Document) -> None:
-        channel, did, attempts = delivery["channel"], delivery["_id"], int(delivery.get("attempts") or 1)
+    async def _attempt_all(self, claimed: Document) -> None:
         now = self.clock()
+        # Leases taken with no outcome recorded: the replicas before us died mid-send.
+        abandoned = int(claimed.get("claims") or 1) - 1
+        due = due_deliveries(claimed, now)
+        # At once, so the lease only has to outlast the slowest send (the channels' timeouts).
+        outcomes = await asyncio.gather(*(self._attempt(d, abandoned, now) for d in due))
+        results = {d["_id"]: (d, outcome, update) for d, (outcome, update) in zip(due, outcomes, strict=True)}
+        if not await self.store.settle(claimed, self.owner, {did: update for did, (_, _, update) in results.items()}):
+            log.warning(
+                "lost the lease before settling; another replica has these deliveries", request_id=claimed["_id"]
+            )
+            return
+        for did, (delivery, outcome, update) in results.items():
+            self._report(did, delivery, outcome, update)
+
+    async def _attempt(self, delivery: Document, abandoned: int, now: datetime) -> tuple[str, Document]:
+        channel = delivery["channel"]
+        attempts = int(delivery.get("attempts") or 0) + abandoned + 1  # this one included
         until = held_until(channel, bool(delivery.get("urgent")), self.quiet, now, self.tz)
         if until is not None:
-            await self.store.settle(did, self.owner, defer_update(until, now))
-            DELIVERY_ATTEMPTS.labels(channel=channel, outcome="deferred").inc()
-            log.info("SMS deferred to the end of the quiet hours", delivery=did, until=until.isoformat())
-            return
+            return "deferred", defer_update(until, now)
         outcome, update = await self._send(delivery, attempts, now)
-        if not await self.store.settle(did, self.owner, update):
-            log.warning("lost the lease before settling; another replica has this delivery", delivery=did)
-            return
+        update["$set"].setdefault("attempts", attempts)
+        return outcome, update
+
+    def _report(self, did: str, delivery: Document, outcome: str, update: Document) -> None:
+        channel = delivery["channel"]
         DELIVERY_ATTEMPTS.labels(channel=channel, outcome=outcome).inc()
-        if outcome == "sent":
+        attempts = update["$set"].get("attempts")
+        if outcome == "deferred":
+            until = update["$set"]["next_attempt_at"]
+            log.info("SMS deferred to the end of the quiet hours", delivery=did, until=until.isoformat())
+        elif outcome == "sent":
             log.info("delivery sent", delivery=did, channel=channel, attempts=attempts)
         else:
             log.warning(
@@ -142,9 +163,11 @@ class DeliveryWorker:
         channel = delivery["channel"]
         sender = self.senders.get(channel)
         if attempts > self.policy.max_attempts:
-            # Claimed again and again without an outcome (the replica died mid-send each time): stop here.
+            # Leased again and again without an outcome (the replica died mid-send each time): stop here.
             reason = "no outcome recorded (a replica stopped mid-send)"
-            return failure_update(attempts - 1, reason, permanent=False, now=now, policy=self.policy)
+            outcome, update = failure_update(attempts - 1, reason, permanent=False, now=now, policy=self.policy)
+            update["$set"]["attempts"] = attempts - 1
+            return outcome, update
         if sender is None:
             reason = f"{channel} is not configured on this replica"
             return failure_update(attempts, reason, permanent=True, now=now, policy=self.policy)

@@ -82,11 +82,12 @@ async def bootstrap(settings: RoutingSettings, config: RoutingConfig, clock: Clo
     dev staff accounts are ensured. Nothing is consumed or swept until `Container.start()`."""
     infra = await Infrastructure.open(settings, SERVICE, clock=clock)
     try:
-        store = MongoRoutingStore(infra.db, infra.writer)
+        ttl = settings.routing_cache_ttl_s  # how stale loads, staff and the rule set may be on this replica
+        store = MongoRoutingStore(infra.db, infra.writer, ttl)
         await store.ensure_indexes()
         relay = infra.relay([store.tasks], clock=clock)
-        staff = MongoStaffStore(infra.db["staff"])
-        rules = MongoRuleStore(infra.db["rulesets"], config.rules)
+        staff = MongoStaffStore(infra.db["staff"], ttl)
+        rules = MongoRuleStore(infra.db["rulesets"], config.rules, ttl)
         service = RoutingService(store, staff, rules, relay.publisher(store.tasks), config, clock)
         await staff.ensure_indexes()
         await rules.ensure_seeded(clock())

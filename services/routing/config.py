@@ -34,6 +34,9 @@ class RoutingSettings(Settings):
     routing_sla_batch: int = Field(200, ge=1, le=10_000)
     # Dev mode seeds <team>.member, <team>.lead, supervisor and admin (password dev-password).
     routing_seed_dev_staff: bool = True
+    # How long a replica keeps the current rule set, the active staff and the teams' loads in memory:
+    # another replica's change is seen within this time (the replica that made it sees it at once).
+    routing_cache_ttl_s: float = Field(2.0, ge=0, le=60)
     # The ledger reads at most this many tasks per request (narrow the dates beyond that).
     routing_ledger_max_tasks: int = Field(200_000, ge=100)
 

@@ -17,6 +17,7 @@ from pymongo import DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
+from services.routing.cache import CACHE_TTL_S, Cached
 from services.routing.domain.rules import RuleSet
 
 Document = dict[str, Any]
@@ -63,9 +64,11 @@ class RuleStore(Protocol):
 
 
 class MongoRuleStore:
-    def __init__(self, collection: AsyncCollection[Document], seed: RuleSet) -> None:
+    def __init__(self, collection: AsyncCollection[Document], seed: RuleSet, cache_ttl_s: float = CACHE_TTL_S) -> None:
         self.collection = collection
         self.seed = seed
+        # The current version is read on every request.submitted: kept for a few seconds (cache.py).
+        self._current: Cached[Document | None] = Cached(self._latest_document, cache_ttl_s)
 
     @staticmethod
     def _version(doc: Document) -> Version:
@@ -88,12 +91,22 @@ class MongoRuleStore:
             pass
 
     async def current(self, now: datetime) -> Version:
-        doc = await self.collection.find_one({}, sort=[("_id", DESCENDING)])
+        """The newest version as of at most the cache's TTL ago (at once after a publish by this replica)."""
+        doc = await self._current.get()
         if doc is None:
             await self.ensure_seeded(now)
-            doc = await self.collection.find_one({}, sort=[("_id", DESCENDING)])
+            self._current.invalidate()
+            doc = await self._current.get()
             assert doc is not None
         return self._version(doc)
+
+    async def _latest_document(self) -> Document | None:
+        return await self.collection.find_one({}, sort=[("_id", DESCENDING)])
+
+    async def _latest(self, now: datetime) -> Version:
+        """The newest version, read now: what a publish checks its base against."""
+        doc = await self._latest_document()
+        return self._version(doc) if doc is not None else await self.current(now)
 
     async def get(self, version: int) -> Version | None:
         doc = await self.collection.find_one({"_id": version})
@@ -107,7 +120,7 @@ class MongoRuleStore:
         ]
 
     async def publish(self, base_version: int, rules: RuleSet, by: str, note: str | None, now: datetime) -> Version:
-        current = await self.current(now)
+        current = await self._latest(now)
         if base_version != current.version:
             raise StaleVersion(current.version)
         doc = {
@@ -120,5 +133,7 @@ class MongoRuleStore:
         try:
             await self.collection.insert_one(doc)
         except DuplicateKeyError as exc:
-            raise StaleVersion((await self.current(now)).version) from exc
+            raise StaleVersion((await self._latest(now)).version) from exc
+        finally:
+            self._current.invalidate()
         return self._version(doc)

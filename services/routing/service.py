@@ -59,15 +59,16 @@ class RoutingService:
         """What a decision needs besides the task: the config, the active staff, the loads of the teams it
         may assign in, and the original it points at."""
         directory = self.config.directory
+        staff = await self.staff.active()  # cached for a few seconds (services/routing/cache.py)
         loads: dict[str, int] = {}
         for team in needs.teams:
-            if directory.has(team):
+            if lifecycle.needs_loads(team, directory, staff):  # a read only where the choice compares loads
                 loads |= await self.store.loads(team)
         return Context(
             directory=directory,
             calendar=self.config.calendar,
             policy=self.config.policy,
-            staff=await self.staff.active(),
+            staff=staff,
             loads=loads,
             original=await self._original(needs.original) if needs.original else None,
         )
@@ -125,9 +126,8 @@ class RoutingService:
     # -- intake's events --------------------------------------------------------------------------------------
 
     async def open_from(self, envelope: Envelope, data: RequestSubmitted) -> None:
-        """Idempotent: the task id is the request id; a redelivery finds it and does nothing."""
-        if await self.store.get(data.request_id) is not None:
-            return
+        """Idempotent: the task id is the request id, so the insert of a redelivery fails on the unique `_id`
+        and nothing is written or published (no read first: a redelivery is the rare case)."""
         now = self.clock()
         directory = self.config.directory
         building = normalize_building(data.location.building, data.location.address)

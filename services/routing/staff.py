@@ -18,6 +18,7 @@ from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
+from services.routing.cache import CACHE_TTL_S, Cached
 from services.routing.domain.model import Role, StaffInfo
 from services.routing.domain.teams import Directory
 
@@ -167,12 +168,15 @@ class StaffStore(Protocol):
 
 
 class MongoStaffStore:
-    def __init__(self, collection: AsyncCollection[Document]) -> None:
+    def __init__(self, collection: AsyncCollection[Document], cache_ttl_s: float = CACHE_TTL_S) -> None:
         self.collection = collection
+        # Read on every event, changed rarely: kept for a few seconds (services/routing/cache.py).
+        self._active = Cached(self._read_active, cache_ttl_s)
 
     async def ensure_indexes(self) -> None:
         await self.collection.create_index("team")
         await self.collection.create_index([("team", ASCENDING), ("role", ASCENDING)])
+        await self.collection.create_index("active")
 
     async def get(self, username: str) -> StaffAccount | None:
         doc = await self.collection.find_one({"_id": username})
@@ -183,6 +187,9 @@ class MongoStaffStore:
         return [StaffAccount.model_validate(d) async for d in self.collection.find(query).sort("_id", ASCENDING)]
 
     async def active(self) -> tuple[StaffInfo, ...]:
+        return await self._active.get()
+
+    async def _read_active(self) -> tuple[StaffInfo, ...]:
         cursor = self.collection.find({"active": True}, {"password_hash": 0})
         return tuple([StaffAccount.model_validate({**d, "password_hash": ""}).info() async for d in cursor])
 
@@ -204,6 +211,7 @@ class MongoStaffStore:
             await self.collection.insert_one(account.model_dump(by_alias=True))
         except DuplicateKeyError:
             return None
+        self._active.invalidate()
         return account
 
     async def update(self, username: str, patch: StaffPatch, now: datetime) -> StaffAccount | None:
@@ -214,6 +222,7 @@ class MongoStaffStore:
         doc = await self.collection.find_one_and_update(
             {"_id": username}, {"$set": fields}, return_document=ReturnDocument.AFTER
         )
+        self._active.invalidate()
         return StaffAccount.model_validate(doc) if doc else None
 
     async def seed_dev(self, directory: Directory, now: datetime) -> int:
@@ -247,4 +256,6 @@ class MongoStaffStore:
                 created += 1
             except DuplicateKeyError:
                 pass  # another replica seeded it a moment ago
+        if created:
+            self._active.invalidate()
         return created

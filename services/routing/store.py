@@ -18,13 +18,15 @@ from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from services.routing.cache import CACHE_TTL_S, Cached
 from services.routing.domain.lifecycle import Outcome
 from services.routing.domain.model import LOAD_STATUSES, Task
 from services.routing.domain.queue import QueueQuery
-from shared.outbox import OutboxWriter, ensure_outbox_indexes
+from shared.outbox import HIDE, OutboxWriter, ensure_outbox_indexes
 
 Document = dict[str, Any]
-INTERNAL = {"outbox": 0, "outbox_lease": 0}
+INTERNAL = HIDE
+QUEUE_ORDER = [("priority_rank", ASCENDING), ("due_at", ASCENDING), ("submitted_at", ASCENDING)]
 # What the ledgers count (services/routing/domain/ledger.py).
 LEDGER_FIELDS = (
     "service_code",
@@ -75,7 +77,7 @@ class RoutingStore(Protocol):
         ...
 
     async def loads(self, team_id: str) -> dict[str, int]:
-        """Open tasks per assignee in a team."""
+        """Open tasks per assignee in a team (other replicas' changes may take the cache's TTL to show)."""
         ...
 
     async def query(self, query: QueueQuery, *, limit: int, skip: int = 0) -> tuple[list[Task], int]: ...
@@ -91,19 +93,52 @@ class RoutingStore(Protocol):
         ...
 
 
+def _counted(task: Task) -> tuple[str, str] | None:
+    """(team, assignee) when the task counts in its assignee's load."""
+    if task.status in LOAD_STATUSES and task.team_id and task.assignee:
+        return task.team_id, task.assignee
+    return None
+
+
 class MongoRoutingStore:
-    def __init__(self, db: AsyncDatabase[Document], writer: OutboxWriter) -> None:
+    def __init__(self, db: AsyncDatabase[Document], writer: OutboxWriter, cache_ttl_s: float = CACHE_TTL_S) -> None:
         self.db = db
         self.writer = writer
         self.tasks = db["tasks"]
+        # Open tasks per member, per team: read at most once per TTL; this replica's own writes adjust them at
+        # once, other replicas' are seen when the copy expires (services/routing/cache.py).
+        self.cache_ttl_s = cache_ttl_s
+        self._loads: dict[str, Cached[Counter[str]]] = {}
+
+    def _team_loads(self, team_id: str) -> Cached[Counter[str]]:
+        if team_id not in self._loads:
+
+            async def read() -> Counter[str]:
+                return await self._read_loads(team_id)
+
+            self._loads[team_id] = Cached(read, self.cache_ttl_s)
+        return self._loads[team_id]
+
+    def _adjust_loads(self, before: Task | None, after: Task) -> None:
+        """Apply a write this replica made to the loads it holds."""
+        for counted, delta in ((_counted(before) if before else None, -1), (_counted(after), 1)):
+            if counted is not None:
+                loads = self._loads[counted[0]].peek() if counted[0] in self._loads else None
+                if loads is not None:
+                    loads[counted[1]] = max(0, loads[counted[1]] + delta)
 
     async def ensure_indexes(self) -> None:
+        """One index per query shape; docs/routing.md lists the queries and the index each uses."""
+        # loads(); a team's queue (the staff console's default view), in its sort order
         await self.tasks.create_index([("team_id", ASCENDING), ("status", ASCENDING)])
+        await self.tasks.create_index([("team_id", ASCENDING), ("status", ASCENDING), *QUEUE_ORDER], name="team_queue")
+        # supervisors' queue over every team, and "mine" (assignee = me)
         await self.tasks.create_index([("status", ASCENDING), ("priority_rank", ASCENDING), ("due_at", ASCENDING)])
         await self.tasks.create_index([("assignee", ASCENDING), ("status", ASCENDING)])
-        await self.tasks.create_index("tracking_code")
-        await self.tasks.create_index("submitted_at")
-        await self.tasks.create_index("next_check_at", sparse=True)
+        await self.tasks.create_index("tracking_code")  # find() by tracking code
+        await self.tasks.create_index("submitted_at")  # the ledgers
+        await self.tasks.create_index("service_code")  # service_names()
+        await self.tasks.create_index("next_check_at", sparse=True)  # the SLA sweeper
         await ensure_outbox_indexes(self.tasks)
 
     # -- writes --------------------------------------------------------------------------------------------
@@ -114,6 +149,7 @@ class MongoRoutingStore:
             await self.tasks.insert_one(document)
         except DuplicateKeyError:
             return None
+        self._adjust_loads(None, outcome.task)
         return document
 
     async def insert_record(self, task: Task) -> bool:
@@ -121,6 +157,7 @@ class MongoRoutingStore:
             await self.tasks.insert_one(task.document())
         except DuplicateKeyError:
             return False
+        self._adjust_loads(None, task)
         return True
 
     async def save(self, outcome: Outcome) -> Document | None:
@@ -131,11 +168,14 @@ class MongoRoutingStore:
         }
         if outcome.history:
             update["$push"] = {"history": {"$each": [h.model_dump() for h in outcome.history]}}
-        return await self.tasks.find_one_and_update(
+        saved = await self.tasks.find_one_and_update(
             {"_id": before.id, "rev": before.rev, "status": before.status},
             self.writer.on_update(update, outcome.events),
             return_document=ReturnDocument.AFTER,
         )
+        if saved is not None:
+            self._adjust_loads(before, after)
+        return saved
 
     async def set_next_check(self, task: Task, when: datetime | None) -> None:
         """Only when nobody changed the task meanwhile (else their write set the right value)."""
@@ -158,6 +198,9 @@ class MongoRoutingStore:
         return Task.model_validate(doc) if doc else None
 
     async def loads(self, team_id: str) -> dict[str, int]:
+        return dict(await self._team_loads(team_id).get())
+
+    async def _read_loads(self, team_id: str) -> Counter[str]:
         counts: Counter[str] = Counter()
         cursor = self.tasks.find(
             {"team_id": team_id, "status": {"$in": list(LOAD_STATUSES)}, "assignee": {"$ne": None}},
@@ -165,7 +208,7 @@ class MongoRoutingStore:
         )
         async for doc in cursor:
             counts[doc["assignee"]] += 1
-        return dict(counts)
+        return counts
 
     async def query(self, query: QueueQuery, *, limit: int, skip: int = 0) -> tuple[list[Task], int]:
         filter_: Document = {"status": {"$in": list(query.statuses)}, **query.equal}
@@ -175,12 +218,7 @@ class MongoRoutingStore:
                 {"status": {"$in": ["claimed", "in_progress"]}, "handle_due_at": {"$lte": query.overdue_at}},
             ]
         total = await self.tasks.count_documents(filter_)
-        cursor = (
-            self.tasks.find(filter_, {**INTERNAL, "history": 0})
-            .sort([("priority_rank", ASCENDING), ("due_at", ASCENDING), ("submitted_at", ASCENDING)])
-            .skip(skip)
-            .limit(limit)
-        )
+        cursor = self.tasks.find(filter_, {**INTERNAL, "history": 0}).sort(QUEUE_ORDER).skip(skip).limit(limit)
         return [Task.model_validate(d) async for d in cursor], total
 
     async def due_for_sweep(self, now: datetime, limit: int) -> list[Task]:

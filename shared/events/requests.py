@@ -34,6 +34,14 @@ class Resident(BaseModel):
     vulnerability: list[str] = []
 
 
+class AnswerLabel(BaseModel):
+    """What staff read for one answered question: the question and the chosen values, in each language."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    question: dict[str, str]  # language -> the question
+    values: dict[str, dict[str, str]] = {}  # value key -> language -> its name (the list datatypes)
+
+
 @register
 class RequestSubmitted(EventData):
     TYPE = "request.submitted"
@@ -49,6 +57,9 @@ class RequestSubmitted(EventData):
     on_behalf: bool = False
     filed_by: str | None = None  # the operator or grid worker who filed on the resident's behalf
     attributes: dict[str, str | list[str]] = {}
+    # The answered questions' words (question code -> labels), so consumers show 厨房, not `kitchen`,
+    # without a catalogue of their own.
+    answer_labels: dict[str, AnswerLabel] = {}
     media_urls: list[str] = []
     submitted_at: datetime
 

@@ -94,6 +94,9 @@ class TaskExtensionRequested(TaskEvent):
 @register
 class TaskExtensionApproved(TaskEvent):
     TYPE = "task.extension_approved"
+    # Why more time is needed (the reason given with the request): the resident's message and timeline say
+    # this, not whatever public note happened to be the latest.
+    extension_reason: str | None = None
 
 
 @register

@@ -57,12 +57,16 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory, amqp_url: str) -> Iterator[Stack]:
-    """One stack per browser test module (memory engine, own names, free ports), started and stopped on a
-    thread of its own that lives as long as the stack: while the browser is open, Playwright's sync API
-    runs an event loop on the test thread, where the launcher's broker check and the topology clean-up
-    (`asyncio.run`) cannot run; and the stack's processes die with the thread that started them
-    (PR_SET_PDEATHSIG)."""
-    manager = running_stack(Path(tmp_path_factory.mktemp("browser-stack")))
+    """One stack per browser test module (memory engine, own names, free ports)."""
+    yield from kept_stack(tmp_path_factory)
+
+
+def kept_stack(tmp_path_factory: pytest.TempPathFactory, **extra: str) -> Iterator[Stack]:
+    """A stack (with `extra` HUIYING_* settings) started and stopped on a thread of its own that lives as
+    long as the stack: while the browser is open, Playwright's sync API runs an event loop on the test
+    thread, where the launcher's broker check and the topology clean-up (`asyncio.run`) cannot run; and the
+    stack's processes die with the thread that started them (PR_SET_PDEATHSIG)."""
+    manager = running_stack(Path(tmp_path_factory.mktemp("browser-stack")), **extra)
     keeper = ThreadPoolExecutor(1, thread_name_prefix="browser-stack")
     try:
         yield keeper.submit(manager.__enter__).result()
@@ -89,8 +93,9 @@ def new_page(browser: Any) -> Iterator[Any]:
     contexts: list[Any] = []
     errors = PageErrors()
 
-    def make(locale: str = "zh-CN", viewport: tuple[int, int] = (390, 844)) -> Any:
-        context = browser.new_context(locale=locale, viewport={"width": viewport[0], "height": viewport[1]})
+    def make(locale: str = "zh-CN", viewport: tuple[int, int] = (390, 844), **options: Any) -> Any:
+        size = {"width": viewport[0], "height": viewport[1]}
+        context = browser.new_context(locale=locale, viewport=size, **options)
         contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(15_000)

@@ -182,9 +182,9 @@ def test_the_dashboard_shows_the_new_counts_after_work_is_done(stack: Stack, new
     screenshot(page, "ledger-dashboard")
 
     with page.expect_download() as download:
-        page.click("#chart-category a.csv")
-    rows = list(csv.DictReader(io.StringIO(open(download.value.path(), encoding="utf-8").read())))
-    assert rows[-1]["group"] == "total" and rows[-1]["count"] == after["count"]
+        page.click('#chart-category [data-download="csv-category"]')
+    rows = list(csv.DictReader(io.StringIO(open(download.value.path(), encoding="utf-8-sig").read())))
+    assert rows[-1]["类别"] == "合计" and rows[-1]["受理件数"] == after["count"]
 
     phone = new_page()
     sign_in(phone, stack, SUPERVISOR)

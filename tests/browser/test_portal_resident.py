@@ -62,7 +62,9 @@ def reload_until(page: Any, selector: str, *, timeout: float = 45, what: str = "
 
 
 def fill_repair_request(page: Any, *, description: str = "厨房水管漏水，楼下也在渗水") -> None:
-    """A resident's answers on the property-repair form, chosen by their visible labels."""
+    """A resident's answers on the property-repair form, chosen by their visible labels (the optional
+    questions are folded: opened first)."""
+    page.locator("#more-questions > summary").click()
     page.get_by_role("radio", name="厨房").check()
     page.get_by_role("radio", name="正在漏水或渗水").check()
     page.get_by_label("请描述问题").fill(description)
@@ -70,7 +72,7 @@ def fill_repair_request(page: Any, *, description: str = "厨房水管漏水，�
     page.get_by_label("楼栋").fill("3号楼")
     page.get_by_label("单元和门牌号").fill("2单元501")
     page.get_by_label("您的称呼").fill("王阿姨")
-    page.get_by_role("textbox", name="手机号码").fill("13800138000")
+    page.get_by_role("textbox", name="电话号码").fill("13800138000")
 
 
 def submit_repair(page: Any, intake: str) -> str:
@@ -78,7 +80,7 @@ def submit_repair(page: Any, intake: str) -> str:
     fill_repair_request(page)
     page.get_by_role("button", name="提交").click()
     page.wait_for_url(re.compile(r"/track/HY[0-9A-Z]{10}\?new=1$"))
-    return str(page.locator("[data-tracking-code]").inner_text()).strip()
+    return str(page.locator("[data-tracking-code]").get_attribute("data-tracking-code"))
 
 
 def track_json(http: httpx.Client, intake: str, code: str) -> dict[str, Any]:
@@ -118,8 +120,8 @@ def test_a_resident_submits_and_tracks_in_chinese(stack: Stack, new_page: Any, h
     fill_repair_request(page)
     page.get_by_role("button", name="提交").click()
     page.wait_for_url(re.compile(r"/track/HY[0-9A-Z]{10}\?new=1$"))
-    code = page.locator("[data-tracking-code]").inner_text().strip()
-    assert page.get_by_role("heading", name="提交成功，我们已收到您的诉求").is_visible()
+    code = str(page.locator("[data-tracking-code]").get_attribute("data-tracking-code"))
+    assert page.get_by_role("heading", name="提交成功，我们已收到您反映的问题").is_visible()
     view = track_json(http, intake, code)
     assert view["service_code"] == "property_repair"
     assert "王阿姨" not in page.content() and "13800138000" not in page.content()  # never on the public page
@@ -130,7 +132,7 @@ def test_a_resident_submits_and_tracks_in_chinese(stack: Stack, new_page: Any, h
     team = track_json(http, intake, code)["team"]["name"]
     assert page.locator("[data-team]").inner_text() == team
     assert page.locator('[data-event="task.dispatched"]').count() == 1
-    assert "已受理" in page.locator('[data-message="request.submitted"]').inner_text()
+    assert "已收到" in page.locator('[data-message="request.submitted"]').inner_text()
     no_sideways_scrolling(page)
     screenshot(page, "portal-track-zh")
 
@@ -167,7 +169,7 @@ def test_the_resident_sees_the_staff_reply_and_rates_it(stack: Stack, new_page: 
 
     link.click()
     page.wait_for_url(f"{intake}/feedback/{code}")
-    assert page.get_by_role("heading", name="评价办理结果").is_visible()
+    assert page.get_by_role("heading", name="评价处理结果").is_visible()
     assert page.locator("[data-public-note]").inner_text() == "已更换厨房水管，请您检查。"
     page.get_by_role("button", name="提交评价").click()  # no rating chosen: named at the field
     assert page.locator("#f-rating-error").inner_text() == "请选择您的评价。"
@@ -212,7 +214,7 @@ def test_the_english_switch_works_on_every_page(stack: Stack, new_page: Any) -> 
     # Remembered: pages opened without ?lang= stay English, and the English form files an English request.
     page.goto(f"{intake}/request/legal_aid")
     assert page.locator("html").get_attribute("lang") == "en"
-    assert page.get_by_role("radio", name="English").is_checked()  # messages in English by default
+    assert page.locator("input[name='resident.language'][value='en']").is_checked()  # English messages (folded)
     page.get_by_label("Describe the problem").fill("My employer has not paid my wages for two months.")
     page.get_by_label("Building").fill("Building 5")
     page.get_by_label("Your name").fill("Mr Li")
@@ -229,15 +231,15 @@ def test_a_resident_cancels_a_request(stack: Stack, new_page: Any, http: httpx.C
     intake = stack.url("intake")
     page = new_page()
     code = submit_repair(page, intake)
-    page.get_by_role("link", name="撤销这条诉求").click()
+    page.get_by_role("link", name="取消这个问题").click()
     page.wait_for_url(f"{intake}/cancel/{code}")
-    assert f"确定要撤销诉求 {code} 吗" in page.content()
-    page.get_by_label("撤销原因").fill("已自行修好")
+    assert f"确定要取消 {code} 吗" in page.content()
+    page.get_by_label("为什么取消？").fill("已自行修好")
     screenshot(page, "portal-cancel-zh")
-    page.get_by_role("button", name="确定撤销").click()
+    page.get_by_role("button", name="确定取消").click()
     page.wait_for_url(f"{intake}/track/{code}?cancelled=1")
-    assert page.get_by_text("已为您撤销这条诉求。").is_visible()
-    assert page.locator("[data-status]").inner_text() == "已撤销"
+    assert page.get_by_text("已为您取消。").is_visible()
+    assert page.locator("[data-status]").inner_text() == "已取消"
     assert page.locator("[data-cancel-link]").count() == 0
     assert track_json(http, intake, code)["status"] == "cancelled"
     reload_until(page, '[data-message="request.cancelled"]', what="notify's cancellation message")
@@ -245,8 +247,8 @@ def test_a_resident_cancels_a_request(stack: Stack, new_page: Any, http: httpx.C
 
     # Once final, the cancel page says so instead of offering the button.
     page.goto(f"{intake}/cancel/{code}")
-    assert "不能再撤销了" in page.content()
-    assert page.get_by_role("button", name="确定撤销").count() == 0
+    assert "不能再取消了" in page.content()
+    assert page.get_by_role("button", name="确定取消").count() == 0
 
 
 def test_an_emergency_is_referred_at_once(stack: Stack, new_page: Any) -> None:
@@ -264,7 +266,7 @@ def test_an_emergency_is_referred_at_once(stack: Stack, new_page: Any) -> None:
     referral = page.locator(".referral")
     assert "119" in referral.inner_text() and "燃气泄漏" in referral.inner_text()
     assert referral.get_by_role("link", name="拨打 119").get_attribute("href") == "tel:119"
-    assert page.locator("[data-status]").inner_text() == "不予受理"
+    assert page.locator("[data-status]").inner_text() == "这里办不了，请按提示联系"
     assert page.locator("[data-cancel-link]").count() == 0
     no_sideways_scrolling(page)
     screenshot(page, "portal-emergency-zh")

@@ -52,7 +52,7 @@ def stack_with_mail(
 
 @pytest.mark.parametrize(
     ("language", "subject_start", "greeting"),
-    [("en", "We have received your request", "Hello"), ("zh-CN", "您的诉求已受理", "您好")],
+    [("en", "We have received your request", "Hello"), ("zh-CN", "我们已收到您反映的问题", "您好")],
 )
 def test_a_resident_with_an_email_address_gets_the_receipt_by_mail_and_in_the_inbox(
     stack_with_mail: Stack, mailbox: tuple[Inbox, int], language: str, subject_start: str, greeting: str

@@ -26,7 +26,7 @@ ContainerDep = Annotated[Container, Depends(get_container)]
 async def limit_address(request: Request, container: ContainerDep) -> None:
     """Every API call counts against its client address (429 with Retry-After when over)."""
     address = request.client.host if request.client else "unknown"
-    await container.limiter.hit("addr", address, container.settings.rate_limit_per_address, "from this address")
+    container.limiter.hit("addr", address, container.settings.rate_limit_per_address, "from this address")
 
 
 async def authenticate(container: Container, api_key: str) -> Document | None:
@@ -34,7 +34,7 @@ async def authenticate(container: Container, api_key: str) -> Document | None:
     channel = await container.service.channel_for_key(api_key)
     if channel is not None:
         limit = container.settings.rate_limit_per_key
-        await container.limiter.hit("key", channel["_id"], limit, "for this API key")
+        container.limiter.hit("key", channel["_id"], limit, "for this API key")
     return channel
 
 

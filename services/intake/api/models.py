@@ -243,6 +243,7 @@ class TrackOut(BaseModel):
     team: TeamOut | None
     due_at: datetime | None = None
     public_note: str | None = None
+    earlier_reply: str | None = None  # after a reopen: the resolution's reply, no longer the answer
     referral: ReferralOut | None = None
     can_cancel: bool
     can_give_feedback: bool

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from services.intake.domain.catalogue import Question, Service
+from shared.events.requests import AnswerLabel
 
 MAX_STRING = 200
 MAX_TEXT = 2000
@@ -130,3 +131,16 @@ def check_answers(service: Service, raw_answers: dict[str, Any]) -> Checked:
                 AnswerError(question.code, f"required: {question.description['en']} (see the service definition)")
             )
     return Checked(answers, errors)
+
+
+def answer_labels(service: Service, answers: dict[str, Any]) -> dict[str, AnswerLabel]:
+    """The words of the answered questions and their chosen values, for the event (staff see labels)."""
+    out: dict[str, AnswerLabel] = {}
+    for code, answer in answers.items():
+        question = service.question(code)
+        if question is None:
+            continue
+        chosen = set(answer) if isinstance(answer, list) else {answer}
+        values = {v.key: dict(v.name) for v in question.values if v.key in chosen}
+        out[code] = AnswerLabel(question=dict(question.description), values=values)
+    return out

@@ -48,6 +48,18 @@ def normalize_phone(value: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+_TEXTABLE = frozenset({phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE})
+
+
+def is_mobile(value: str) -> bool:
+    """Whether a phone number can receive text messages (a mobile, not a landline); False if not a number."""
+    try:
+        number = phonenumbers.parse(value, "CN")
+    except phonenumbers.NumberParseException:
+        return False
+    return phonenumbers.is_valid_number(number) and phonenumbers.number_type(number) in _TEXTABLE
+
+
 def check_coordinate(value: float, *, low: float, high: float, name: str) -> float:
     if not math.isfinite(value) or not low <= value <= high:
         raise ValueError(f"{name} must be a number from {low:g} to {high:g} (WGS84 degrees)")

@@ -19,6 +19,7 @@ from shared.events import (
     Resident,
     new_event,
 )
+from shared.events.requests import AnswerLabel
 
 PRODUCER = "intake"
 
@@ -47,6 +48,7 @@ class SubmitRequest:
     filed_by: str | None = None
     service_name: dict[str, str] = field(default_factory=dict)
     attributes: dict[str, str | list[str]] = field(default_factory=dict)
+    answer_labels: dict[str, AnswerLabel] = field(default_factory=dict)
     media_urls: list[str] = field(default_factory=list)
     public_details: bool = False
     api: str = "v1"  # which front door: v1 | open311 | portal
@@ -135,6 +137,7 @@ def _first_event(
             description=cmd.description,
             location=cmd.location,
             attributes=cmd.attributes,
+            answer_labels=cmd.answer_labels,
             media_urls=cmd.media_urls,
             submitted_at=now,
         )

@@ -7,6 +7,7 @@ from typing import Any
 
 from services.intake.domain.request import FINAL_STATUSES
 from shared.events import Envelope, TaskEvent
+from shared.events.tasks import TaskExtensionApproved
 
 Document = dict[str, Any]
 
@@ -28,7 +29,8 @@ def view_update(envelope: Envelope, data: TaskEvent) -> tuple[Document, Document
         "type": envelope.type,
         "status": data.status,
         "at": envelope.occurred_at,
-        "note": data.public_note,
+        # An extension's entry says why more time is needed; the others carry the latest public note.
+        "note": data.extension_reason if isinstance(data, TaskExtensionApproved) else data.public_note,
         "team": team,
     }
     return state, entry

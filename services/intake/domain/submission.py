@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from services.intake.domain.attributes import check_answers
+from services.intake.domain.attributes import answer_labels, check_answers
 from services.intake.domain.catalogue import Catalogue
 from services.intake.domain.channels import Channel
 from services.intake.domain.request import SubmitRequest
@@ -149,6 +149,7 @@ def take(draft: Draft, catalogue: Catalogue) -> SubmitRequest:
         on_behalf=channel.on_behalf,
         filed_by=filed_by,
         attributes=checked.answers,
+        answer_labels=answer_labels(service, checked.answers),
         media_urls=list(draft.media_urls),
         public_details=service.public_details,
         api=draft.door,

@@ -26,11 +26,47 @@ def referral_view(doc: Document, language: str) -> Document | None:
     }
 
 
+def _entries(timeline: list[Document], language: str) -> list[Document]:
+    """The timeline as the resident reads it. Every routing event carries the task's latest public note, so
+    a note is shown once, at the entry that brought it, not again under each later step; an extension's
+    entry carries its own reason."""
+    out, previous = [], None
+    for e in timeline:
+        note = e.get("note")
+        if e["type"] != "task.extension_approved":
+            note, previous = (note if note != previous else None), note
+        out.append(
+            {
+                "type": e["type"],
+                "status": e["status"],
+                "at": e["at"],
+                "note": note,
+                "team": pick(e["team"]["name"], language) if e.get("team") else None,
+            }
+        )
+    return out
+
+
+def replies(timeline: list[Document], public_note: str | None) -> tuple[str | None, str | None]:
+    """(the current reply or note, the earlier reply). After a dissatisfied rating reopened the request,
+    the resolution's reply is the earlier one, no longer the answer; until something new is said, there
+    is no current one."""
+    kinds = [e["type"] for e in timeline]
+    resolved = max((i for i, k in enumerate(kinds) if k == "task.resolved"), default=-1)
+    reopened = max((i for i, k in enumerate(kinds) if k == "task.reopened"), default=-1)
+    if resolved < 0 or reopened < resolved:
+        return public_note, None
+    earlier = timeline[resolved].get("note")
+    return (public_note if public_note != earlier else None), earlier
+
+
 def track_view(doc: Document, language: str) -> Document:
     """The public status of one request: no name, phone, email or address."""
     team = doc.get("team")
     timeline = sorted(doc.get("timeline") or [], key=lambda e: e["at"])
     status = doc["status"]
+    resident = doc.get("resident") or {}
+    current, earlier = replies(timeline, doc.get("public_note"))
     return {
         "id": doc["_id"],
         "tracking_code": doc["tracking_code"],
@@ -41,20 +77,15 @@ def track_view(doc: Document, language: str) -> Document:
         "updated_at": doc.get("updated_at"),
         "team": {"id": team["id"], "name": pick(team["name"], language)} if team else None,
         "due_at": doc.get("due_at"),
-        "public_note": doc.get("public_note"),
+        "public_note": current,
+        "earlier_reply": earlier,
+        # How the resident hears back (the way only, never the number or address).
+        "hear_back": resident.get("preferred_channel") or "inbox",
+        "can_be_called": bool(resident.get("phone")),
         "referral": referral_view(doc, language),
         "can_cancel": status not in CLOSED_STATUSES,
         "can_give_feedback": can_give_feedback(doc),
-        "timeline": [
-            {
-                "type": e["type"],
-                "status": e["status"],
-                "at": e["at"],
-                "note": e.get("note"),
-                "team": pick(e["team"]["name"], language) if e.get("team") else None,
-            }
-            for e in timeline
-        ],
+        "timeline": _entries(timeline, language),
     }
 
 

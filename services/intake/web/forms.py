@@ -23,6 +23,7 @@ from starlette.datastructures import FormData
 from services.intake.api.models import LocationIn, RequestIn, ResidentIn
 from services.intake.domain import attributes
 from services.intake.domain.catalogue import Question, Service
+from services.intake.domain.fields import is_mobile
 from shared.events import DEFAULT_LANGUAGE, LANGUAGES
 from shared.http import FieldError, field_name
 from shared.i18n import pick
@@ -68,7 +69,7 @@ class Values:
 
 @dataclass(frozen=True)
 class Problem:
-    """One field to fix. `kind`: required, too_long, line, choice or invalid."""
+    """One field to fix. `kind`: required, too_long, line, choice, mobile or invalid."""
 
     field: str
     kind: str
@@ -79,6 +80,38 @@ class Problem:
 class Checked:
     request: RequestIn | None
     problems: list[Problem] = field(default_factory=list)
+
+
+# A date and time is asked with selects (year, month, day, time), which read the same in every browser
+# language: a `datetime-local` picker follows the browser's locale, not the page's (mm/dd/yyyy on a
+# Chinese page in an English browser). The parts are posted as `<name>.year` ... `<name>.time`.
+DATETIME_PARTS = ("year", "month", "day", "time")
+TIMES = tuple(f"{h:02d}:{m:02d}" for h in range(6, 23) for m in (0, 30))
+
+
+def datetime_answer(values: Values, name: str) -> str:
+    """A date and time question's answer: one `2025-05-01T09:30` value (plain form posts, the API's form) or
+    the four selects put together; a half-filled set is passed on as it is, for the check to name."""
+    if whole := values.one(name):
+        return whole
+    year, month, day, at = (values.one(f"{name}.{part}") for part in DATETIME_PARTS)
+    if not (year or month or day or at):
+        return ""
+    if year.isdigit() and month.isdigit() and day.isdigit() and at:
+        return f"{int(year):04d}-{int(month):02d}-{int(day):02d}T{at}"
+    return f"{year}-{month}-{day}T{at}"  # incomplete: not a datetime, so the check names the question
+
+
+def datetime_choices(lang: str, year: int) -> dict[str, list[tuple[str, str]]]:
+    """The options of the four selects, in the page's language."""
+    zh = lang != "en"
+    months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+    return {
+        "year": [(str(y), f"{y}年" if zh else str(y)) for y in (year - 1, year, year + 1)],
+        "month": [(str(m), f"{m}月" if zh else months[m - 1]) for m in range(1, 13)],
+        "day": [(str(d), f"{d}日" if zh else str(d)) for d in range(1, 32)],
+        "time": [(t, t) for t in TIMES],
+    }
 
 
 def local_datetime(value: str, tz: str) -> str:
@@ -97,9 +130,10 @@ def askable(service: Service) -> list[Question]:
     return [q for q in service.questions if q.variable]
 
 
-def question_view(question: Question, lang: str) -> dict[str, Any]:
+def question_view(question: Question, lang: str, year: int = 2026) -> dict[str, Any]:
     """A question as the form shows it, in the page's language."""
     return {
+        "parts": datetime_choices(lang, year) if question.datatype == "datetime" else None,
         "name": f"attributes.{question.code}",
         "code": question.code,
         "datatype": question.datatype,
@@ -110,7 +144,26 @@ def question_view(question: Question, lang: str) -> dict[str, Any]:
     }
 
 
-def request_body(values: Values, service: Service, tz: str) -> dict[str, Any]:
+def care_question(service: Service) -> Question | None:
+    """A question of the kind that asks the household's situation with the care form's own choices (the
+    care-visit form): the form then does not ask the care question a second time, and its answers stand
+    for it."""
+    for q in askable(service):
+        keys = {v.key for v in q.values}
+        if q.datatype == "multivaluelist" and keys and keys <= set(VULNERABILITIES):
+            return q
+    return None
+
+
+def default_channel(phone: str | None, email: str | None, sms_available: bool) -> str:
+    """How a resident who chose nothing hears back: by SMS when they gave a mobile and SMS is set up, else
+    by e-mail when they gave an address, else on the tracking page."""
+    if sms_available and phone and is_mobile(phone):
+        return "sms"
+    return "email" if email else "inbox"
+
+
+def request_body(values: Values, service: Service, tz: str, *, sms_available: bool = False) -> dict[str, Any]:
     """The body the native API would receive for this form."""
     answers: dict[str, Any] = {}
     for q in askable(service):
@@ -118,16 +171,22 @@ def request_body(values: Values, service: Service, tz: str) -> dict[str, Any]:
         if q.datatype == "multivaluelist":
             if chosen := values.many(name):
                 answers[q.code] = chosen
+        elif q.datatype == "datetime":
+            if answer := datetime_answer(values, name):
+                answers[q.code] = local_datetime(answer, tz)
         elif answer := values.one(name):
-            answers[q.code] = local_datetime(answer, tz) if q.datatype == "datetime" else answer
+            answers[q.code] = answer
+    phone, email = values.optional("resident.phone"), values.optional("resident.email")
+    care = care_question(service)
+    vulnerability = values.many("resident.vulnerability") or (answers.get(care.code, []) if care else [])
     resident: dict[str, Any] = {
         # Left empty: anonymous where the kind allows it, else "required" (domain/submission.py has the rule).
         "name": values.optional("resident.name") if service.anonymous else values.one("resident.name"),
-        "phone": values.optional("resident.phone"),
-        "email": values.optional("resident.email"),
+        "phone": phone,
+        "email": email,
         "language": values.one("resident.language", DEFAULT_LANGUAGE),
-        "preferred_channel": values.one("resident.preferred_channel", "inbox"),
-        "vulnerability": values.many("resident.vulnerability"),
+        "preferred_channel": values.one("resident.preferred_channel") or default_channel(phone, email, sms_available),
+        "vulnerability": vulnerability,
     }
     location = {k: v for k in LOCATION_FIELDS if (v := values.optional(f"location.{k}")) is not None}
     return {
@@ -193,6 +252,9 @@ def check(body: dict[str, Any], service: Service) -> Checked:
     problems += location_problems + resident_problems
     if resident is not None and resident.preferred_channel not in NOTIFY_CHOICES:
         problems.append(Problem("resident.preferred_channel", "choice"))
+    texted = resident is not None and resident.preferred_channel == "sms" and resident.phone
+    if texted and not is_mobile(str(resident.phone)):  # type: ignore[union-attr]
+        problems.append(Problem("resident.phone", "mobile"))  # a landline cannot receive a text message
     answers = attributes.check_answers(service, body["attributes"])
     for error in answers.errors:
         kind = "required" if error.message.startswith("required") else "invalid"
@@ -227,6 +289,8 @@ def message_keys(problem: Problem, service: Service) -> list[str]:
         return [f"error.required.{problem.field}", "error.required"]
     if problem.kind == "line":
         return ["error.line"]
+    if problem.kind == "mobile":
+        return [f"error.mobile.{problem.field}", "error.invalid"]
     keys = [f"error.invalid.{problem.field}"]
     if problem.field.startswith("attributes."):
         question = service.question(problem.field.removeprefix("attributes."))

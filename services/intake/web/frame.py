@@ -18,6 +18,7 @@ from services.intake.limits import RateLimited
 from services.intake.web import present
 from shared.i18n import pick
 from shared.statuses import label
+from shared.tracking import code_groups
 from shared.web import page_language, render
 
 log = structlog.get_logger("huiying.intake.portal")
@@ -62,6 +63,8 @@ def page(request: Request, name: str, *, status: int = 200, **context: Any) -> R
         pick=lambda text: pick(text, lang),
         status_label=lambda status: label(status, lang, "resident"),
         fid=fid,
+        code_groups=code_groups,
+        hotline=container.settings.hotline_number,
         **context,
     )
     response.status_code = status

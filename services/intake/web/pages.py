@@ -11,6 +11,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from typing import Any, get_args
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
@@ -98,21 +99,30 @@ def form_page(
     notice: str | None = None,
     status: int = 200,
 ) -> Response:
-    messages = get_container(request).config.messages
+    container = get_container(request)
+    messages = container.config.messages
     lang = page_language(request)
 
     def t(key: str, **v: Any) -> str:
         return messages.t(key, lang, **v)
 
     values.set_default("resident.language", lang)
-    values.set_default("resident.preferred_channel", "inbox")
     errors = forms.localized(problems or [], service, lambda k: k in messages.messages, t)
+    year = container.clock().astimezone(ZoneInfo(container.settings.timezone)).year
+    questions = [forms.question_view(q, lang, year) for q in forms.askable(service)]
+    answered = any(k.startswith("attributes.") and any(v) for k, v in values.data.items())
+    more = ("resident.email", "resident.vulnerability")
     return page(
         request,
         "request.html",
         status=status,
         service=service,
-        questions=[forms.question_view(q, lang) for q in forms.askable(service)],
+        questions=questions,
+        # The folded parts open again when the resident filled something in them or must fix something there.
+        open_questions=answered or any(k.startswith("attributes.") for k in errors),
+        open_more=any(values.one(k) for k in more) or any(k in errors for k in more),
+        ask_care=forms.care_question(service) is None,
+        sms_available=container.settings.sms_available,
         values=values,
         errors=errors,
         labels=labels(service, lang, t),
@@ -149,7 +159,9 @@ async def submit(service_code: str, request: Request) -> Response:
         return error_page(request, 404, "page.not_found.title", "page.not_found.service")
     await limit_address(request, container)
     values = forms.Values.of(await request.form())
-    checked = forms.check(forms.request_body(values, service, container.settings.timezone), service)
+    settings = container.settings
+    body = forms.request_body(values, service, settings.timezone, sms_available=settings.sms_available)
+    checked = forms.check(body, service)
     if checked.request is None or checked.problems:
         # The form again with every problem at its field; nothing is stored. 200: the page is the answer
         # (the native API answers 422 to the same mistakes).
@@ -157,7 +169,7 @@ async def submit(service_code: str, request: Request) -> Response:
     if not await portal_open(request):
         return form_page(request, service, values, notice="form.closed", status=503)
     limit = container.settings.rate_limit_per_key
-    await container.limiter.hit("key", PORTAL_CHANNEL, limit, "through the portal")
+    container.limiter.hit("key", PORTAL_CHANNEL, limit, "through the portal")
     # The form's one-time token doubles as the Idempotency-Key: a double click or a re-sent form files once.
     token = values.one("submission")
     draft = checked.request.draft("portal", PORTAL, token if forms.SUBMISSION_TOKEN.match(token) else None)

@@ -1,13 +1,15 @@
 """The delivery log's rules: one record per (event, channel, recipient), its states and its retries. No I/O.
 
-    pending --claim (lease)--> sending --ok--> sent
+    pending --the worker leases its request's document, sends--> ok: sent
        ^                          |--transient, attempts left--> pending (next_attempt_at = now + backoff)
        |                          |--transient, no attempts left / permanent--> failed
        '-- quiet hours: deferred -'
     skipped: never sent (channel disabled, no address for it); kept so staff see why.
 
-A `sending` record whose lease has expired (its replica died mid-send) is claimable again: a send is
-at-least-once; the delivery id travels with every attempt so a gateway or receiver can deduplicate.
+The records live in their request's document (services/notify/domain/record.py); the worker leases the
+whole document. A document whose lease has expired (its replica died mid-send) is claimable again: a
+send is at-least-once; the delivery id travels with every attempt so a gateway or receiver can
+deduplicate. (`sending` is only seen in records from before one document per request.)
 """
 
 from __future__ import annotations
@@ -84,24 +86,17 @@ def new_delivery(
 
 
 def claim_filter(now: datetime) -> Document:
-    """Records a worker may take now: due pending ones, and sending ones whose lease has expired."""
-    return {
-        "$or": [
-            {"status": PENDING, "next_attempt_at": {"$lte": now}},
-            {"status": SENDING, "lease_until": {"$lte": now}},
-        ]
-    }
+    """Request documents a worker may take now: one of their records is due (`due_at`, services/notify/
+    domain/record.py) and no live lease holds the document (a lease left by a dead replica has expired)."""
+    return {"due_at": {"$lte": now}, "$or": [{"lease_until": None}, {"lease_until": {"$lte": now}}]}
 
 
 def claim_update(owner: str, now: datetime, lease_s: float) -> Document:
+    """Lease the document to `owner`. `claims` counts leases taken without an outcome recorded (reset when
+    one is): a document whose senders keep dying mid-send is given up after `max_attempts` of them."""
     return {
-        "$set": {
-            "status": SENDING,
-            "lease_owner": owner,
-            "lease_until": now + timedelta(seconds=lease_s),
-            "updated_at": now,
-        },
-        "$inc": {"attempts": 1},
+        "$set": {"lease_owner": owner, "lease_until": now + timedelta(seconds=lease_s)},
+        "$inc": {"claims": 1},
     }
 
 
@@ -140,5 +135,4 @@ def defer_update(until: datetime, now: datetime) -> Document:
     return {
         "$set": {"status": PENDING, "next_attempt_at": until, "deferred_until": until, "updated_at": now},
         "$unset": {"lease_owner": "", "lease_until": ""},
-        "$inc": {"attempts": -1},
     }

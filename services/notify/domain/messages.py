@@ -94,6 +94,7 @@ def context_for(
         ctx["team_name"] = pick(team_names, language)
         ctx["original_tracking_code"] = raw.get("original_tracking_code") or ""
         ctx["public_note"] = data.public_note or ""
+        ctx["extension_reason"] = raw.get("extension_reason") or ""
         ctx["due_at"] = format_time(data.due_at, language, tz)
         ctx["redispatch"] = bool(raw.get("redispatch"))
         ctx["reply"] = raw.get("reply") or data.public_note or ""

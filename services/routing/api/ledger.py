@@ -1,4 +1,8 @@
-"""GET /v1/ledger/summary: the classified ledgers (分类台账) for supervisors and admins, as JSON or CSV."""
+"""GET /v1/ledger/summary: the classified ledgers (分类台账) for supervisors and admins, as JSON, CSV or XLSX.
+
+JSON keeps machine keys (group codes, rates as fractions, medians in hours). CSV and XLSX are for people:
+headers and group names in `lang` (zh-CN by default), week ranges as dates, rates in percent, the units in
+the headers; the CSV is UTF-8 with a byte-order mark so that Excel reads the Chinese text."""
 
 from __future__ import annotations
 
@@ -7,20 +11,21 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import Response
 
 from services.routing.api.deps import ContainerDep, CurrentActor, require
-from services.routing.domain import ledger
+from services.routing.domain import ledger, ledger_table
 from services.routing.domain.errors import Invalid
 from services.routing.domain.ledger import MAX_DAYS, bound
 
 router = APIRouter(prefix="/v1", tags=["ledger"])
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @router.get(
     "/ledger/summary",
     summary="Counts and KPIs per category, team, channel, filer, status or week (supervisors, admins)",
-    responses={200: {"content": {"text/csv": {}}}, 403: {"description": "Members and leads"}},
+    responses={200: {"content": {"text/csv": {}, XLSX: {}}}, 403: {"description": "Members and leads"}},
 )
 async def summary(
     actor: CurrentActor,
@@ -31,7 +36,8 @@ async def summary(
         Literal["category", "team", "channel", "filer", "status", "week"],
         Query(description="filer: who filed on the resident's behalf (grid worker, operator, clerk); `self` if nobody"),
     ] = "category",
-    format: Annotated[Literal["json", "csv"], Query()] = "json",
+    format: Annotated[Literal["json", "csv", "xlsx"], Query()] = "json",
+    lang: Annotated[Literal["zh-CN", "en"], Query(description="language of the CSV / XLSX headers")] = "zh-CN",
 ) -> Any:
     require(actor, "supervisor", "admin")
     timezone = container.config.calendar.timezone
@@ -53,12 +59,16 @@ async def summary(
     if len(rows) > limit:
         raise Invalid("from", f"more than {limit} tasks in the period; narrow it")
     result = ledger.summarize(rows, group_by, now, zone)
-    if format == "csv":
+    if format != "json":
+        codes = [g["group"] for g in result["groups"]] if group_by == "category" else []
+        categories = await container.service.service_names(codes)
+        name = ledger_table.group_labeller(group_by, lang, categories=categories, directory=container.config.directory)
+        header, table = ledger_table.table(result, lang, name)
         first, last = start.astimezone(zone), (end - timedelta(seconds=1)).astimezone(zone)
-        name = f"ledger-{group_by}-{first:%Y%m%d}-{last:%Y%m%d}.csv"
-        return PlainTextResponse(
-            ledger.to_csv(result),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{name}"'},
-        )
+        filename = f"ledger-{group_by}-{first:%Y%m%d}-{last:%Y%m%d}.{format}"
+        disposition = {"Content-Disposition": f'attachment; filename="{filename}"'}
+        if format == "csv":
+            return Response(ledger.to_csv(header, table), media_type="text/csv; charset=utf-8", headers=disposition)
+        sheet = f"{first:%Y-%m-%d}~{last:%Y-%m-%d}"
+        return Response(ledger_table.to_xlsx(header, table, sheet), media_type=XLSX, headers=disposition)
     return {"from": start, "to": end, "timezone": timezone, **result}

@@ -80,6 +80,16 @@ def action_term(action: str) -> LocalizedText:
     return {"zh-CN": term, "en": action.replace("-", " ")}
 
 
+# Where a request came in: a channel's kind (intake's channel kinds), and the portal by its own name.
+CHANNEL_KIND_LABELS = _table(
+    ("web", "网站/App", "Website or app"),
+    ("miniprogram", "小程序", "Mini program"),
+    ("window", "服务站窗口", "Service window"),
+    ("hotline", "热线电话", "Hotline"),
+    ("grid_worker", "网格员代报", "Grid worker"),
+)
+CHANNEL_LABELS = _table(("portal", "居民网站", "Resident website"))
+
 # Staff roles; the English names also word the lifecycle's refusals ("only a team lead may ...").
 ROLE_LABELS = _table(
     ("member", "组员", "team member"),

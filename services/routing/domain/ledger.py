@@ -45,12 +45,17 @@ COLUMNS = (
 )
 
 Row = dict[str, Any]
+# The team group of requests referred at the front door (emergencies, other authorities): they never wait
+# for a team, so they are not counted with the unassigned ones.
+REFERRED = "referred"
 
 
 def group_key(row: Row, group_by: str, zone: ZoneInfo) -> str:
     if group_by == "category":
         return str(row.get("service_code") or "unknown")
     if group_by == "team":
+        if not row.get("team_id") and row["status"] == "not_accepted":
+            return REFERRED
         return str(row.get("team_id") or "none")
     if group_by == "channel":
         return str(row.get("channel") or "unknown")
@@ -74,7 +79,8 @@ def _rate(numerator: int, denominator: int) -> float | None:
 
 def _median(values: Iterable[float | None]) -> float | None:
     present = [v for v in values if v is not None]
-    return round(statistics.median(present), 2) if present else None
+    # 4 decimals (a third of a second): claims within minutes must not round to 0.0 hours.
+    return round(statistics.median(present), 4) if present else None
 
 
 def _overdue(row: Row, now: datetime) -> bool:
@@ -123,13 +129,13 @@ def summarize(rows: list[Row], group_by: str, now: datetime, zone: ZoneInfo) -> 
     }
 
 
-def to_csv(summary: dict[str, Any]) -> str:
+def to_csv(header: list[str], rows: list[list[Any]]) -> bytes:
+    """UTF-8 with a byte-order mark and CRLF lines: what Excel needs to open Chinese text correctly."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(COLUMNS)
-    for group in [*summary["groups"], {"group": "total", **summary["total"]}]:
-        writer.writerow(["" if group[c] is None else group[c] for c in COLUMNS])
-    return out.getvalue()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows([["" if v is None else v for v in row] for row in rows])
+    return out.getvalue().encode("utf-8-sig")
 
 
 # The longest period one ledger covers.

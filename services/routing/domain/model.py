@@ -158,6 +158,7 @@ class Task(BaseModel):
     filed_by: str | None = None  # the grid worker, hotline operator or window clerk who filed for the resident
     vulnerability: list[str] = []
     attributes: dict[str, Any] = {}
+    answer_labels: dict[str, Any] = {}  # question code -> {question, values}: what staff read for the answers
     language: str = "zh-CN"
     # The resident's name and contact, for the team that handles the task (never published, never logged).
     resident: dict[str, Any] | None = None

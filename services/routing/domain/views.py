@@ -52,6 +52,7 @@ def task_view(task: Task, actor: Actor, directory: Directory, now: datetime) -> 
         "resident": task.resident,
         "vulnerability": task.vulnerability,
         "attributes": task.attributes,
+        "answer_labels": task.answer_labels,
         "language": task.language,
         "channel": task.channel,
         "channel_kind": task.channel_kind,

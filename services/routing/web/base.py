@@ -77,14 +77,29 @@ def lang_url(request: Request, lang: str, canonical: str | None = None) -> str:
     return f"{request.url.path}?{urlencode(params)}"
 
 
+async def staff_names(request: Request) -> dict[str, str]:
+    """username -> display name, for pages that name staff (an account without one shows its username)."""
+    accounts = await get_container(request).staff.list()
+    return {a.username: a.display_name for a in accounts if a.display_name}
+
+
 def page(request: Request, name: str, session: Session | None, *, status_code: int = 200, **context: Any) -> Response:
     p = present(request)
     canonical = context.pop("canonical", None)
+    names: dict[str, str] = context.pop("names", {})
+
+    def who(username: str | None) -> str:
+        """A staff member's display name; the system's own steps say so."""
+        if not username:
+            return ""
+        return names.get(username) or (p.t("actor.system") if username == "system" else username)
+
     response = render(
         templates(),
         request,
         name,
         p=p,
+        who=who,
         session=session,
         lang_url=lambda lang: lang_url(request, lang, canonical),
         path=request.url.path,

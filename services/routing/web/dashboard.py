@@ -14,7 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from services.routing.api.deps import get_container
-from services.routing.domain import ledger
+from services.routing.domain import ledger, ledger_table
 from services.routing.domain.errors import Invalid
 from services.routing.domain.ledger import MAX_DAYS, bound
 from services.routing.service import RoutingService
@@ -73,8 +73,8 @@ def _label(group_by: str, key: str, p: Present, categories: dict[str, str]) -> s
     if group_by == "category":
         return categories.get(key, key)
     if group_by == "team":
-        return p.team(key)
-    return key
+        return p.t("team.referred") if key == ledger.REFERRED else p.team(key)
+    return ledger_table.week_label(key, p.lang)  # 11月30日–12月6日, not 2026-W49
 
 
 @router.get("/console/ledger")
@@ -134,13 +134,20 @@ async def ledger_page(request: Request) -> Response:
             **common,
         ),
         "week": charts.columns(
-            [charts.Bar(r["group"].split("-")[-1], r["count"], r["resolved"]) for r in tables["week"]],
+            [
+                charts.Bar(ledger_table.week_label(r["group"], p.lang, short=True), r["count"], r["resolved"])
+                for r in tables["week"]
+            ],
             title=p.t("ledger.by_week"),
             **common,
         ),
     }
-    csv = {
-        g: "/v1/ledger/summary?" + urlencode({"from": first, "to": last, "group_by": g, "format": "csv"})
+    downloads = {
+        g: {
+            kind: "/v1/ledger/summary?"
+            + urlencode({"from": first, "to": last, "group_by": g, "format": kind, "lang": p.lang})
+            for kind in ("csv", "xlsx")
+        }
         for g in (*CHARTED, "channel", "filer", "status")
     }
     context |= {
@@ -150,7 +157,7 @@ async def ledger_page(request: Request) -> Response:
         "kpis": KPIS,
         "tables": {"category": by_count, "team": by_team, "week": tables["week"]},
         "chart": chart,
-        "csv": csv,
+        "downloads": downloads,
         "columns": ledger.COLUMNS[1:],
         "timezone": timezone,
     }

@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 
 from services.routing.domain.labels import (
     ACTION_LABELS,
+    CHANNEL_KIND_LABELS,
+    CHANNEL_LABELS,
     NOT_ACCEPT_REASONS,
     PRIORITY_LABELS,
     RETURN_REASONS,
@@ -107,6 +109,27 @@ class Present:
     def reason(self, action: str, code: str | None) -> str:
         return self.not_accept_reason(code) if action == "not-accept" else self.return_reason(code)
 
+    def channel(self, channel: str | None, kind: str | None = None) -> str:
+        """`居民网站`, or the kind with the channel's own name: `热线电话（hotline-east）`."""
+        if channel in CHANNEL_LABELS:
+            return self.pick(CHANNEL_LABELS[channel], channel)
+        if kind in CHANNEL_KIND_LABELS:
+            open_, close = ("（", "）") if self.lang == "zh-CN" else (" (", ")")
+            return f"{self.pick(CHANNEL_KIND_LABELS[kind], kind)}{open_}{channel}{close}"
+        return channel or ""
+
+    def answers(self, attributes: dict[str, Any], labels: dict[str, Any]) -> list[tuple[str, str]]:
+        """(question, answer) in words: 问题在哪个位置？ → 厨房. A request filed before labels travelled
+        shows its codes."""
+        out = []
+        for code, answer in attributes.items():
+            label = labels.get(code) or {}
+            names = label.get("values") or {}
+            chosen = answer if isinstance(answer, list) else [answer]
+            words = [self.pick(names.get(str(v))) or self.time(v) or str(v) for v in chosen]
+            out.append((self.pick(label.get("question"), code), self.t("list.separator").join(words)))
+        return out
+
     def role(self, role: str) -> str:
         return self.pick(ROLE_LABELS.get(role), role)
 
@@ -114,4 +137,9 @@ class Present:
         return "—" if rate is None else f"{rate * 100:.0f}%"
 
     def hours(self, value: float | None) -> str:
-        return "—" if value is None else self.t("unit.hours", hours=f"{value:.1f}")
+        """A median in hours as a span: `12分钟`, `3小时20分`, `2天4小时` (never "0.0 小时" for quick work)."""
+        if value is None:
+            return "—"
+        if value * 60 < 1:
+            return self.t("span.under_a_minute")
+        return self.span(timedelta(hours=value))

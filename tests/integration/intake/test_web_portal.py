@@ -98,7 +98,10 @@ async def test_the_form_renders_each_question_with_its_datatype_and_required_fla
             assert q.description["zh-CN"] in html.unescape(page)
         # singlevaluelist: a radio per value plus "not sure" for an optional question
         assert page.count('name="attributes.place" value=') == len(repair.question("place").values) + 1
-        assert 'type="datetime-local" value=""' in page and 'name="attributes.home_from"' in page
+        # a date and time: four selects that read in the page's language (no mm/dd/yyyy picker)
+        assert "datetime-local" not in page
+        assert all(f'name="attributes.home_from.{part}"' in page for part in ("year", "month", "day", "time"))
+        assert '<option value="5">5月</option>' in page
         for field in ("description", "location.address", "resident.name", "resident.phone", "resident.email"):
             assert f'name="{field}"' in page and f'for="f-{field.replace(".", "-")}"' in page  # every field labelled
 
@@ -109,7 +112,7 @@ async def test_the_form_renders_each_question_with_its_datatype_and_required_fla
         emergency = (await client.get("/request/emergency")).text
         # a required question: no "not sure" option, marked required
         assert 'id="f-attributes-kind-none"' not in emergency
-        assert re.search(r"<legend>发生了什么？ <span class=\"tag\">必填</span>", emergency)
+        assert re.search(r"<legend>发生了什么？ <span class=\"tag tag-required\">必填</span>", emergency)
 
         missing = await client.get("/request/pothole")
         assert missing.status_code == 404 and "没有这个事项" in missing.text
@@ -174,7 +177,7 @@ async def test_every_problem_is_shown_at_its_field_in_the_residents_language_and
         assert field_error(page, "f-description") == "请描述一下问题。"
         assert field_error(page, "f-location-address") == "请至少填写地址或楼栋，方便工作人员找到。"
         assert field_error(page, "f-resident-name") is None  # a repair may stay anonymous (see below)
-        assert field_error(page, "f-resident-phone") == "手机号码不正确，请填写11位数字，如 13800138000。"
+        assert field_error(page, "f-resident-phone") == "电话号码不正确：手机如 13800138000，座机如 010-12345678。"
         assert field_error(page, "f-resident-email") == "电子邮箱格式不正确，如 name@example.com。"
         assert field_error(page, "f-attributes-place") == "请从选项中选择。"
         assert field_error(page, "f-attributes-home-from") == "请选择日期和时间。"
@@ -205,7 +208,7 @@ async def test_an_emergency_is_answered_with_the_referral(run_service: Any) -> N
         code = code_of(await file(client, "emergency", form={**form, "attributes.kind": "gas_leak"}))
         page = (await client.get(f"/track/{code}")).text
         assert 'href="tel:119"' in page and "拨打 119" in page and "燃气泄漏" in page
-        assert "不予受理" in page and "撤销这条诉求" not in page  # final: nothing to cancel
+        assert "这里办不了" in page and "取消这个问题" not in page  # final: nothing to cancel
 
 
 async def test_track_shows_status_team_due_notes_and_timeline(run_service: Any) -> None:
@@ -219,11 +222,11 @@ async def test_track_shows_status_team_due_notes_and_timeline(run_service: Any) 
             return page if "物业维修组" in page else None
 
         page = await eventually(assigned, timeout=20, what="the dispatch on the track page")
-        assert 'data-status="dispatched"' in page and "已派单" in page and "已派给物业维修组" in page
+        assert 'data-status="dispatched"' in page and "已交给工作组" in page and "物业维修组" in page
         assert 'aria-current="step"' in page
         assert f'data-inbox="{app.state.settings.public_url("notify")}/v1/inbox/{code}?allow_empty=true"' in page
         en = (await client.get(f"/track/{code}?lang=en")).text
-        assert "Property maintenance" in en and "Assigned to a team" in en
+        assert "Property maintenance" in en and "Passed to a team" in en
         assert "物业维修组" in (await client.get(f"/track/{code}?lang=zh-CN")).text  # and back
 
         lower = await client.get(f"/track/{code.lower()}")
@@ -239,17 +242,17 @@ async def test_cancel_while_open_and_not_once_final(run_service: Any, listen: An
     async with run_service("intake") as (client, app), listen(app) as heard:
         code = code_of(await file(client))
         form = (await client.get(f"/cancel/{code}")).text
-        assert "确定撤销" in form
+        assert "确定取消" in form
         r = await client.post(f"/cancel/{code}", data={"reason": "已自行修好"})
         assert r.status_code == 303 and r.headers["location"] == f"/track/{code}?cancelled=1"
         doc = await app.state.container.store.by_tracking_code(code)
         assert doc["status"] == "cancelled" and doc["cancel_reason"] == "已自行修好"
         await eventually(lambda: heard.of("request.cancelled", doc["_id"]), what="request.cancelled")
         page = (await client.get(r.headers["location"])).text
-        assert "已为您撤销" in page and "/cancel/" not in page
+        assert "已为您取消" in page and "/cancel/" not in page
 
         again = await client.get(f"/cancel/{code}")
-        assert "不能再撤销" in again.text and "确定撤销" not in again.text
+        assert "不能再取消" in again.text and "确定取消" not in again.text
         late = await client.post(f"/cancel/{code}", data={"reason": ""})
         assert late.status_code == 303  # cancelling a cancelled request answers its state again (a retry)
 
@@ -263,7 +266,7 @@ async def test_feedback_after_resolution_once(run_service: Any, listen: Any) -> 
         doc = await app.state.container.store.by_tracking_code(code)
 
         early = (await client.get(f"/feedback/{code}")).text
-        assert "办结后才能评价" in early and 'name="rating"' not in early
+        assert "处理完以后才能评价" in early and 'name="rating"' not in early
 
         await play(app, dispatched(doc["_id"], code, seq=1))
         await play(app, resolved(doc["_id"], code, seq=2))
@@ -302,7 +305,7 @@ async def test_a_disabled_portal_channel_pauses_online_filing(run_service: Any) 
         r = await client.post(f"/v1/admin/channels/{PORTAL_CHANNEL}/disable", headers=ADMIN)
         assert r.status_code == 200
         refused = await file(client)
-        assert refused.status_code == 503 and "网上受理暂停" in refused.text
+        assert refused.status_code == 503 and "网上登记暂停" in refused.text
         assert await stored(app) == 0
         await client.post(f"/v1/admin/channels/{PORTAL_CHANNEL}/enable", headers=ADMIN)
         code_of(await file(client))

@@ -24,8 +24,8 @@ async def test_receipt_by_mail_and_in_the_inbox_in_each_language(
         await eventually(lambda: len(smtp.messages) == 2, timeout=30, what="two receipts by mail")
         en = smtp.handler.to("li.en@example.com")[0]
         zh = smtp.handler.to("li.zh@example.com")[0]
-        assert en["Subject"] == "We have received your request (HY00000000E1)"
-        assert zh["Subject"] == "您的诉求已受理（HY00000000Z1）"
+        assert en["Subject"] == "We have received your request (tracking code HY00000000E1)"
+        assert zh["Subject"] == "我们已收到您反映的问题（查询码 HY00000000Z1）"
         assert "Legal aid consultation" in text_of(en) and "法律援助咨询" in text_of(zh)
         assert "https://portal.example/track/HY00000000E1" in text_of(en)
         assert 'href="https://portal.example/track/HY00000000Z1"' in html_of(zh)

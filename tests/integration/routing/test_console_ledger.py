@@ -36,22 +36,27 @@ async def test_the_dashboard_shows_the_ledgers_figures(routing: Routing) -> None
         )
         assert kpi(html, "reply_rate") == "67%" and kpi(html, "satisfaction_rate") == "50%"
         assert kpi(html, "on_time_closure_rate") == "50%" and kpi(html, "overdue") == str(total["overdue"])
-        assert kpi(html, "median_hours_to_claim") == "1.0 小时"
+        assert kpi(html, "median_hours_to_claim") == "1小时0分"
         # three charts, each an accessible SVG with its figures also in a table
         assert html.count('<svg class="chart"') == 3 and html.count('role="img"') == 3
         assert "物业维修组" in html and "法律援助组" in html
         assert re.search(r'<tr data-group="property_maintenance">.*?data-column="count">2<', html, re.S)
-        assert re.search(r'<tr data-group="2026-W48">.*?data-column="count">4<', html, re.S)
+        assert re.search(
+            r'<tr data-group="2026-W48"><th scope="row">11月23日–11月29日</th>.*?data-column="count">4<', html, re.S
+        )
+        assert "W48" not in re.sub(r'data-group="[^"]*"', "", html)  # weeks read as dates
         assert 'value="2026-11-01"' in html and 'value="2026-11-30"' in html
 
-        link = re.search(r'href="(/v1/ledger/summary\?[^"]*group_by=team[^"]*)"', html).group(1)  # type: ignore[union-attr]
+        link = re.search(r'href="(/v1/ledger/summary\?[^"]*group_by=team[^"]*format=csv[^"]*)"', html).group(1)  # type: ignore[union-attr]
         download = await c.get(link.replace("&amp;", "&"))  # the API takes the console's cookie
         assert download.status_code == 200 and download.headers["content-type"].startswith("text/csv")
-        rows = {r["group"]: r for r in csv.DictReader(io.StringIO(download.text))}
-        assert rows["property_maintenance"]["count"] == "2" and rows["total"]["count"] == "4"
+        rows = {r["代码"]: r for r in csv.DictReader(io.StringIO(download.content.decode("utf-8-sig")))}
+        assert rows["property_maintenance"]["受理件数"] == "2" and rows[""]["受理件数"] == "4"
+        xlsx = re.search(r'href="(/v1/ledger/summary\?[^"]*group_by=team[^"]*format=xlsx[^"]*)"', html)
+        assert xlsx is not None and (await c.get(xlsx.group(1).replace("&amp;", "&"))).status_code == 200
 
         english = await c.get(f"/console/ledger?{NOVEMBER}&lang=en")
-        assert "On-time closure" in english.text and kpi(english.text, "median_hours_to_claim") == "1.0 h"
+        assert "On-time closure" in english.text and kpi(english.text, "median_hours_to_claim") == "1 h 0 min"
 
 
 async def test_the_dashboard_follows_new_work(routing: Routing) -> None:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 from typing import Any
 
+from openpyxl import load_workbook
+
+from services.routing.api.ledger import XLSX
 from tests.integration.routing.conftest import Routing, local, submitted
 from tests.support import eventually
 
@@ -95,12 +99,38 @@ async def test_the_csv_has_the_same_figures(routing: Routing) -> None:
     )
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
     assert "ledger-team-20261101-20261130.csv" in r.headers["content-disposition"]
-    rows = list(csv.DictReader(io.StringIO(r.text)))
+    assert r.content.startswith(codecs.BOM_UTF8)  # Excel opens the Chinese text correctly
+    rows = list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"))))
     as_json = await summary(routing, "from=2026-11-01&to=2026-11-30&group_by=team")
-    assert [row["group"] for row in rows] == [g["group"] for g in as_json["groups"]] + ["total"]
-    pm = next(row for row in rows if row["group"] == "property_maintenance")
-    assert (pm["count"], pm["on_time_closure_rate"], pm["satisfaction_rate"]) == ("2", "0.5", "0.5")
-    assert rows[-1]["count"] == "4"
+    assert [row["代码"] for row in rows] == [g["group"] for g in as_json["groups"]] + [""]
+    pm = next(row for row in rows if row["代码"] == "property_maintenance")
+    assert pm["承办团队"] == "物业维修组"
+    assert (pm["受理件数"], pm["按时办结率（%）"], pm["满意率（%）"]) == ("2", "50.0", "50.0")
+    assert rows[-1]["承办团队"] == "合计" and rows[-1]["受理件数"] == "4"
+
+    english = await routing.http.get(
+        "/v1/ledger/summary?from=2026-11-01&to=2026-11-30&group_by=week&format=csv&lang=en",
+        headers=await routing.headers("admin"),
+    )
+    weeks = list(csv.DictReader(io.StringIO(english.content.decode("utf-8-sig"))))
+    assert weeks[0]["Week (Monday to Sunday)"] == "23 Nov – 29 Nov" and weeks[0]["Code"] == "2026-W48"
+
+
+async def test_the_xlsx_download(routing: Routing) -> None:
+    await build_month(routing)
+    r = await routing.http.get(
+        "/v1/ledger/summary?from=2026-11-01&to=2026-11-30&group_by=category&format=xlsx",
+        headers=await routing.headers("admin"),
+    )
+    assert r.status_code == 200 and r.headers["content-type"] == XLSX
+    assert "ledger-category-20261101-20261130.xlsx" in r.headers["content-disposition"]
+    sheet = load_workbook(io.BytesIO(r.content)).active
+    assert sheet is not None
+    cells = [list(row) for row in sheet.iter_rows(values_only=True)]
+    assert cells[0][:3] == ["类别", "代码", "受理件数"]
+    repair = next(row for row in cells if row[1] == "property_repair")
+    assert repair[2] == 2 and cells[0][9] == "签收用时中位数（小时）" and repair[9] == 1.0  # numbers, not text
+    assert cells[-1][0] == "合计" and cells[-1][2] == 4
 
 
 async def test_the_default_period_is_the_last_30_days(routing: Routing) -> None:

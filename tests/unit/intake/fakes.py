@@ -14,7 +14,6 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from services.intake.domain.channels import hash_key
 from services.intake.domain.request import Accepted, Change
 from services.intake.domain.status_view import keeps_cancelled
 from services.intake.store import IdempotencySlotTaken, TrackingCodeTaken
@@ -159,10 +158,6 @@ class FakeIntakeStore:
     def _public(doc: Document | None) -> Document | None:
         return None if doc is None else {k: v for k, v in doc.items() if k != "key_hash"}
 
-    async def channel_for_key(self, api_key: str) -> Document | None:
-        key_hash = hash_key(api_key)
-        return next((dict(d) for d in self.channels.values() if d["key_hash"] == key_hash and d["active"]), None)
-
     async def insert_channel(self, document: Document) -> bool:
         if document["_id"] in self.channels:
             return False
@@ -182,6 +177,5 @@ class FakeIntakeStore:
         doc.update(fields)
         return self._public(doc)
 
-    async def count_hit(self, window_id: str, expires_at: datetime) -> int:
-        self.windows[window_id] = self.windows.get(window_id, 0) + 1
-        return self.windows[window_id]
+    async def active_channels(self) -> list[Document]:
+        return [dict(d) for d in self.channels.values() if d["active"]]

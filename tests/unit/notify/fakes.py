@@ -1,22 +1,26 @@
 """An in-memory twin of notify's store (services/notify/store.py) for the fast service and worker tests.
 
-It keeps the guards the MongoDB store relies on: the recipient is first-write-wins, the team is applied
-only from a newer event, one inbox message per event, one delivery per (event, channel, recipient), a
-claim takes only due records (or expired leases) and an outcome is settled only by the lease holder.
+It keeps the guards the MongoDB store relies on: one document per request; an event is written once (its id
+is kept in the document); a blind write (an event that introduces the resident) applies only while no
+resident is stored; any other write only on the version it was decided on; a claim leases only a document
+with a due record and no live lease, and outcomes are settled only by the lease holder.
 """
 
 from __future__ import annotations
 
+import copy
 from datetime import datetime
 from typing import Any
 
-from services.notify.domain.deliveries import SENDING, claim_filter, claim_update
+from services.notify.domain.deliveries import claim_update
+from services.notify.domain.record import EventWrite, apply_update, next_due, recipient_of
+from services.notify.store import STALE, WRITTEN, Written
 
 Document = dict[str, Any]
 
 
 def apply(doc: Document, update: Document) -> None:
-    """The $set / $unset / $inc subset of a MongoDB update that the delivery rules use."""
+    """The $set / $unset / $inc subset of a MongoDB update (top-level fields)."""
     for key, value in update.get("$set", {}).items():
         doc[key] = value
     for key in update.get("$unset", {}):
@@ -25,89 +29,124 @@ def apply(doc: Document, update: Document) -> None:
         doc[key] = doc.get(key, 0) + value
 
 
-def matches(doc: Document, query: Document) -> bool:
-    """The claim filter: an $or of equalities and `$lte` bounds."""
-
-    def one(q: Document) -> bool:
-        for key, cond in q.items():
-            if isinstance(cond, dict):
-                if doc.get(key) is None or not doc[key] <= cond["$lte"]:
-                    return False
-            elif doc.get(key) != cond:
-                return False
-        return True
-
-    return any(one(q) for q in query["$or"])
+def _set_due(doc: Document) -> None:
+    due = next_due(doc["deliveries"])
+    if due is None:
+        doc.pop("due_at", None)
+    else:
+        doc["due_at"] = due
 
 
 class MemoryNotifyStore:
     """`NotifyStore` and `DeliveryQueue` on dicts."""
 
     def __init__(self, *deliveries: Document) -> None:
-        self.recipients: dict[str, Document] = {}
-        self.inbox: dict[str, Document] = {}
-        self.deliveries: dict[str, Document] = {d["_id"]: d for d in deliveries}
-        self.writes = 0  # inserts and updates that changed something: a redelivery must add none
+        self.requests: dict[str, Document] = {}
+        self.writes = 0  # writes that changed something: a redelivery must add none
+        self.add(*deliveries)
 
-    # --- recipients ---------------------------------------------------------------------------------
+    # --- for the tests -------------------------------------------------------------------------------
 
-    async def save_recipient(self, recipient: Document) -> None:
-        if recipient["_id"] not in self.recipients:
-            self.recipients[recipient["_id"]] = dict(recipient)
-            self.writes += 1
+    def add(self, *deliveries: Document) -> None:
+        """Put delivery records into their request's document, as an event (without a resident) would."""
+        for delivery in deliveries:
+            doc = self.requests.setdefault(delivery["request_id"], self._new(delivery["request_id"], delivery))
+            doc["deliveries"].append(dict(delivery))
+            doc["version"] += 1
+            _set_due(doc)
 
-    async def recipient(self, request_id: str) -> Document | None:
-        found = self.recipients.get(request_id)
-        return dict(found) if found is not None else None
+    @staticmethod
+    def _new(request_id: str, first: Document) -> Document:
+        return {
+            "_id": request_id,
+            "tracking_code": first.get("tracking_code"),
+            "events": [],
+            "messages": [],
+            "deliveries": [],
+            "version": 0,
+            "created_at": first.get("created_at"),
+        }
 
-    async def recipient_by_code(self, tracking_code: str) -> Document | None:
-        return next((dict(r) for r in self.recipients.values() if r["tracking_code"] == tracking_code), None)
+    @property
+    def deliveries(self) -> dict[str, Document]:
+        """Every delivery record by id (the stored dicts themselves)."""
+        return {d["_id"]: d for doc in self.requests.values() for d in doc["deliveries"]}
 
-    async def set_team(self, request_id: str, team_id: str, seq: int) -> None:
-        recipient = self.recipients.get(request_id)
-        if recipient is not None and recipient.get("team_seq", -1) < seq:
-            recipient.update(team_id=team_id, team_seq=seq)
-            self.writes += 1
+    @property
+    def recipients(self) -> dict[str, Document]:
+        return {rid: r for rid, doc in self.requests.items() if (r := recipient_of(doc)) is not None}
 
-    # --- inbox ---------------------------------------------------------------------------------------
+    @property
+    def inbox(self) -> dict[str, Document]:
+        return {m["_id"]: m for doc in self.requests.values() for m in doc["messages"]}
 
-    async def add_to_inbox(self, message: Document) -> bool:
-        if message["_id"] in self.inbox:
-            return False
-        self.inbox[message["_id"]] = dict(message)
+    # --- NotifyStore ---------------------------------------------------------------------------------
+
+    async def request(self, request_id: str) -> Document | None:
+        found = self.requests.get(request_id)
+        return copy.deepcopy(found) if found is not None else None
+
+    async def request_by_code(self, tracking_code: str) -> Document | None:
+        found = next((d for d in self.requests.values() if d.get("tracking_code") == tracking_code), None)
+        return copy.deepcopy(found) if found is not None else None
+
+    async def record(self, write: EventWrite) -> Written:
+        doc = self.requests.get(write.request_id)
+        if write.version is None:
+            if doc is not None and (write.event_id in doc["events"] or doc.get("recipient")):
+                return STALE
+        elif write.version == 0:
+            if doc is not None:
+                return STALE
+        elif doc is None or doc["version"] != write.version:
+            return STALE
+        if doc is None:
+            doc = self.requests[write.request_id] = self._new(write.request_id, {"created_at": write.now})
+        if write.tracking_code:
+            doc["tracking_code"] = write.tracking_code
+        if write.recipient is not None:
+            doc["recipient"] = {k: v for k, v in write.recipient.items() if k != "_id"}
+        if write.team is not None:
+            doc["team_id"], doc["team_seq"] = write.team
+        doc["events"].append(write.event_id)
+        if write.message is not None:
+            doc["messages"].append(dict(write.message))
+        doc["deliveries"].extend(dict(d) for d in write.deliveries)
+        if write.due_at is not None and (doc.get("due_at") is None or write.due_at < doc["due_at"]):
+            doc["due_at"] = write.due_at
+        doc["version"] += 1
+        doc["updated_at"] = write.now
         self.writes += 1
-        return True
+        return WRITTEN
 
-    async def inbox_for(self, tracking_code: str) -> list[Document]:
-        found = [m for m in self.inbox.values() if m["tracking_code"] == tracking_code]
-        return sorted(found, key=lambda m: (m["event_at"], m["created_at"]))
-
-    # --- deliveries ----------------------------------------------------------------------------------
-
-    async def add_delivery(self, delivery: Document) -> bool:
-        key = (delivery["event_id"], delivery["channel"], delivery["recipient"])
-        taken = {(d["event_id"], d["channel"], d["recipient"]) for d in self.deliveries.values()}
-        if delivery["_id"] in self.deliveries or key in taken:
-            return False
-        self.deliveries[delivery["_id"]] = dict(delivery)
-        self.writes += 1
-        return True
-
-    async def deliveries_for(self, request_id: str) -> list[Document]:
-        found = [d for d in self.deliveries.values() if d["request_id"] == request_id]
-        return sorted(found, key=lambda d: (d["created_at"], d["_id"]))
+    # --- DeliveryQueue -------------------------------------------------------------------------------
 
     async def claim_due(self, owner: str, now: datetime, lease_s: float) -> Document | None:
-        due = [d for d in self.deliveries.values() if matches(d, claim_filter(now))]
+        due = [
+            d
+            for d in self.requests.values()
+            if d.get("due_at") is not None
+            and d["due_at"] <= now
+            and (d.get("lease_until") is None or d["lease_until"] <= now)
+        ]
         if not due:
             return None
-        first = min(due, key=lambda d: d["next_attempt_at"] or now)
+        first = min(due, key=lambda d: d["due_at"])
         apply(first, claim_update(owner, now, lease_s))
-        return dict(first)
+        return copy.deepcopy(first)
 
-    async def settle(self, delivery_id: str, owner: str, update: Document) -> bool:
-        doc = self.deliveries[delivery_id]
-        if doc.get("status") != SENDING or doc.get("lease_owner") != owner:
+    async def settle(self, claimed: Document, owner: str, outcomes: dict[str, Document]) -> bool:
+        doc = self.requests.get(claimed["_id"])
+        if doc is None or doc.get("lease_owner") != owner:
             return False
-        apply(doc, update)
+        for delivery in doc["deliveries"]:
+            update = outcomes.get(delivery["_id"])
+            if update is not None:
+                after = apply_update(delivery, update)
+                delivery.clear()
+                delivery.update(after)  # in place: tests hold the stored dicts
+        for key in ("lease_owner", "lease_until"):
+            doc.pop(key, None)
+        doc["claims"] = 0
+        _set_due(doc)
         return True

@@ -84,11 +84,13 @@ def test_records_start_pending_sent_or_skipped() -> None:
     assert skipped["next_attempt_at"] is None and skipped["last_error"] == "no email address was given"
 
 
-def test_claim_leases_and_counts_the_attempt_and_defer_uncounts_it() -> None:
+def test_a_claim_leases_the_request_document_and_counts_the_lease_and_defer_counts_no_attempt() -> None:
     claim = claim_update("replica-a", NOW, 60)
-    assert claim["$set"]["lease_until"] == NOW + timedelta(seconds=60) and claim["$inc"] == {"attempts": 1}
+    assert claim["$set"] == {"lease_owner": "replica-a", "lease_until": NOW + timedelta(seconds=60)}
+    assert claim["$inc"] == {"claims": 1}
     later = NOW + timedelta(hours=5)
-    assert defer_update(later, NOW)["$inc"] == {"attempts": -1}
+    deferred = defer_update(later, NOW)
+    assert "attempts" not in deferred["$set"] and "$inc" not in deferred
     assert sent_update(NOW, "m-1")["$set"] == {
         "status": SENT,
         "sent_at": NOW,

@@ -118,13 +118,26 @@ def test_every_step_is_told_with_its_specific_facts() -> None:
         assert p.inbox is not None, event.type
         return p.inbox["body"]
 
-    assert "passed to Legal aid" in body(dispatched("r1", "HY0000000001", due_at=due))
+    assert "is now with Legal aid." in body(dispatched("r1", "HY0000000001", due_at=due))
     assert "09 Mar 2026 18:00" in body(dispatched("r1", "HY0000000001", due_at=due))  # local time, Shanghai
-    assert "re-assigned to Legal aid" in body(dispatched("r1", "HY0000000001", seq=5, redispatch=True))
-    assert "signed for" in body(task_event("task.claimed", "r1", "HY0000000001", seq=2))
+    again = body(dispatched("r1", "HY0000000001", seq=5, redispatch=True))
+    assert "now with Legal aid (a different team from before)" in again
+    assert "has taken on" in body(task_event("task.claimed", "r1", "HY0000000001", seq=2))
     assert "now working" in body(task_event("task.started", "r1", "HY0000000001", seq=3))
-    ext = body(task_event("task.extension_approved", "r1", "HY0000000001", seq=4, due_at=due + timedelta(days=7)))
+    ext = body(
+        task_event(
+            "task.extension_approved",
+            "r1",
+            "HY0000000001",
+            seq=4,
+            due_at=due + timedelta(days=7),
+            public_note="An old note from last week",
+            extension_reason="the spare part comes from the factory",
+        )
+    )
     assert "16 Mar 2026 18:00" in ext
+    # The extension's own reason, not the latest public note the event also carries.
+    assert "Why: the spare part comes from the factory" in ext and "old note" not in ext
     ret = body(task_event("task.returned", "r1", "HY0000000001", seq=5, reason_code="wrong_locality"))
     assert "outside this team's area" in ret
     moved = task_event(
@@ -133,8 +146,8 @@ def test_every_step_is_told_with_its_specific_facts() -> None:
     assert "from Mediation to Legal aid" in body(moved)
     resolved = body(task_event("task.resolved", "r1", "HY0000000001", seq=7, reply="The lawyer called you."))
     assert "The lawyer called you." in resolved and "https://portal.example/feedback/HY0000000001" in resolved
-    assert "reopened" in body(task_event("task.reopened", "r1", "HY0000000001", seq=8))
-    assert "closed" in body(task_event("task.closed", "r1", "HY0000000001", seq=9, reason="satisfied"))
+    assert "handled again" in body(task_event("task.reopened", "r1", "HY0000000001", seq=8))
+    assert "is completed" in body(task_event("task.closed", "r1", "HY0000000001", seq=9, reason="satisfied"))
     assert plan(task_event("task.closed", "r1", "HY0000000001", seq=9, reason="cancelled"), who).inbox is None
     # internal steps are not told to the resident
     assert (
@@ -145,7 +158,7 @@ def test_every_step_is_told_with_its_specific_facts() -> None:
 def test_chinese_is_the_default_language() -> None:
     e = submitted("r1", "HY0000000001")
     p = plan(dispatched("r1", "HY0000000001"), resident(e))
-    assert p.inbox is not None and p.inbox["language"] == "zh-CN" and "已派给法律援助组办理" in p.inbox["body"]
+    assert p.inbox is not None and p.inbox["language"] == "zh-CN" and "已由法律援助组处理" in p.inbox["body"]
 
 
 def test_the_webhook_carries_the_message_and_no_contact_details() -> None:
@@ -223,7 +236,7 @@ def test_a_returned_task_names_the_team_that_sent_it_back() -> None:
     raw = Envelope.model_validate({**returned.model_dump(), "data": data})
     p = plan(raw, resident(e))
     assert p.inbox is not None
-    assert p.inbox["body"].startswith("Legal aid has returned your request HY0000000001 because it is outside")
+    assert p.inbox["body"].startswith("Legal aid cannot handle your request HY0000000001 because it is outside")
 
 
 def test_a_duplicate_names_the_original_request() -> None:
@@ -231,4 +244,4 @@ def test_a_duplicate_names_the_original_request() -> None:
     dup = task_event("task.duplicate", "r1", "HY0000000001", seq=2, original_request_id="r0")
     raw = Envelope.model_validate({**dup.model_dump(), "data": {**dup.data, "original_tracking_code": "HY0000000000"}})
     p = plan(raw, resident(e))
-    assert p.inbox is not None and "（编号 HY0000000000）合并办理" in p.inbox["body"]
+    assert p.inbox is not None and "（查询码 HY0000000000）合并处理" in p.inbox["body"]

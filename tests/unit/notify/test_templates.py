@@ -58,7 +58,7 @@ def test_every_step_exists_in_both_languages(event_type: str, language: str) -> 
 def test_languages_differ_and_the_resolution_carries_reply_and_feedback_link() -> None:
     zh = SHIPPED.render("task.resolved", "zh-CN", CONTEXT)
     en = SHIPPED.render("task.resolved", "en", CONTEXT)
-    assert "已办结" in zh.subject and "resolved" in en.subject
+    assert "已处理完" in zh.subject and "resolved" in en.subject
     for rendered in (zh, en):
         assert CONTEXT["reply"] in rendered.body and CONTEXT["feedback_url"] in rendered.body
         assert f'href="{CONTEXT["feedback_url"]}"' in rendered.html

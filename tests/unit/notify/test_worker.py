@@ -33,8 +33,8 @@ class ScriptedSender:
         return "provider-1"
 
 
-def sms(now: datetime, urgent: bool = False, event_id: str = "e1") -> dict[str, Any]:
-    event = {"event_id": event_id, "event_type": "task.dispatched", "request_id": "r1", "tracking_code": "HY1"}
+def sms(now: datetime, urgent: bool = False, event_id: str = "e1", request_id: str = "r1") -> dict[str, Any]:
+    event = {"event_id": event_id, "event_type": "task.dispatched", "request_id": request_id, "tracking_code": "HY1"}
     return new_delivery(
         event=event,
         channel="sms",
@@ -140,10 +140,12 @@ async def test_an_outcome_after_the_lease_was_lost_is_not_recorded() -> None:
     w = worker(store, sender, clock)
     claimed = await store.claim_due("replica-a", clock(), 60)
     assert claimed is not None
-    # The lease expired and replica b took the delivery over (e.g. replica a was paused for minutes).
-    store.deliveries[claimed["_id"]]["lease_owner"] = "replica-b"
+    # The lease expired and replica b took the request over (e.g. replica a was paused for minutes).
+    store.requests[claimed["_id"]]["lease_owner"] = "replica-b"
     await w._process(claimed)
-    assert store.deliveries[claimed["_id"]]["status"] == "sending"  # replica b records its own outcome
+    assert sender.sent == ["e1:sms:resident"]  # sent (at least once) ...
+    doc = store.deliveries["e1:sms:resident"]
+    assert doc["status"] == PENDING and doc["attempts"] == 0  # ... but replica b records its own outcome
 
 
 async def test_a_delivery_whose_senders_keep_dying_is_given_up() -> None:
@@ -178,7 +180,7 @@ class GatedSender:
 
 async def test_at_most_concurrency_sends_are_in_flight_and_a_stop_records_them() -> None:
     clock = Clock(DAY)
-    store, sender = MemoryStore(*[sms(DAY, event_id=f"e{i}") for i in range(5)]), GatedSender()
+    store, sender = MemoryStore(*[sms(DAY, event_id=f"e{i}", request_id=f"r{i}") for i in range(5)]), GatedSender()
     w = worker(store, sender, clock, concurrency=2, poll_interval_s=60)
     w.start()
     await eventually(lambda: len(sender.started) == 2, timeout=5, what="two sends in flight")
@@ -199,7 +201,7 @@ async def test_a_wake_up_sends_new_records_without_waiting_for_the_poll() -> Non
     w = worker(store, sender, clock, poll_interval_s=60)
     w.start()
     await eventually(lambda: w.loop.passes >= 1, timeout=5, what="a first, empty pass")
-    await store.add_delivery(sms(DAY))
+    store.add(sms(DAY))
     w.wake()
     await eventually(lambda: sender.sent == ["e1:sms:resident"], timeout=5, what="the woken send")
     await w.stop()
@@ -227,3 +229,28 @@ async def test_a_failed_claim_frees_its_slot_and_the_loop_goes_on() -> None:
     w.wake()  # with its one slot still taken, the loop could never claim again
     await eventually(lambda: sender.sent == ["e1:sms:resident"], timeout=5, what="the send after the failure")
     await w.stop()
+
+
+class CountingStore(MemoryStore):
+    def __init__(self, *docs: dict[str, Any]) -> None:
+        super().__init__(*docs)
+        self.settles = 0
+
+    async def settle(self, claimed: dict[str, Any], owner: str, outcomes: dict[str, Any]) -> bool:
+        self.settles += 1
+        return await super().settle(claimed, owner, outcomes)
+
+
+async def test_the_due_records_of_one_request_go_out_under_one_lease_and_one_settle() -> None:
+    clock = Clock(DAY)
+    later = DAY + timedelta(minutes=5)
+    store = CountingStore(sms(DAY, event_id="e1"), sms(DAY, event_id="e2"), sms(later, event_id="e3"))
+    sender = ScriptedSender()
+    w = worker(store, sender, clock)
+    assert await step(w, store, clock)
+    assert sorted(sender.sent) == ["e1:sms:resident", "e2:sms:resident"] and store.settles == 1
+    assert store.requests["r1"]["due_at"] == later  # the third waits for its time
+    assert not await step(w, store, clock)
+    clock.now = later
+    assert await step(w, store, clock)
+    assert sender.sent[-1] == "e3:sms:resident" and "due_at" not in store.requests["r1"]

@@ -10,6 +10,47 @@
     first.focus();
   }
 
+  // The copy button of a tracking code: shown only where this script runs; without it the code is text.
+  Array.prototype.forEach.call(document.querySelectorAll("button[data-copy]"), function (button) {
+    var status = button.parentNode.querySelector("[data-copy-status]");
+    function done() {
+      if (status) {
+        status.textContent = button.getAttribute("data-copied");
+      }
+      button.setAttribute("data-copied-ok", "true");
+    }
+    function fallback(text) {
+      var field = document.createElement("textarea");
+      field.value = text;
+      field.setAttribute("readonly", "");
+      field.style.position = "absolute";
+      field.style.left = "-9999px";
+      document.body.appendChild(field);
+      field.select();
+      var ok = false;
+      try {
+        ok = document.execCommand("copy");
+      } catch (e) {
+        ok = false;
+      }
+      document.body.removeChild(field);
+      if (ok) {
+        done();
+      }
+    }
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      var text = button.getAttribute("data-copy");
+      if (navigator.clipboard && navigator.clipboard.writeText) {
+        navigator.clipboard.writeText(text).then(done, function () {
+          fallback(text);
+        });
+      } else {
+        fallback(text);
+      }
+    });
+  });
+
   Array.prototype.forEach.call(document.querySelectorAll("form[data-once]"), function (form) {
     form.addEventListener("submit", function () {
       var button = form.querySelector("button[type=submit]");

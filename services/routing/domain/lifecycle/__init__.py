@@ -7,6 +7,7 @@
 - clocks.py: the claim and handling clocks; change.py: the Outcome one guarded write stores.
 """
 
+from services.routing.domain.lifecycle.assignment import needs_loads
 from services.routing.domain.lifecycle.change import Outcome
 from services.routing.domain.lifecycle.clocks import is_overdue, next_check
 from services.routing.domain.lifecycle.commands import COMMANDS, Needs, StaffCommand
@@ -37,6 +38,7 @@ __all__ = [
     "feedback",
     "is_overdue",
     "legal_actions",
+    "needs_loads",
     "next_check",
     "not_accepted_record",
     "open_task",

@@ -2,9 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from services.routing.domain.errors import Invalid
 from services.routing.domain.lifecycle.permissions import TEAM
 from services.routing.domain.model import Context, StaffInfo
+from services.routing.domain.teams import Directory
+
+
+def on_duty_members(team_id: str, staff: Iterable[StaffInfo]) -> list[StaffInfo]:
+    return [s for s in staff if s.team == team_id and s.role == "member" and s.active and s.on_duty]
+
+
+def needs_loads(team_id: str, directory: Directory, staff: Iterable[StaffInfo]) -> bool:
+    """Whether choosing an assignee in the team compares loads: only a `load` team with more than one
+    member on duty (with one, that member is chosen; with none, the team queue)."""
+    return (
+        directory.has(team_id)
+        and directory.team(team_id).assignment == "load"
+        and (len(on_duty_members(team_id, staff)) > 1)
+    )
 
 
 def choose_assignee(team_id: str, ctx: Context) -> tuple[str | None, str]:
@@ -13,7 +30,7 @@ def choose_assignee(team_id: str, ctx: Context) -> tuple[str | None, str]:
     team = ctx.directory.team(team_id)
     if team.assignment != "load":
         return None, f"team:{team_id}:queue"
-    on_duty = [s for s in ctx.members(team_id, ("member",)) if s.on_duty]
+    on_duty = on_duty_members(team_id, ctx.staff)
     if not on_duty:
         return None, f"team:{team_id}:load:nobody-on-duty"
     chosen = min(on_duty, key=lambda s: (ctx.loads.get(s.username, 0), s.username))

@@ -54,6 +54,7 @@ def open_task(
         filed_by=submitted.filed_by,
         vulnerability=list(submitted.resident.vulnerability),
         attributes=dict(submitted.attributes),
+        answer_labels={code: label.model_dump() for code, label in submitted.answer_labels.items()},
         language=submitted.resident.language,
         resident=submitted.resident.model_dump(include={"name", "phone", "email", "language", "preferred_channel"}),
         status="dispatched",

@@ -208,7 +208,7 @@ def _decide_extension(c: Change, p: cmd.ApproveExtension | cmd.DenyExtension) ->
     if approve:
         t.handle_due_at = t.due_at = t.extension.requested_due_at
         t.sla.handle = Marks()
-        c.event(TaskExtensionApproved)
+        c.event(TaskExtensionApproved, extension_reason=t.extension.reason)
     else:
         c.event(TaskExtensionDenied)
     c.record(
