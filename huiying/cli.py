@@ -218,7 +218,10 @@ def main(argv: list[str] | None = None) -> int:
     doctor.add_argument("--fix", action="store_true", help="start RabbitMQ; as root, apt-get install what is missing")
     doctor.set_defaults(func=cmd_doctor)
 
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # a usage mistake (one line already printed) or --help: its exit code
+        return exc.code if isinstance(exc.code, int) else 2
     try:
         result: int = args.func(args)
     except KeyboardInterrupt:
