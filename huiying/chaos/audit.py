@@ -174,13 +174,29 @@ def tally(
     done: Completion,
     witness: list[aio_pika.abc.AbstractIncomingMessage],
     work_items: list[aio_pika.abc.AbstractIncomingMessage],
+    tag: str = "",
 ) -> Tally:
+    """`tag`: this run's marker in the descriptions; late at-least-once copies belonging to an earlier run on
+    the same stack (same message id, after that run's drain) are not this run's and are left out."""
     ids = {i["id"] for i in accepted}
+    marker = f"chaos {tag} #"
+
+    def ours(body: bytes, rid: str) -> bool:
+        if rid in ids:
+            return True
+        try:
+            doc = json.loads(body)
+        except ValueError:
+            return False
+        return marker in str(doc.get("description") or (doc.get("data") or {}).get("description") or "")
+
     t = Tally(accepted=len(accepted))
     # Events: distinct event ids per (request, type); copies of one id are redeliveries.
     events: dict[tuple[str, str], set[str]] = defaultdict(set)
     copies = Counter[str]()
     for m in witness:
+        if m.correlation_id and not ours(m.body, m.correlation_id):
+            continue
         events[(m.correlation_id or "", m.type or "")].add(m.message_id or "")
         copies[m.message_id or ""] += 1
     work: dict[str, set[str]] = defaultdict(set)
@@ -189,6 +205,8 @@ def tally(
             rid = json.loads(m.body)["request_id"]
         except (ValueError, KeyError):
             rid = ""
+        if not ours(m.body, rid):
+            continue
         work[rid].add(m.message_id or "")
         copies[m.message_id or ""] += 1
     t.redelivered = sum(n - 1 for n in copies.values())

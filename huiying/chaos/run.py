@@ -175,7 +175,7 @@ def exercise(scene: Scene, fault: Fault, *, n: int, rate: float, say: Callable[[
             return seen, items
 
         seen, items = asyncio.run(read_all())
-        t = audit.tally(list(loaded.accepted.values()), done, seen, items)
+        t = audit.tally(list(loaded.accepted.values()), done, seen, items, tag)
     finally:
         if scene.cluster is not None:
             for name in scene.revive:
