@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast bench schemas screenshots lint typecheck clean
+.PHONY: run test test-fast bench chaos prereqs schemas screenshots lint typecheck clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 13) else "Python 3.13+ is required (pyenv install 3.13)")'
@@ -14,10 +14,22 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 run: $(STAMP)
+	@echo "make run: the command is $(VENV)/bin/huiying (or \`. $(VENV)/bin/activate\` and then huiying)"
 	$(VENV)/bin/huiying run
 
-test: $(STAMP)
-	$(PY) -m pytest -q -p no:randomly
+# What the tests need on this machine (chromium, a CJK font, RabbitMQ): checked, and installed or started
+# where this user can; otherwise one line says what to install and the tests that can run, run.
+prereqs: $(STAMP)
+	@$(VENV)/bin/huiying doctor --fix || echo "make prereqs: RabbitMQ is needed by most tests (see the line above)"
+
+test: $(STAMP) prereqs
+	$(PY) -m pytest -q -p no:randomly -rs
+
+# The chaos suite: 1,000 requests per fault on a private RabbitMQ node, then on a private 3-node cluster.
+chaos: $(STAMP)
+	$(VENV)/bin/huiying chaos -n 1000 --rate 20
+	$(VENV)/bin/huiying chaos -n 1000 --rate 20 --replicas 3 --fault replica-killed
+	$(VENV)/bin/huiying chaos -n 1000 --rate 20 --nodes 3
 
 # The domain and the service layers against in-memory fakes: no broker, no database, well under 30 s.
 test-fast: $(STAMP)

@@ -6,7 +6,14 @@ huiying mongo ...           one embedded MongoDB-wire server (used by `run`)
 huiying bench               submit N requests and print throughput and latency figures
 huiying schemas [--check]   write (or check) the event JSON Schemas and the AsyncAPI document
 huiying dlq QUEUE [--replay] show (or move back) what is in a queue's dead-letter queue
+huiying chaos               inject faults under load on a private RabbitMQ node (or three) and count
+huiying doctor [--fix]      check (and with --fix install) what the tests and `make run` need
+huiying cluster ...         a local three-node RabbitMQ cluster (start, kill a node, status, stop)
 huiying topology ACTION     show | apply | migrate | definitions [--check]: the event topology and its policies
+huiying triage-eval         emergency triage's recall and false-referral rate on a labelled corpus
+
+Operator mistakes get one line on stderr and a non-zero exit code, never a traceback
+(HUIYING_DEBUG=1 shows the traceback of an unexpected error).
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
+import os
 import sys
 from pathlib import Path
 
@@ -87,10 +95,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_run(_args: argparse.Namespace) -> int:
+def cmd_run(args: argparse.Namespace) -> int:
     from huiying.stack import run_foreground
 
-    return run_foreground(_settings())
+    return run_foreground(_settings(), replicas=args.replicas)
 
 
 def cmd_mongo(args: argparse.Namespace) -> int:
@@ -118,6 +126,24 @@ def cmd_dlq(args: argparse.Namespace) -> int:
     return asyncio.run(dlq.main(_settings(), args.queue, replay=args.replay, limit=args.limit))
 
 
+def cmd_chaos(args: argparse.Namespace) -> int:
+    from huiying.chaos import cli as chaos_cli
+
+    return chaos_cli.main(args)
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    import huiying.doctor as doctor
+
+    return doctor.main(fix=args.fix)
+
+
+def cmd_cluster(args: argparse.Namespace) -> int:
+    from huiying import cluster
+
+    return cluster.main(args)
+
+
 def cmd_topology(args: argparse.Namespace) -> int:
     from huiying import topology
 
@@ -130,11 +156,35 @@ def cmd_triage_eval(args: argparse.Namespace) -> int:
     return triage_eval.run(args.corpus, args.rules)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="huiying", description="Huiying (回应) community service desk")
-    sub = parser.add_subparsers(dest="command", required=True)
+def positive(kind: type[int] | type[float] = int) -> argparse._ActionType:
+    def parse(text: str) -> int | float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be greater than 0, not {text}")
+        return value
 
-    sub.add_parser("run", help="run the whole stack in the foreground").set_defaults(func=cmd_run)
+    return parse
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse's usage errors in one line: `huiying bench: argument -n/--requests: must be ... (see --help)`."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = OneLineParser(prog="huiying", description="Huiying (回应) community service desk")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
+
+    run = sub.add_parser("run", help="run the whole stack in the foreground")
+    run.add_argument(
+        "--replicas", type=positive(), default=1, help="N of each service; replica k listens on port + 100*k"
+    )
+    run.set_defaults(func=cmd_run)
 
     serve = sub.add_parser("serve", help="run one service")
     serve.add_argument("service", choices=SERVICES)
@@ -150,8 +200,8 @@ def main(argv: list[str] | None = None) -> int:
     mongo.set_defaults(func=cmd_mongo)
 
     bench = sub.add_parser("bench", help="submit N requests and print figures")
-    bench.add_argument("-n", "--requests", type=int, default=500)
-    bench.add_argument("-c", "--concurrency", type=int, default=50)
+    bench.add_argument("-n", "--requests", type=positive(), default=500)
+    bench.add_argument("-c", "--concurrency", type=positive(), default=50)
     bench.add_argument("--spawn", action="store_true", help="start a private stack (fresh data) and bench it")
     bench.add_argument("--engine", choices=["sqlite", "memory"], default="sqlite", help="with --spawn")
     bench.add_argument("--intake-url", default="http://127.0.0.1:8001")
@@ -163,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     bench.add_argument("--json", default=None, metavar="FILE", help="also write the figures as one JSON object")
     bench.add_argument("--api-key", default="dev-web-key")
-    bench.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for every inbox")
+    bench.add_argument("--timeout", type=positive(float), default=600.0, help="seconds to wait for every inbox")
     bench.set_defaults(func=cmd_bench)
 
     schemas = sub.add_parser("schemas", help="write the event JSON Schemas and AsyncAPI document")
@@ -174,8 +224,17 @@ def main(argv: list[str] | None = None) -> int:
     dlq = sub.add_parser("dlq", help="inspect or replay a dead-letter queue")
     dlq.add_argument("queue", help="the consumer queue, e.g. routing.request-events")
     dlq.add_argument("--replay", action="store_true", help="move the messages back to the queue")
-    dlq.add_argument("--limit", type=int, default=100)
+    dlq.add_argument("--limit", type=positive(), default=100)
     dlq.set_defaults(func=cmd_dlq)
+
+    from huiying.chaos.cli import add_parser as add_chaos
+    from huiying.cluster import add_parser as add_cluster
+
+    add_chaos(sub, positive).set_defaults(func=cmd_chaos)
+    add_cluster(sub).set_defaults(func=cmd_cluster)
+    doctor = sub.add_parser("doctor", help="check what the tests and `make run` need (chromium, a CJK font, RabbitMQ)")
+    doctor.add_argument("--fix", action="store_true", help="start RabbitMQ; as root, apt-get install what is missing")
+    doctor.set_defaults(func=cmd_doctor)
 
     topology = sub.add_parser("topology", help="show, apply or migrate the event topology; write its definitions")
     topology.add_argument("action", choices=["show", "apply", "migrate", "definitions"])
@@ -190,8 +249,24 @@ def main(argv: list[str] | None = None) -> int:
     evaluate.add_argument("--rules", type=Path, help="emergency rules (default: deploy/intake/emergency.yaml)")
     evaluate.set_defaults(func=cmd_triage_eval)
 
-    args = parser.parse_args(argv)
-    result: int = args.func(args)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # a usage mistake (one line already printed) or --help: its exit code
+        return exc.code if isinstance(exc.code, int) else 2
+    try:
+        result: int = args.func(args)
+    except KeyboardInterrupt:
+        print(f"huiying {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if os.environ.get("HUIYING_DEBUG"):
+            raise
+        # The safety net: a mistake or an outage the command did not foresee is still one line.
+        print(
+            f"huiying {args.command}: {type(exc).__name__}: {(str(exc) or '-').splitlines()[0]}",
+            file=sys.stderr,
+        )
+        return 1
     return result
 
 

@@ -2,18 +2,33 @@
 
 from __future__ import annotations
 
+import sys
+
 import aio_pika
+import aiormq
 
 from shared.bus import ERROR_HEADER
+from shared.redact import redact_url
 from shared.settings import Settings
+from shared.topology import CONSUMER_QUEUES
 
 
 async def main(settings: Settings, queue: str, *, replay: bool, limit: int) -> int:
     name = settings.queue(queue) if not queue.startswith(settings.queue_prefix) else queue
-    connection = await aio_pika.connect(settings.amqp_urls[0])
+    url = settings.amqp_urls[0]
+    try:
+        connection = await aio_pika.connect(url, timeout=10)
+    except (OSError, TimeoutError, aiormq.exceptions.AMQPError) as exc:
+        print(f"huiying dlq: RabbitMQ does not answer at {redact_url(url)} ({type(exc).__name__})", file=sys.stderr)
+        return 1
     async with connection:
         channel = await connection.channel(publisher_confirms=True)
-        dlq = await channel.declare_queue(f"{name}.dlq", passive=True)
+        try:
+            dlq = await channel.declare_queue(f"{name}.dlq", passive=True)
+        except aiormq.exceptions.ChannelNotFoundEntity:
+            known = ", ".join(q.name for q in CONSUMER_QUEUES)
+            print(f"huiying dlq: there is no queue {name}.dlq; the consumer queues are {known}", file=sys.stderr)
+            return 2
         print(f"{name}.dlq holds {dlq.declaration_result.message_count} message(s)")
         moved = 0
         for _ in range(limit):

@@ -40,7 +40,10 @@ class Management:
             parts = urlsplit(url)
             user, password = broker_login(url)
             vhost = unquote(parts.path[1:]) if len(parts.path) > 1 else "/"
-            base = settings.amqp_management_url or f"http://{parts.hostname or '127.0.0.1'}:15672/"
+            # RabbitMQ's own pairing (5672 -> 15672): a node on another AMQP port is never mistaken for the
+            # machine's default broker, whose policies it would otherwise change.
+            port = (parts.port or 5672) + 10000
+            base = settings.amqp_management_url or f"http://{parts.hostname or '127.0.0.1'}:{port}/"
             out.append(cls(base.rstrip("/"), user, password, vhost))
             if settings.amqp_management_url:
                 break

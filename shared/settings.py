@@ -65,7 +65,7 @@ class Settings(BaseSettings):
     # "apply": each service puts them in place at start-up through the management HTTP API;
     # "skip": the operator does (`huiying topology apply`, or deploy/rabbitmq/definitions.json).
     broker_policies: Literal["apply", "skip"] = "apply"
-    # The management API; empty means http://<first AMQP host>:15672/ with the AMQP URL's login.
+    # The management API; empty means http://<AMQP host>:<AMQP port + 10000>/ (5672 -> 15672) with the AMQP login.
     amqp_management_url: str = ""
     # Queues idle this long are deleted by the broker: for throwaway stacks (tests, benches) only.
     queue_expires_ms: int | None = Field(None, ge=1000)

@@ -131,3 +131,122 @@ def test_prod_mode_with_dev_secrets_refuses_to_start(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "HUIYING_JWT_SECRET still has its dev default" in result.stderr
     assert os.linesep not in result.stderr.strip()
+
+
+def children_serving(proc: subprocess.Popen[bytes], service: str, port: str) -> list[psutil.Process]:
+    return [
+        c
+        for c in psutil.Process(proc.pid).children(recursive=True)
+        if c.is_running()
+        and c.status() != psutil.STATUS_ZOMBIE
+        and f"serve {service} --port {port}" in " ".join(c.cmdline())
+    ]
+
+
+def test_run_with_replicas_prints_every_url_restarts_a_killed_service_and_a_second_run_names_the_taken_port(
+    tmp_path: Path, amqp_url: str
+) -> None:
+    env = stack_env(tmp_path, HUIYING_LOG_LEVEL="WARNING")
+    base = {s: int(env[f"HUIYING_{s.upper()}_PORT"]) for s in ("intake", "routing", "notify")}
+    intake, routing = f"http://127.0.0.1:{base['intake']}", f"http://127.0.0.1:{base['routing']}"
+    second_routing = f"http://127.0.0.1:{base['routing'] + 100}"
+    log = tmp_path / "run.log"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "huiying.cli", "run", "--replicas", "2"],
+        env=env,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_sync(
+            lambda: (
+                up(proc, log, intake, routing, second_routing, f"http://127.0.0.1:{base['intake'] + 100}")
+                and "Huiying is running" in log.read_text()
+            ),
+            timeout=120,
+            what="two replicas of each service and the banner",
+        )
+        banner = log.read_text()
+        for url in (
+            f"{intake}/",
+            f"{routing}/console/",
+            f"{routing}/console/ledger",
+            *(f"http://127.0.0.1:{p}/docs" for p in base.values()),
+            second_routing,
+        ):
+            assert url in banner, url
+        assert "dev-password" in banner and "supervisor" in banner and "restarted with back-off" in banner
+        assert len(psutil.Process(proc.pid).children(recursive=True)) == 9  # three databases, six services
+
+        # A second `huiying run` on the same ports: one line naming the port and the process holding it.
+        second = subprocess.run(
+            [sys.executable, "-m", "huiying.cli", "run"], env=env, capture_output=True, text=True, timeout=60
+        )
+        assert second.returncode == 1
+        lines = second.stderr.strip().splitlines()
+        assert len(lines) == 1, second.stderr
+        assert f"port {base['intake']} (intake) is taken by pid " in lines[0] and "huiying.cli serve intake" in lines[0]
+
+        # kill -9 of one replica: the stack stays up, the replica is restarted and serves again.
+        [victim] = children_serving(proc, "routing", str(base["routing"] + 100))
+        victim.kill()
+        wait_sync(
+            lambda: (
+                "routing-2 exited with code -9; restarting it in" in log.read_text()
+                and "routing-2 restarted (restart 1" in log.read_text()
+            ),
+            timeout=30,
+            what="the restart notice",
+        )
+        wait_sync(lambda: up(proc, log, second_routing), timeout=60, what="the restarted replica")
+        assert [c.pid for c in children_serving(proc, "routing", str(base["routing"] + 100))] != [victim.pid]
+        assert proc.poll() is None
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(60) == 0
+        delete_stack_topology(env)
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["bench", "-n", "-5"], "huiying bench: argument -n/--requests: must be greater than 0, not -5"),
+        (["chaos", "--rate", "0"], "huiying chaos: argument --rate: must be greater than 0, not 0"),
+        (["run", "--replicas", "x"], "huiying run: argument --replicas: 'x' is not a number"),
+        (["dlq", "no-such-queue"], "huiying dlq: there is no queue "),
+        (["cluster", "kill", "--dir", "/nonexistent/cluster"], "huiying cluster: no cluster in /nonexistent/cluster"),
+    ],
+)
+def test_cli_mistakes_get_one_line_and_no_traceback(
+    tmp_path: Path, amqp_url: str, argv: list[str], expected: str
+) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "huiying.cli", *argv],
+        env=stack_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(expected), result.stderr
+
+
+def test_doctor_says_in_one_line_what_to_install_and_lets_the_rest_run(tmp_path: Path, amqp_url: str) -> None:
+    env = {**stack_env(tmp_path), "HUIYING_TEST_CHROMIUM": str(tmp_path / "no-chromium")}
+    result = subprocess.run(
+        [sys.executable, "-m", "huiying.cli", "doctor"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0  # RabbitMQ answers: the tests can run, the browser tests skip
+    assert "MISSING  chromium" in result.stdout and "ok       rabbitmq" in result.stdout
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "sudo apt-get install chromium" in lines[0] and "browser tests will be skipped" in lines[0]
+
+    env["HUIYING_AMQP_URL"] = f"amqp://guest:guest@127.0.0.1:{free_port()}/"
+    result = subprocess.run(
+        [sys.executable, "-m", "huiying.cli", "doctor"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 1
+    [line] = result.stderr.strip().splitlines()
+    assert "missing chromium, rabbitmq" in line and "rabbitmq-server -detached" in line

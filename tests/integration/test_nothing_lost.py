@@ -228,7 +228,7 @@ async def test_a_database_outage_is_retried_with_a_delay_and_nothing_is_lost(
 async def test_publishing_survives_a_broker_restart(make_settings: Callable[..., Any], run_service: Any) -> None:
     broker = await asyncio.to_thread(private_broker.make_private_broker)
     try:
-        overrides = {"amqp_url": broker.url}
+        overrides = {"amqp_url": broker.url, "amqp_management_url": broker.management_url}
         async with (
             run_service("intake", **overrides) as (intake, _),
             run_service("routing", **overrides),

@@ -155,6 +155,8 @@ def curl_commands(markdown: str) -> list[list[str]]:
                 words = shlex.split(pending, comments=True)
             except ValueError:
                 continue  # a quoted body goes on over the next line, as in the shell
+            if words and re.fullmatch(r"\w+=\$\(curl", words[0]):  # CODE=$(curl ... | python3 ...): the curl
+                words = ["curl", *words[1 : words.index("|") if "|" in words else None]]
             if words[:1] == ["curl"] and "POST" in words and any(SUBMIT.search(w) for w in words):
                 commands.append(words)
             pending = ""
