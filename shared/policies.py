@@ -42,7 +42,10 @@ class Management:
             vhost = unquote(parts.path[1:]) if len(parts.path) > 1 else "/"
             # RabbitMQ's own pairing (5672 -> 15672): a node on another AMQP port is never mistaken for the
             # machine's default broker, whose policies it would otherwise change.
+            # A node past port 55535 cannot follow the pairing: it needs HUIYING_AMQP_MANAGEMENT_URL.
             port = (parts.port or 5672) + 10000
+            if port > 65535 and not settings.amqp_management_url:
+                continue
             base = settings.amqp_management_url or f"http://{parts.hostname or '127.0.0.1'}:{port}/"
             out.append(cls(base.rstrip("/"), user, password, vhost))
             if settings.amqp_management_url:

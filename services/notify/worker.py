@@ -118,9 +118,18 @@ class DeliveryWorker:
         # Leases taken with no outcome recorded: the replicas before us died mid-send.
         abandoned = int(claimed.get("claims") or 1) - 1
         due = due_deliveries(claimed, now)
-        # At once, so the lease only has to outlast the slowest send (the channels' timeouts).
-        outcomes = await asyncio.gather(*(self._attempt(d, abandoned, now) for d in due))
-        results = {d["_id"]: (d, outcome, update) for d, (outcome, update) in zip(due, outcomes, strict=True)}
+        # The channels at once, each channel's messages one after another in the order they were made: a
+        # resident reads "passed to a team" before "a staff member has taken it on" (the lease has to outlast
+        # one channel's sends).
+        by_channel: dict[str, list[Document]] = {}
+        for delivery in due:
+            by_channel.setdefault(delivery["channel"], []).append(delivery)
+
+        async def in_order(deliveries: list[Document]) -> list[tuple[Document, tuple[str, Document]]]:
+            return [(d, await self._attempt(d, abandoned, now)) for d in deliveries]
+
+        sent = [pair for channel in await asyncio.gather(*map(in_order, by_channel.values())) for pair in channel]
+        results = {d["_id"]: (d, outcome, update) for d, (outcome, update) in sent}
         if not await self.store.settle(claimed, self.owner, {did: update for did, (_, _, update) in results.items()}):
             log.warning(
                 "lost the lease before settling; another replica has these deliveries", request_id=claimed["_id"]

@@ -33,6 +33,9 @@ def stack_env(tmp: Path, **extra: str) -> dict[str, str]:
             "HUIYING_RETRY_DELAY_MS": "300",
             "HUIYING_OUTBOX_SWEEP_INTERVAL_S": "0.5",
             "HUIYING_LOG_LEVEL": "INFO",
+            # Browser and e2e tests sign in as the same seeded accounts many times a minute; the sign-in
+            # throttle itself is tested in tests/integration/routing/test_signin_and_limits.py.
+            "HUIYING_ROUTING_LOGIN_PER_ACCOUNT": "0",
             **{f"HUIYING_{s.upper()}_PORT": str(free_port()) for s in ("intake", "routing", "notify")},
         }
     )

@@ -22,10 +22,10 @@ pytestmark = pytest.mark.skipif(not available(), reason="needs rabbitmq-server a
 def broker() -> Iterator[PrivateBroker]:
     node = make_private_broker()
     try:
-        done = node._ctl("import_definitions", str(DEFINITIONS))
+        done = node.ctl("import_definitions", str(DEFINITIONS))
         assert done.returncode == 0, done.stderr
         for service in ("intake", "routing"):
-            node._ctl("change_password", f"huiying-{service}", f"{service}-secret")
+            node.ctl("change_password", f"huiying-{service}", f"{service}-secret")
         yield node
     finally:
         node.destroy()
@@ -73,7 +73,7 @@ async def test_intake_may_publish_requests_but_not_task_events(broker: PrivateBr
 
 
 def test_the_definitions_carry_the_queue_policies(broker: PrivateBroker) -> None:
-    listing = broker._ctl("list_queues", "-p", "huiying", "name", "policy", "arguments", "--quiet").stdout
+    listing = broker.ctl("list_queues", "-p", "huiying", "name", "policy", "arguments", "--quiet").stdout
     rows = {line.split("\t")[0]: line.split("\t")[1:] for line in listing.splitlines() if "\t" in line}
     assert rows["routing.request-events"][0] == "routing.request-events"
     assert rows["notify.events.retry"][0] == "notify.events.retry"
