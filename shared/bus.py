@@ -198,12 +198,13 @@ class Bus:
         if self.settings.broker_policies == "apply":
             await apply_policies(self.settings, (topology or self.topology).policies())
 
-    async def _declare(self, exchanges: list[Exchange], queues: list[Queue]) -> None:
+    async def _declare(self, exchanges: list[Exchange], queues: list[Queue], *, policies: bool = True) -> None:
         channel = self.channel
         for exchange in exchanges:
             await channel.declare_exchange(exchange.name, aio_pika.ExchangeType(exchange.type), durable=True)
         # Policies before queues: a queue is never without its dead-lettering, not even for a moment.
-        await self.apply_policies()
+        if policies:
+            await self.apply_policies()
         for queue in queues:
             declared = await self._declare_queue(queue.name)
             for binding in queue.bindings:
@@ -322,11 +323,13 @@ class Bus:
     def work_queue_name(self, team_id: str) -> str:
         return self.settings.queue(f"work.{team_id}")
 
-    async def declare_work_queue(self, team_id: str) -> str:
+    async def declare_work_queue(self, team_id: str, *, policies: bool = True) -> str:
         """`work.<team_id>` (shared/topology.py): a durable quorum queue on the direct exchange `huiying.work`
-        (key = team id), with its own `.dlq`, so a team's own system can consume it as a competing consumer."""
+        (key = team id), with its own `.dlq`, so a team's own system can consume it as a competing consumer.
+        `policies=False` declares the queues again without the management API: policies live on the broker
+        by name, so they outlast a deleted queue and hold for it again once it is declared."""
         self.topology = self.topology.with_teams([team_id])
-        await self._declare(self.topology.exchanges()[3:], self.topology.team_queues(team_id))
+        await self._declare(self.topology.exchanges()[3:], self.topology.team_queues(team_id), policies=policies)
         return self.topology.work_queue(team_id)
 
     async def publish_work_item(self, team_id: str, body: bytes, *, message_id: str) -> None:

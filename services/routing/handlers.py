@@ -81,11 +81,13 @@ class WorkItemPublisher:
         try:
             await self.bus.publish_work_item(item.team_id, body, message_id=message_id)
         except DeliveryError:
-            # Unroutable: someone deleted the team's queue. Declare it again and publish once more; if that
-            # fails too the message is retried later (RetryLater), never dropped.
-            log.warning("work queue missing; declaring it again", team=item.team_id)
+            # Returned or refused: someone deleted the team's queue, or its leader just died (a cluster). Declare
+            # it again (its policies were put in place at start-up and outlast the queue, so this needs no
+            # management API, whose node may be the one that died) and publish once more; if that fails too
+            # the message is retried later (RetryLater), never dropped.
+            log.warning("work queue refused the item; declaring it again", team=item.team_id)
             try:
-                await self.bus.declare_work_queue(item.team_id)
+                await self.bus.declare_work_queue(item.team_id, policies=False)
                 await self.bus.publish_work_item(item.team_id, body, message_id=message_id)
             except DeliveryError as exc:
                 raise RetryLater(f"work queue for {item.team_id} is not routable: {exc}") from exc
