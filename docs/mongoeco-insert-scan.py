@@ -8,6 +8,11 @@ collection, on both engines.
   collection, because the `_id` fast path only takes a filter that is exactly `{"_id": x}`.
 - SQLite, an insert into a collection with a unique secondary index: "is there an array in this field?" is
   answered by a SQL scan, cached only until the next write.
+- memory, a guarded upsert whose `_id` is not stored yet (`update_one({"_id": new, "n": {"$exists": False}}, ...,
+  upsert=True)`): the `_id` look-up finds nothing and the engine then matches the filter against every document.
+- a claim `find_one_and_update({"due": {"$lte": now}}, ..., sort=[("due", 1)])` on an indexed date: the memory
+  engine uses an index for equality only, so it matches every document; SQLite, because of the sort, reads and
+  decodes every document in Python.
 
 Run:  python docs/mongoeco-insert-scan.py --engine sqlite            (mongoeco as released)
       python docs/mongoeco-insert-scan.py --engine sqlite --patched  (with huiying/mongoeco_patch.py)
@@ -21,6 +26,7 @@ import asyncio
 import tempfile
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +42,7 @@ async def timed(calls: list[Any]) -> float:
 
 async def measure(
     engine_name: str, sample: int, sizes: tuple[int, ...] = SIZES
-) -> list[tuple[int, float, float, float]]:
+) -> list[tuple[int, float, float, float, float, float]]:
     from mongoeco import AsyncMongoClient
     from mongoeco.engines.memory import MemoryEngine
     from mongoeco.engines.sqlite import SQLiteEngine
@@ -47,6 +53,8 @@ async def measure(
         async with AsyncMongoClient(engine) as client:
             coll = client["repro"]["docs"]
             await coll.create_index("code", unique=True)
+            await coll.create_index("due", sparse=True)
+            now = datetime(2026, 1, 1, tzinfo=UTC)
             stored = 0
             for size in sizes:
                 # Fill up to `size` with one bulk insert (cheap), then time single writes at that size.
@@ -56,9 +64,26 @@ async def measure(
                 insert = await timed([coll.insert_one({"_id": i, "code": i, "n": 1}) for i in ids])
                 update = await timed([coll.update_one({"_id": i}, {"$inc": {"n": 1}}) for i in ids])
                 guarded = await timed([coll.update_one({"_id": i, "n": {"$gte": 1}}, {"$inc": {"n": 1}}) for i in ids])
-                stored = size + sample
-                rows.append((size, insert, update, guarded))
-                print(f"{size:>8} {insert:>11.2f} {update:>11.2f} {guarded:>17.2f}", flush=True)
+                new = [str(uuid.uuid4()) for _ in range(sample)]
+                upsert = await timed(
+                    [
+                        coll.update_one({"_id": i, "n": {"$exists": False}}, {"$set": {"n": 1, "code": i}}, upsert=True)
+                        for i in new
+                    ]
+                )
+                await coll.update_many({"_id": {"$in": ids}}, {"$set": {"due": now - timedelta(minutes=1)}})
+                claim = await timed(
+                    [
+                        coll.find_one_and_update({"due": {"$lte": now}}, {"$unset": {"due": ""}}, sort=[("due", 1)])
+                        for _ in ids
+                    ]
+                )
+                stored = size + 2 * sample
+                rows.append((size, insert, update, guarded, upsert, claim))
+                print(
+                    f"{size:>8} {insert:>11.2f} {update:>11.2f} {guarded:>17.2f} {upsert:>13.2f} {claim:>12.2f}",
+                    flush=True,
+                )
     return rows
 
 
@@ -74,7 +99,9 @@ def main() -> None:
 
         print(apply())
     print(f"engine {args.engine}{' (patched)' if args.patched else ''}: milliseconds per single write")
-    print(f"{'stored':>8} {'insert_one':>11} {'update _id':>11} {'update _id+guard':>17}")
+    heads = (("stored", 8), ("insert_one", 11), ("update _id", 11), ("update _id+guard", 17))
+    heads += (("upsert new _id", 13), ("sorted claim", 12))
+    print(" ".join(f"{h:>{w}}" for h, w in heads))
     asyncio.run(measure(args.engine, args.sample, tuple(int(x) for x in args.sizes.split(","))))
 
 

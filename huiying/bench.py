@@ -161,7 +161,16 @@ async def run(
     rate: float | None = None,
     pids: dict[str, int] | None = None,
 ) -> dict[str, Any]:
-    from huiying.bench_measure import cpu_seconds, db_commands, events_handled, per_request, rss_mb, wait_until_quiet
+    from huiying.bench_measure import (
+        cpu_seconds,
+        db_commands,
+        db_commands_by_name,
+        events_handled,
+        per_request,
+        per_request_by_name,
+        rss_mb,
+        wait_until_quiet,
+    )
 
     limits = httpx.Limits(max_connections=c + 20, max_keepalive_connections=c + 20)
     async with httpx.AsyncClient(timeout=60, limits=limits) as client:
@@ -169,6 +178,7 @@ async def run(
         print(f"submitting {n} requests {how} to {urls['intake']} ...")
         commands0, cpu0 = await db_commands(client, urls), cpu_seconds(pids or {})
         writes0 = await db_commands(client, urls, writes=True)
+        by_name0 = await db_commands_by_name(client, urls)
         handled0 = await events_handled(client, urls)
         accepted, elapsed = await submit_all(client, urls["intake"], key, n, c, rate)
         print(f"  accepted {len(accepted)}/{n} in {elapsed:.2f}s -> {len(accepted) / elapsed:.1f} requests/s")
@@ -179,6 +189,7 @@ async def run(
         await wait_until_quiet(client, urls, wanted, timeout)
         commands1, cpu1 = await db_commands(client, urls), cpu_seconds(pids or {})
         writes1 = await db_commands(client, urls, writes=True)
+        by_name1 = await db_commands_by_name(client, urls)
         done = await wait_all(client, urls["intake"], urls["notify"], accepted, timeout)
         print(
             f"  {len(done)}/{len(accepted)} reached dispatch and both inbox messages "
@@ -194,6 +205,7 @@ async def run(
         # background loops' periodic reads (sweepers, delivery worker) during the run are included.
         "db_commands_per_request": per_request(commands0, commands1, len(accepted)),
         "db_writes_per_request": per_request(writes0, writes1, len(accepted)),
+        "db_commands_per_request_by_name": per_request_by_name(by_name0, by_name1, len(accepted)),
     }
     for key in ("db_commands_per_request", "db_writes_per_request"):
         result[key]["total"] = round(sum(result[key].values()), 2)
@@ -206,46 +218,11 @@ async def run(
         print(f"  {label:<28} p50 {f['p50_ms']:8.0f} ms   p99 {f['p99_ms']:8.0f} ms")
     print(f"  db commands per request  {result['db_commands_per_request']}")
     print(f"  db writes per request    {result['db_writes_per_request']}")
+    print(f"  by command               {result['db_commands_per_request_by_name']}")
     if pids:
         print(f"  cpu ms per request       {result['cpu_ms_per_request']}")
         print(f"  rss MB                   {result['rss_mb']}")
     return result
-
-
-async def soak(urls: dict[str, str], key: str, total: int, c: int, pids: dict[str, int]) -> list[dict[str, Any]]:
-    """Fill `total` requests in batches through intake. At each checkpoint, once the backlog is handled, measure
-    the CPU of a batch of 200 from submission until every service handled its events and the writes stopped,
-    divided by the requests in it."""
-    from huiying.bench_measure import checkpoints, cpu_seconds, events_handled, per_request, wait_until_quiet
-
-    rows: list[dict[str, Any]] = []
-    stored = 0
-    async with httpx.AsyncClient(timeout=120) as client:
-        handled0 = await events_handled(client, urls)
-
-        async def settle(requests: int) -> None:
-            wanted = {s: handled0.get(s, 0) + k * requests for s, k in JOURNEY.items()}
-            await wait_until_quiet(client, urls, wanted, 900)
-
-        for point in checkpoints(total):
-            measured = min(200, point)
-            while stored < point - measured:
-                batch = min(500, point - measured - stored)
-                accepted, _ = await submit_all(client, urls["intake"], key, batch, c, first=stored)
-                stored += len(accepted)
-                await settle(stored)  # keep the backlog bounded: the fill never outruns the pipeline
-            cpu0 = cpu_seconds(pids)
-            accepted, _ = await submit_all(client, urls["intake"], key, measured, c, first=stored)
-            stored += len(accepted)
-            await settle(stored)
-            cpu = per_request(cpu0, cpu_seconds(pids), len(accepted), scale=1000)
-            row = {"stored": stored, "cpu_ms_per_request": round(sum(cpu.values()), 1), "by_process": cpu}
-            rows.append(row)
-            print(f"  {stored:>8} stored: {row['cpu_ms_per_request']:.1f} ms CPU per request  {cpu}")
-    if len(rows) > 1:
-        ratio = rows[-1]["cpu_ms_per_request"] / max(rows[0]["cpu_ms_per_request"], 1e-9)
-        print(f"  CPU per request at {rows[-1]['stored']} / at {rows[0]['stored']}: {ratio:.2f}x")
-    return rows
 
 
 def free_port() -> int:
@@ -331,7 +308,7 @@ def _main(args: argparse.Namespace) -> int:
             os.environ.update(old)
         stack = Stack(settings, env=env, log_dir=Path(tmp) / "logs")
         print(f"starting a private stack ({args.engine} engine) ...")
-        stack.start()
+        stack.start(ready_timeout_s=300.0 if args.soak else 90.0)  # a soak often starts on a loaded machine
         pids = {
             **{f"mongo-{k}": p.pid for k, p in stack.mongo.items()},
             **{k: p.pid for k, p in stack.services.items()},
@@ -339,8 +316,24 @@ def _main(args: argparse.Namespace) -> int:
         urls = {s: stack.url(s) for s in ("intake", "routing", "notify")}
         try:
             if args.soak:
-                rows = asyncio.run(soak(urls, args.api_key, args.soak, args.concurrency, pids))
-                return _report(args, {"engine": args.engine, "soak": rows})
+                from huiying.bench_soak import soak
+
+                uris, databases = stack.mongo_uris, {s: settings.mongodb_db(s) for s in stack.mongo_uris}
+                rows = asyncio.run(
+                    soak(
+                        urls,
+                        args.api_key,
+                        args.soak,
+                        args.concurrency,
+                        pids,
+                        submit_all=submit_all,
+                        journey=JOURNEY,
+                        fill=args.soak_fill,
+                        uris=uris,
+                        databases=databases,
+                    )
+                )
+                return _report(args, {"engine": args.engine, "soak_fill": args.soak_fill, "soak": rows})
             result = asyncio.run(
                 run(urls, args.api_key, args.requests, args.concurrency, args.timeout, rate=args.rate, pids=pids)
             )

@@ -41,6 +41,30 @@ async def db_commands(client: httpx.AsyncClient, urls: dict[str, str], *, writes
     return await metric_sums(client, urls, "huiying_db_commands_total", WRITES if writes else ())
 
 
+async def db_commands_by_name(client: httpx.AsyncClient, urls: dict[str, str]) -> dict[str, dict[str, float]]:
+    """Database commands per service and command name (`huiying_db_commands_total{service,command}`)."""
+    out: dict[str, dict[str, float]] = {}
+    for service, url in urls.items():
+        text = (await client.get(f"{url}/metrics")).text
+        counts = out.setdefault(service, {})
+        for line in text.splitlines():
+            if line.startswith("huiying_db_commands_total{") and 'command="' in line:
+                name = line.split('command="', 1)[1].split('"', 1)[0]
+                counts[name] = counts.get(name, 0.0) + float(line.rsplit(" ", 1)[1])
+    return out
+
+
+def per_request_by_name(
+    before: dict[str, dict[str, float]], after: dict[str, dict[str, float]], n: int
+) -> dict[str, dict[str, float]]:
+    """Commands per request by service and command name; names that did not move are left out."""
+    out: dict[str, dict[str, float]] = {}
+    for service, counts in after.items():
+        moved = per_request(before.get(service, {}), counts, n)
+        out[service] = {name: v for name, v in sorted(moved.items()) if v}
+    return out
+
+
 async def events_handled(client: httpx.AsyncClient, urls: dict[str, str]) -> dict[str, float]:
     """Events each service took off its queues and finished with (outcome ok or ignored)."""
     return await metric_sums(client, urls, "huiying_events_handled_total", ('outcome="ok"', 'outcome="ignored"'))

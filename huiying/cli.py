@@ -211,6 +211,12 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument(
         "--soak", type=int, default=None, help="fill N requests and print CPU per request at 1k, 10k, ..."
     )
+    bench.add_argument(
+        "--soak-fill",
+        choices=["clone", "journeys"],
+        default="clone",
+        help="with --soak: fill with copies of real journeys' documents (fast) or with real journeys",
+    )
     bench.add_argument("--json", default=None, metavar="FILE", help="also write the figures as one JSON object")
     bench.add_argument("--api-key", default="dev-web-key")
     bench.add_argument("--timeout", type=positive(float), default=600.0, help="seconds to wait for every inbox")

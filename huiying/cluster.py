@@ -216,6 +216,11 @@ class Cluster:
         """What HUIYING_AMQP_URL is set to: every node, comma-separated."""
         return ",".join(n.url for n in self.nodes)
 
+    @property
+    def management_url(self) -> str:
+        """What HUIYING_AMQP_MANAGEMENT_URL is set to: every node's management API, in the same order."""
+        return ",".join(n.management_url for n in self.nodes)
+
     # -- life -----------------------------------------------------------------------------------------------
 
     @classmethod
@@ -367,6 +372,7 @@ def main(args: argparse.Namespace) -> int:
             cluster = Cluster.create(base, args.nodes)
             print(f"cluster of {len(cluster.nodes)} nodes: {', '.join(cluster.names())}")
             print(f"export HUIYING_AMQP_URL={cluster.amqp_url}")
+            print(f"export HUIYING_AMQP_MANAGEMENT_URL={cluster.management_url}")
             return 0
         cluster = Cluster.load(base)
         if args.action == "status":

@@ -17,7 +17,8 @@ place, shared/topology.py. For a consumer queue Q (all quorum queues, all durabl
 - Queues are declared with `x-queue-type: quorum` only; dead-lettering, the delivery limit and the retry
   delay (the retry queue's message TTL) are RabbitMQ policies, changed on live queues without deleting them.
 - Publishing: persistent messages, `mandatory`, publisher confirms with a timeout, `message_id` =
-  `event_id`. A returned message raises `Unroutable` (the event stays in its outbox and is retried);
+  `event_id`. A returned message raises `Unroutable` (the event stays in its outbox and is retried); a
+  refused one (nack) `PublishRefused`, after renewing the publishing channel (shared/renewal.py);
   what the alternate exchange catches is counted by the gauge `huiying_unroutable_messages`.
 - Consuming: manual ack *after* the handler returns (its database write is done), bounded prefetch.
 - A message that cannot be decoded, or whose handler raises `Poison`, goes straight to Q.dlq.
@@ -52,6 +53,7 @@ from shared.events import Envelope, EventData, UnknownEvent
 from shared.metrics import EVENT_HANDLE_SECONDS, EVENTS_HANDLED, EVENTS_PUBLISHED, EVENTS_RETURNED
 from shared.policies import apply_policies
 from shared.redact import redact_url
+from shared.renewal import ChannelRenewal, refused
 from shared.settings import Settings
 from shared.topology import QUEUE_TYPE, Exchange, Queue, Topology, topic_matches
 
@@ -91,6 +93,10 @@ class TopologyMismatch(RuntimeError):
 
 class Unroutable(RuntimeError):
     """A mandatory publish came back: no queue is bound to its routing key (and no alternate exchange)."""
+
+
+class PublishRefused(RuntimeError):
+    """The broker nacked a publish (a queue it was routed to did not take it); the channel was renewed."""
 
 
 class FailoverConnection(RobustConnection):
@@ -147,6 +153,7 @@ class Bus:
         self._dlx_name = self.topology.dead_letter_exchange
         self._consumer_tags: list[tuple[aio_pika.abc.AbstractQueue, str]] = []
         self._inflight: set[asyncio.Task[None]] = set()
+        self._renewal = ChannelRenewal()
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
@@ -173,17 +180,30 @@ class Bus:
             ) from exc
         self._connection = connection
         log.info("connected to RabbitMQ", node=redact_url(str(connection.node)))
-        # on_return_raises: a mandatory publish nobody can route raises instead of being confirmed and
-        # silently dropped (aio-pika's default).
-        self._publish_channel = await self._connection.channel(  # type: ignore[assignment]
-            publisher_confirms=True, on_return_raises=True
-        )
+        await self._open_publishing()
         self._consume_channel = await self._connection.channel(publisher_confirms=True)  # type: ignore[assignment]
-        assert self._consume_channel is not None and self._publish_channel is not None
+        assert self._consume_channel is not None
         await self._consume_channel.set_qos(prefetch_count=self.settings.prefetch)
-        self._events = await self._publish_channel.declare_exchange(
+
+    async def _open_publishing(self) -> None:
+        """The publishing channel (at connect, and anew after a refused publish: shared/renewal.py).
+        on_return_raises: a mandatory publish nobody can route raises instead of being silently dropped."""
+        assert self._connection is not None
+        channel = await self._connection.channel(publisher_confirms=True, on_return_raises=True)
+        exchange = await channel.declare_exchange(
             self.settings.events_exchange, aio_pika.ExchangeType.TOPIC, durable=True
         )
+        self._publish_channel, self._events = channel, exchange  # type: ignore[assignment]
+
+    async def _confirmed(self, publishing: Awaitable[Any]) -> None:
+        """Await a confirmed publish; a refusal (nack) renews the publishing channel, then raises."""
+        channel = self._publish_channel
+        try:
+            await publishing
+        except aiormq.exceptions.DeliveryError as exc:
+            if refused(exc):
+                await self._renewal.renew(channel, lambda: self._publish_channel, self._open_publishing)
+            raise
 
     async def declare_topology(self, teams: tuple[str, ...] | list[str] = ()) -> Topology:
         """Declare the WHOLE topology (shared/topology.py) and put its policies in place: every exchange,
@@ -280,12 +300,16 @@ class Bus:
         # robust channel that waits for a reconnection.
         try:
             await asyncio.wait_for(
-                self._events.publish(
-                    message, routing_key=envelope.type, mandatory=True, timeout=self.settings.publish_timeout_s
+                self._confirmed(
+                    self._events.publish(
+                        message, routing_key=envelope.type, mandatory=True, timeout=self.settings.publish_timeout_s
+                    )
                 ),
                 self.settings.publish_timeout_s,
             )
         except aiormq.exceptions.DeliveryError as exc:
+            if refused(exc):
+                raise PublishRefused(f"{envelope.type} was refused by a queue; publishing on a new channel") from exc
             EVENTS_RETURNED.labels(producer=envelope.producer, type=envelope.type).inc()
             log.error("event returned unroutable; it stays in the outbox", event_type=envelope.type)
             raise Unroutable(f"{envelope.type} was returned unroutable by {self.settings.events_exchange}") from exc
@@ -304,18 +328,20 @@ class Bus:
         """Confirmed, persistent publish to any exchange ("" is the default exchange)."""
         channel = self.channel
         target = channel.default_exchange if exchange == "" else await channel.get_exchange(exchange)
-        # With mandatory=True an unroutable message raises aiormq's PublishError.
-        await target.publish(
-            aio_pika.Message(
-                body,
-                message_id=message_id,
-                content_type="application/json",
-                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                headers=headers or {},
-            ),
-            routing_key=routing_key,
-            mandatory=mandatory,
-            timeout=self.settings.publish_timeout_s,
+        # With mandatory=True an unroutable message raises aiormq's PublishError (a DeliveryError).
+        await self._confirmed(
+            target.publish(
+                aio_pika.Message(
+                    body,
+                    message_id=message_id,
+                    content_type="application/json",
+                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                    headers=headers or {},
+                ),
+                routing_key=routing_key,
+                mandatory=mandatory,
+                timeout=self.settings.publish_timeout_s,
+            )
         )
 
     # -- team work queues ---------------------------------------------------------------------------
@@ -423,11 +449,13 @@ class Bus:
         log.warning("handling failed; retrying later", queue=queue, tries=tries, error=reason)
         try:
             # The retry queue's policy (message-ttl) decides how long it waits there.
-            await self.channel.default_exchange.publish(
-                self._copy(message, headers),
-                routing_key=f"{queue}.retry",
-                mandatory=True,
-                timeout=self.settings.publish_timeout_s,
+            await self._confirmed(
+                self.channel.default_exchange.publish(
+                    self._copy(message, headers),
+                    routing_key=f"{queue}.retry",
+                    mandatory=True,
+                    timeout=self.settings.publish_timeout_s,
+                )
             )
         except Exception:
             # Could not park it: give it back to the queue. The quorum queue's delivery limit bounds this.
@@ -442,11 +470,13 @@ class Bus:
         headers[ERROR_HEADER] = reason[:1000]
         try:
             dlx = await self.channel.get_exchange(self._dlx_name)
-            await dlx.publish(
-                self._copy(message, headers),
-                routing_key=queue,
-                mandatory=True,
-                timeout=self.settings.publish_timeout_s,
+            await self._confirmed(
+                dlx.publish(
+                    self._copy(message, headers),
+                    routing_key=queue,
+                    mandatory=True,
+                    timeout=self.settings.publish_timeout_s,
+                )
             )
         except Exception:
             # Fall back to the queue's own dead-lettering (loses our reason header, keeps the message).

@@ -68,18 +68,26 @@ class BodySizeLimit:
     """Refuses bodies over `max_bytes` with 413: at once from Content-Length, without reading the body; and
     while streaming for chunked bodies (the handler's read raises BodyTooLarge)."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int, render: Renderer = _json_error) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, render: Renderer = _json_error, multipart_max_bytes: int | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.render = render
+        # multipart/form-data bodies (file uploads such as photos) may have a limit of their own.
+        self.multipart_max_bytes = multipart_max_bytes or max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            response = await _render(self.render, scope, BodyTooLarge(self.max_bytes))
+        headers = dict(scope.get("headers") or [])
+        limit = self.max_bytes
+        if headers.get(b"content-type", b"").lower().startswith(b"multipart/form-data"):
+            limit = self.multipart_max_bytes
+        declared = headers.get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            response = await _render(self.render, scope, BodyTooLarge(limit))
             response.headers["Connection"] = "close"
             await response(scope, receive, send)
             return
@@ -90,8 +98,8 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise BodyTooLarge(self.max_bytes)
+                if received > limit:
+                    raise BodyTooLarge(limit)
             return message
 
         await self.app(scope, limited, send)

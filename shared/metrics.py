@@ -50,3 +50,7 @@ DB_SLOW_SECONDS = Histogram(
     ["service"],
     buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
 )
+PUBLISH_CHANNEL_RENEWALS = Counter(
+    "huiying_publish_channel_renewals_total",
+    "Publishing channels reopened after the broker refused a publish (shared/renewal.py)",
+)

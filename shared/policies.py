@@ -34,22 +34,28 @@ class Management:
 
     @classmethod
     def of(cls, settings: Settings) -> list[Management]:
-        """One per broker node, in the order of HUIYING_AMQP_URL (or the one HUIYING_AMQP_MANAGEMENT_URL)."""
+        """One per broker node, in the order of HUIYING_AMQP_URL, each tried in turn (a cluster's first node
+        may be the one that is down). HUIYING_AMQP_MANAGEMENT_URL, one URL or several comma-separated (one
+        per node, in the same order), replaces the AMQP port + 10000 pairing."""
+        given = [u.strip() for u in settings.amqp_management_url.split(",") if u.strip()]
         out = []
-        for url in settings.amqp_urls:
+        for i, url in enumerate(settings.amqp_urls):
             parts = urlsplit(url)
             user, password = broker_login(url)
             vhost = unquote(parts.path[1:]) if len(parts.path) > 1 else "/"
-            # RabbitMQ's own pairing (5672 -> 15672): a node on another AMQP port is never mistaken for the
-            # machine's default broker, whose policies it would otherwise change.
-            # A node past port 55535 cannot follow the pairing: it needs HUIYING_AMQP_MANAGEMENT_URL.
-            port = (parts.port or 5672) + 10000
-            if port > 65535 and not settings.amqp_management_url:
-                continue
-            base = settings.amqp_management_url or f"http://{parts.hostname or '127.0.0.1'}:{port}/"
+            if given:
+                if i >= len(given):
+                    break
+                base = given[i]
+            else:
+                # RabbitMQ's own pairing (5672 -> 15672): a node on another AMQP port is never mistaken for
+                # the machine's default broker, whose policies it would otherwise change.
+                # A node past port 55535 cannot follow the pairing: it needs HUIYING_AMQP_MANAGEMENT_URL.
+                port = (parts.port or 5672) + 10000
+                if port > 65535:
+                    continue
+                base = f"http://{parts.hostname or '127.0.0.1'}:{port}/"
             out.append(cls(base.rstrip("/"), user, password, vhost))
-            if settings.amqp_management_url:
-                break
         return out
 
     def _path(self, name: str = "") -> str:

@@ -35,15 +35,28 @@ ROUTING_REQUEST_EVENTS = (
     "request.cancelled",
     "request.feedback_received",
     "request.not_accepted",
+    "request.supplemented",  # the resident added words or photos: the task's history
 )
-ROUTING_WORK_EVENTS = ("task.dispatched", "task.transferred", "task.reopened")
+ROUTING_WORK_EVENTS = (
+    "task.dispatched",
+    "task.transferred",
+    "task.reopened",
+    "request.supplemented",  # ...and an item on the handling team's work queue
+)
+# The care register (routing's care.*): intake files the requests visits raise; notify tells staff of visits
+# that are due or missed.
+INTAKE_CARE_EVENTS = ("care.visit_recorded",)
+NOTIFY_CARE_EVENTS = ("care.visit_due", "care.visit_reminder", "care.visit_escalated")
 
 # What each service publishes on the events exchange (RabbitMQ topic permissions in definitions.json).
 PUBLISHES: dict[str, tuple[str, ...]] = {
     "intake": ("request.*",),
-    "routing": ("task.*", "staff.*"),
+    "routing": ("task.*", "staff.*", "care.*"),
     "notify": (),
 }
+# Service days: routing publishes the programme, intake the residents' sign-ups.
+PUBLISHES["routing"] += ("serviceday.*",)
+PUBLISHES["intake"] += ("signup.*",)
 
 UNROUTABLE = "huiying.unroutable"
 POLICY_PRIORITY = 10  # above the catch-all policies operators (and the test suite) may add
@@ -63,14 +76,24 @@ class ConsumerQueue:
 
 CONSUMER_QUEUES: tuple[ConsumerQueue, ...] = (
     # intake: routing's task.* events feed the public status view; staff.* keeps its staff read model.
-    ConsumerQueue("intake.task-events", "intake", ("task.*", "staff.*")),
+    ConsumerQueue("intake.task-events", "intake", ("task.*", "staff.*", *INTAKE_CARE_EVENTS)),
     # routing: intake's request events drive the lifecycle.
     ConsumerQueue("routing.request-events", "routing", ROUTING_REQUEST_EVENTS),
     # routing: its own dispatch events become items on the team work queues.
     ConsumerQueue("routing.work-items", "routing", ROUTING_WORK_EVENTS),
     # notify: every request and task event may become a message to the resident.
-    ConsumerQueue("notify.events", "notify", ("request.*", "task.*", "staff.*")),
+    ConsumerQueue("notify.events", "notify", ("request.*", "task.*", "staff.*", *NOTIFY_CARE_EVENTS)),
 )
+# Service days (便民服务日) ride on each service's existing queue (no more queues to declare at every start):
+# intake's read model of routing's programme, routing's attendance list from intake's sign-ups, notify tells
+# the residents. Each service subscribes their handlers with the rest of the queue's (shared/bus.py: one
+# consumer per queue).
+SERVICEDAY_KEYS: dict[str, tuple[str, ...]] = {
+    "intake.task-events": ("serviceday.*",),
+    "routing.request-events": ("signup.made", "signup.cancelled"),
+    "notify.events": ("signup.*",),
+}
+CONSUMER_QUEUES = tuple(replace(c, keys=c.keys + SERVICEDAY_KEYS.get(c.name, ())) for c in CONSUMER_QUEUES)
 
 
 @dataclass(frozen=True)

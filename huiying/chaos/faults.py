@@ -125,7 +125,7 @@ FAULTS: dict[str, Fault] = {
             "kill-database", "kill -9 routing's database, restarted", kill_database, engines=(("routing", "sqlite"),)
         ),
         Fault("broker-restart", "broker stop and start", broker_stop_start),
-        Fault("replica-killed", "one of two replicas of each service killed", kill_one_replica_of_each, replicas=2),
+        Fault("replica-killed", "one replica of each service killed", kill_one_replica_of_each, replicas=2),
         Fault("network-cut", "routing's broker connections cut for 5 s", network_cut),
         Fault("poison", f"{POISON_COUNT} poison messages", poison),
         Fault("node-killed", "one RabbitMQ node of three killed", kill_node, cluster=True),

@@ -21,7 +21,7 @@ from huiying.chaos import audit, load
 from huiying.chaos.faults import FAULTS, Fault
 from huiying.chaos.scene import Scene
 from huiying.cluster import Cluster, PrivateNode, make_private_broker
-from huiying.stack import REPLICA_PORT_STEP, Stack
+from huiying.stack import REPLICA_PORT_STEP, Stack, StackError
 from shared.settings import SERVICES, Settings
 
 
@@ -40,6 +40,7 @@ class Result:
     drain_s: float
     dlq: int
     drained: bool
+    load_s: float = 0.0  # from the first request sent to the last one answered (N / rate when the stack keeps up)
     redelivered: int = 0
     retries: int = 0
     not_accepted: int = 0
@@ -87,10 +88,13 @@ def chaos_env(tag: str, amqp_url: str, management_url: str, data_dir: Path, repl
             "HUIYING_EMBEDDED_ENGINE": "memory",
             "HUIYING_DATA_DIR": str(data_dir),
             "HUIYING_LOG_LEVEL": "WARNING",
-            "HUIYING_RETRY_DELAY_MS": "500",
+            # The retry delay and the database time-out are production's (5 s each): shorter ones made a
+            # loaded machine's run fragile, not quicker. With tries every 0.5 s, 60 tries (the transient
+            # limit) covered 30 s of trouble instead of 5 minutes, and the retries' own traffic kept intake
+            # too busy to answer its database's heartbeat in 3 s: its connection pool stayed paused for
+            # minutes and task events were dead-lettered (kill-notify, 2026-12-03, load average 23).
             "HUIYING_OUTBOX_SWEEP_INTERVAL_S": "0.5",
             "HUIYING_OUTBOX_LEASE_S": "5",
-            "HUIYING_MONGODB_TIMEOUT_MS": "3000",
             "HUIYING_RATE_LIMIT_PER_ADDRESS": "0",
             "HUIYING_RATE_LIMIT_PER_KEY": "0",
             **{f"HUIYING_{s.upper()}_PORT": str(p) for s, p in _ports(replicas).items()},
@@ -112,14 +116,39 @@ def open_scene(
     node: PrivateNode | None,
     cluster: Cluster | None,
     say: Callable[[str], None],
+    attempts: int = 3,
 ) -> Scene:
-    """A started stack of its own names, ports and databases on the chaos broker, supervised."""
+    """A started stack of its own names, ports and databases on the chaos broker, supervised. The ports are
+    free when chosen; on a shared machine another process may take one before the service binds it, so a
+    stack that fails to start is tried again on new ports (and names)."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return _open_scene(workdir=workdir, replicas=replicas, engines=engines, node=node, cluster=cluster, say=say)
+        except StackError as exc:
+            if attempt == attempts:
+                raise
+            say(f"chaos: the stack did not start ({exc}); again on new ports")
+    raise AssertionError("unreachable")
+
+
+def _open_scene(
+    *,
+    workdir: Path,
+    replicas: int,
+    engines: dict[str, str],
+    node: PrivateNode | None,
+    cluster: Cluster | None,
+    say: Callable[[str], None],
+) -> Scene:
     tag = f"hyc{uuid.uuid4().hex[:6]}-"
     amqp_url = cluster.amqp_url if cluster is not None else node.url if node is not None else ""
     run_dir = workdir / tag.rstrip("-")
-    first = cluster.nodes[0] if cluster is not None else node
-    assert first is not None
-    env = chaos_env(tag, amqp_url, first.management_url, run_dir / "var", replicas)
+    nodes = cluster.nodes if cluster is not None else [node] if node is not None else []
+    assert nodes
+    # Every node's management API, in the order of the AMQP list: policies are put in place through the first
+    # that answers (the first node may be the one a fault killed).
+    management = ",".join(n.management_url for n in nodes)
+    env = chaos_env(tag, amqp_url, management, run_dir / "var", replicas)
     settings = settings_from(env)
     notices: list[str] = []
     stack = Stack(settings, env=env, log_dir=run_dir / "logs", replicas=replicas, engines=engines, say=notices.append)
@@ -197,6 +226,7 @@ def exercise(scene: Scene, fault: Fault, *, n: int, rate: float, say: Callable[[
         unexpected=t.unexpected,
         server_errors=loaded.server_errors,
         drain_s=round(drain_s, 1),
+        load_s=round(loaded.seconds, 1),
         dlq=scene.dlq() - dlq_before,
         drained=drained,
         redelivered=t.redelivered,
@@ -207,8 +237,8 @@ def exercise(scene: Scene, fault: Fault, *, n: int, rate: float, say: Callable[[
         details={**t.details, "refused": dict(list(loaded.refused.items())[:10])},
     )
     say(
-        f"chaos {fault.name}: accepted {result.accepted}/{n}, lost {result.lost}, duplicated {result.duplicated}, "
-        f"unexpected {result.unexpected}, 5xx {result.server_errors}, DLQ {result.dlq}"
+        f"chaos {fault.name}: accepted {result.accepted}/{n} in {result.load_s:.0f}s, lost {result.lost}, "
+        f"duplicated {result.duplicated}, unexpected {result.unexpected}, 5xx {result.server_errors}, DLQ {result.dlq}"
     )
     return result
 
@@ -275,6 +305,7 @@ COLUMNS = (
     "duplicated",
     "unexpected",
     "5xx",
+    "load s",
     "drain s",
     "DLQ",
 )
@@ -292,6 +323,7 @@ def table(results: list[Result]) -> str:
             str(r.duplicated),
             str(r.unexpected),
             str(r.server_errors),
+            f"{r.load_s:.0f}",
             f"{r.drain_s:.1f}" + ("" if r.drained else " (timed out)"),
             str(r.dlq),
         )

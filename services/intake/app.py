@@ -40,7 +40,12 @@ def create_app(settings: IntakeSettings | None = None, clock: Callable[[], datet
         render_bad_encoding=render_for_scope,  # Open311 paths answer in the spec's error format
     )
     install_error_handlers(app)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, render=render_for_scope)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_body_bytes,
+        render=render_for_scope,
+        multipart_max_bytes=settings.max_upload_bytes,  # photos (docs/intake.md, Photos)
+    )
     for router in api.routers(config.catalogue):
         app.include_router(router, dependencies=[NoUnknownQuery])  # unknown query parameters: 400
     app.include_router(web.router)  # the resident portal at / (HTML, not in the OpenAPI document)

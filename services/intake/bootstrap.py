@@ -13,25 +13,32 @@ import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from fastapi.templating import Jinja2Templates
 from pymongo.errors import PyMongoError
 
 from services.intake.admission import Admission
+from services.intake.care_filing import CareFilingHandler
 from services.intake.config import PORTAL_TEMPLATES, IntakeConfig, IntakeSettings
 from services.intake.handlers import TaskEventsHandler
 from services.intake.limits import SharedWindows
+from services.intake.photo_store import GridFSPhotoStore
+from services.intake.photos import Photos
 from services.intake.service import IntakeService
+from services.intake.servicedays import MongoDayStore, ProgrammeHandler, ServiceDays
 from services.intake.store import MongoIntakeStore
 from shared.bus import Handler
 from shared.loop import PeriodicLoop
 from shared.outbox import OutboxRelay
 from shared.runtime import Infrastructure
 from shared.staff_access import StaffAccess, StaffEventsHandler
+from shared.topology import INTAKE_CARE_EVENTS
 from shared.web import make_templates
 
 SERVICE = "intake"
-QUEUE = "intake.task-events"  # routing's task.* events (the status view) and staff.* (the staff read model)
+# routing's task.* events (the status view), staff.* (the staff read model), serviceday.* (service days)
+QUEUE = "intake.task-events"
 Clock = Callable[[], datetime]
 
 
@@ -48,7 +55,11 @@ class Container:
     staff_access: StaffAccess  # each staff account's current state, from routing's staff.changed
     handlers: Mapping[str, Handler]  # routing key -> handler, on intake's queue
     templates: Jinja2Templates  # the portal's pages (services/intake/web/templates)
+    photos: Photos  # residents' photos in GridFS (services/intake/photos.py)
     loops: tuple[PeriodicLoop, ...] = ()  # the channel-key refresh and the rate-window flush
+    # service days (便民服务日): programme read model, sign-ups, reminders (services/intake/servicedays.py)
+    days: ServiceDays | None = None
+    day_relay: OutboxRelay | None = None
 
     async def start(self) -> None:
         # jieba's dictionary takes about a second to build: at start, off the event loop.
@@ -57,6 +68,8 @@ class Container:
             await asyncio.to_thread(warm)
         await self.infra.bus.subscribe(self.settings.queue(QUEUE), self.handlers)
         self.relay.start()
+        if self.day_relay is not None:
+            self.day_relay.start()
         for loop in self.loops:
             loop.start()
 
@@ -82,6 +95,9 @@ async def bootstrap(settings: IntakeSettings, config: IntakeConfig, clock: Clock
             await store.seed_channel("web", "web", settings.dev_web_key, now)
         await store.ensure_portal_channel(secrets.token_urlsafe(32), now)
         relay = infra.relay([store.requests], clock=clock)
+        photo_store = GridFSPhotoStore(infra.db)
+        await photo_store.ensure_indexes()
+        photos = Photos(photo_store, store.referenced_photos, clock, orphan_grace_s=settings.photo_orphan_grace_s)
         admission = Admission(settings.max_inflight_writes, settings.db_slow_ms / 1000, lambda: infra.commands.recent_s)
         service = IntakeService(
             store,
@@ -90,10 +106,22 @@ async def bootstrap(settings: IntakeSettings, config: IntakeConfig, clock: Clock
             clock,
             admission=admission,
             emergency=config.emergency,
+            photos=photos,
         )
         await service.refresh_keys()
         limiter = SharedWindows(store.rate_windows, clock, settings.rate_limit_window_s)
         staff_access = StaffAccess(infra.db["staff_access"])
+        # service days: their own collection and relay; the reminder pass is one more loop
+        day_store = MongoDayStore(infra.db["service_days"], infra.writer)
+        await day_store.ensure_indexes()
+        day_relay = infra.relay([day_store.collection], clock=clock)
+        days = ServiceDays(
+            day_store,
+            day_relay.publisher(day_store.collection),
+            clock,
+            ZoneInfo(settings.timezone),
+            remind_hour=settings.servicedays_remind_hour,
+        )
         return Container(
             settings=settings,
             clock=clock,
@@ -104,12 +132,23 @@ async def bootstrap(settings: IntakeSettings, config: IntakeConfig, clock: Clock
             service=service,
             limiter=limiter,
             staff_access=staff_access,
-            handlers={"task.*": TaskEventsHandler(service), "staff.*": StaffEventsHandler(staff_access)},
+            handlers={
+                "task.*": TaskEventsHandler(service),
+                "staff.*": StaffEventsHandler(staff_access),
+                # requests filed from care visits (services/intake/care_filing.py)
+                **dict.fromkeys(INTAKE_CARE_EVENTS, CareFilingHandler(service, config.catalogue, config.emergency)),
+                "serviceday.*": ProgrammeHandler(days),  # service days: the programme residents sign up from
+            },
             templates=make_templates(PORTAL_TEMPLATES, config.messages),
+            photos=photos,
             loops=(
                 PeriodicLoop("channel-keys", service.refresh_keys, settings.channel_cache_s),
                 PeriodicLoop("rate-windows", limiter.flush, settings.rate_limit_flush_s),
+                PeriodicLoop("orphan-photos", photos.sweep, settings.photo_sweep_s),
+                PeriodicLoop("servicedays-reminders", days.remind_pass, settings.servicedays_remind_interval_s),
             ),
+            days=days,
+            day_relay=day_relay,
         )
     except BaseException:
         await infra.close()

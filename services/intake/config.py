@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field, ValidationError
 from services.intake.domain.catalogue import Catalogue
 from services.intake.domain.emergency import EmergencyRules, EmergencyTriage
 from services.intake.domain.triage import Triage
-from services.intake.segment import JiebaSegmenter
+from shared.segment import JiebaSegmenter
 from shared.settings import Settings
 from shared.web import Catalogue as Messages
 
@@ -36,6 +36,11 @@ class IntakeSettings(Settings):
     # --- front-door limits (docs/intake.md) ------------------------------------------------------
     # Bodies larger than this are refused with 413 (a 4000-character description is at most 12 KiB).
     max_body_bytes: int = Field(64 * 1024, ge=1024)
+    # multipart/form-data bodies (photos: at most 5 of 10 MB each, and the form's fields).
+    max_upload_bytes: int = Field(51 * 1024 * 1024, ge=1024)
+    # Photos stored for a request that was never written (a crash between the two) are deleted after this.
+    photo_orphan_grace_s: float = Field(3600, ge=1)
+    photo_sweep_s: float = Field(600, gt=0)
     # Fixed-window rate limits, counted in memory and added to MongoDB every rate_limit_flush_s so every
     # replica shares them (services/intake/limits.py). 0 switches one off.
     rate_limit_window_s: int = Field(60, ge=1)
@@ -76,6 +81,12 @@ class IntakeSettings(Settings):
     # false: GET requests answers 403 unless it names service_request_id (clients look up the requests they
     # filed; nobody browses everyone's). The single-request view by id stays.
     open311_public_list: bool = True
+
+    # --- service days (便民服务日, docs/intake.md) -------------------------------------------------------
+    # The day-before reminder is due at this hour (local time, HUIYING_TIMEZONE) the day before; every
+    # replica looks for due reminders this often (each is written, and sent, once).
+    servicedays_remind_hour: int = Field(10, ge=0, le=23)
+    servicedays_remind_interval_s: float = Field(60.0, gt=0, le=3600)
 
 
 class ConfigError(RuntimeError):

@@ -10,13 +10,14 @@ import asyncio
 import hmac
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 import structlog
 
 from services.intake.admission import Admission, unlimited
+from services.intake.domain.additions import NotOpen, can_add, photo_count, supplement
 from services.intake.domain.channels import (
     CreateChannel,
     UpdateChannel,
@@ -26,6 +27,7 @@ from services.intake.domain.channels import (
     new_channel,
 )
 from services.intake.domain.emergency import EmergencySuspected, EmergencyTriage
+from services.intake.domain.photos import Upload, check_addition
 from services.intake.domain.request import (
     CancelRequest,
     Change,
@@ -40,6 +42,7 @@ from services.intake.domain.request import (
 from services.intake.domain.status_view import view_update
 from services.intake.domain.triage import Triage
 from services.intake.metrics import EMERGENCY_DECISIONS, TRIAGE_SECONDS
+from services.intake.photos import Photos
 from services.intake.store import IdempotencySlotTaken, IntakeStore, TrackingCodeTaken
 from shared.events import Envelope, TaskEvent
 from shared.optimistic import AGAIN, Again, optimistic
@@ -96,6 +99,7 @@ class IntakeService:
         new_code: Callable[[], str] = new_tracking_code,
         new_key: Callable[[], str] = new_api_key,
         admission: Admission | None = None,
+        photos: Photos | None = None,
     ) -> None:
         self.store = store
         self.publisher = publisher
@@ -107,6 +111,7 @@ class IntakeService:
         self.new_key = new_key
         self.admission = admission or unlimited()
         self._keys: dict[str, Document] | None = None  # key hash -> active channel (refresh_keys)
+        self.photos = photos
 
     # -- requests ----------------------------------------------------------------------------------
 
@@ -225,6 +230,49 @@ class IntakeService:
 
     async def search(self, query: Document, *, skip: int, limit: int) -> list[Document]:
         return await self.store.find_requests(query, skip=skip, limit=limit)
+
+    # -- photos and additions (services/intake/photos.py) -------------------------------------------
+
+    def _photos(self) -> Photos:
+        if self.photos is None:  # pragma: no cover - bootstrap always gives one
+            raise RuntimeError("this intake was built without a photo store")
+        return self.photos
+
+    async def submit_with_photos(self, cmd: SubmitRequest, uploads: list[Upload], field: str = "photos") -> Submitted:
+        """`submit`, with photos stored first and listed on the request; a submission that fails (or replays
+        an earlier one) deletes its photos again. Raises PhotoRefused, storing nothing, for a bad file."""
+        if not uploads:
+            return await self.submit(cmd)
+        photos = self._photos()
+        refs = await photos.keep(uploads, field=field)
+        try:
+            submitted = await self.submit(replace(cmd, photos=refs))
+        except BaseException:
+            await photos.discard(refs)
+            raise
+        if submitted.replayed:
+            await photos.discard(refs)
+        return submitted
+
+    async def add_to(self, tracking_code: str, text: str | None, uploads: list[Upload]) -> Document:
+        """The resident's words or photos added to their open request (raises UnknownRequest, NotOpen,
+        AdditionRefused, PhotoRefused); the request after the write, its new addition last."""
+        doc = await self.find(tracking_code)
+        if doc is None:
+            raise UnknownRequest("no request with this tracking code; check the code on your receipt")
+        if not can_add(doc):
+            raise NotOpen(doc["status"])
+        cleaned = check_addition(text, len(uploads))
+        photos = self._photos()
+        refs = await photos.keep(uploads, already=photo_count(doc)) if uploads else []
+        addition_id, now = self.new_id(), to_millis(self.clock())
+        try:
+            return await self._write(
+                lambda d: supplement(d, addition_id=addition_id, text=cleaned, photos=refs, now=now), doc
+            )
+        except BaseException:
+            await photos.discard(refs)
+            raise
 
     # -- channels ----------------------------------------------------------------------------------
 

@@ -80,6 +80,7 @@ class MongoIntakeStore:
         await self.requests.create_index([("service_code", ASCENDING), ("submitted_at", DESCENDING)])
         await self.requests.create_index([("channel", ASCENDING), ("submitted_at", DESCENDING)])
         await ensure_outbox_indexes(self.requests)
+        await self.requests.create_index("photos.id", sparse=True)  # the orphan-photo sweep's reference check
         await self.channels.create_index("key_hash", unique=True)
         await ensure_window_indexes(self.rate_windows)
 
@@ -159,6 +160,12 @@ class MongoIntakeStore:
         if newer.matched_count or logged.matched_count:
             return True
         return await self.requests.count_documents({"_id": request_id}, limit=1) > 0
+
+    async def referenced_photos(self, photo_ids: list[str]) -> set[str]:
+        """Which of these photos a request lists (services/intake/photos.py, the orphan sweep)."""
+        wanted = set(photo_ids)
+        cursor = self.requests.find({"photos.id": {"$in": photo_ids}}, {"photos.id": 1})
+        return {p["id"] async for doc in cursor for p in doc.get("photos") or [] if p.get("id") in wanted}
 
     # -- channels ----------------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from services.notify.service import NotifyService, RecipientNotKnownYet, TemplateFailed
 from shared.bus import Handler, Poison, RetryLater
 from shared.events import Envelope, EventData
+from shared.topology import NOTIFY_CARE_EVENTS
 
 QUEUE = "notify.events"
 
@@ -30,4 +31,12 @@ class NotifyHandler:
 
     def bindings(self, staff: Handler) -> dict[str, Handler]:
         """What bootstrap subscribes on `QUEUE`: binding key -> handler (`staff.*` feeds the staff read model)."""
-        return {"request.*": self, "task.*": self, "staff.*": staff}
+        # care.*: visits due or missed, told to the staff they are addressed to (like task.reminder)
+        # signup.*: service days; a sign-up is told like a request (confirmation, reminder, cancellation)
+        return {
+            "request.*": self,
+            "task.*": self,
+            "staff.*": staff,
+            "signup.*": self,
+            **dict.fromkeys(NOTIFY_CARE_EVENTS, self),
+        }

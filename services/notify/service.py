@@ -36,6 +36,7 @@ from services.notify.domain.templates import Templates
 from services.notify.metrics import DELIVERIES_PLANNED, MISSING_TRANSLATIONS
 from services.notify.store import STALE, WRITTEN, NotifyStore
 from shared.events import Envelope, EventData, RequestNotAccepted, RequestSubmitted, TaskEvent
+from shared.events.servicedays import SignupMade
 from shared.optimistic import AGAIN, Again, optimistic
 from shared.tracking import normalize_tracking_code
 
@@ -108,7 +109,7 @@ class NotifyService:
 
     async def record_event(self, envelope: Envelope, data: EventData) -> Recorded:
         """Record what `envelope` tells whom. Raises `RecipientNotKnownYet` or `TemplateFailed`."""
-        if isinstance(data, RequestSubmitted | RequestNotAccepted):
+        if isinstance(data, RequestSubmitted | RequestNotAccepted | SignupMade):
             # The event brings the resident with it: plan and write without reading anything first.
             recipient = recipient_from(envelope, data)
             plan = self._plan(envelope, data, recipient)
@@ -121,7 +122,7 @@ class NotifyService:
             if doc is not None and str(envelope.event_id) in doc.get("events", ()):
                 return Recorded()  # a redelivery
             recipient, introduced = recipient_of(doc), None
-            if recipient is None and isinstance(data, RequestSubmitted | RequestNotAccepted):
+            if recipient is None and isinstance(data, RequestSubmitted | RequestNotAccepted | SignupMade):
                 recipient = introduced = recipient_from(envelope, data)
             team = None
             if isinstance(data, TaskEvent) and data.team is not None and is_newer_team(doc, envelope.seq):
@@ -203,12 +204,14 @@ class NotifyService:
         doc = await self.store.request(request_id)
         recipient = recipient_of(doc)
         team_id = (recipient or {}).get("team_id")
-        if doc is None or recipient is None or not viewer.sees(team_id):
+        # A care household (`care:<id>`, routing's care register) has staff messages and no resident: supervisors
+        # read its log.
+        if doc is None or (recipient is None and not doc.get("deliveries")) or not viewer.sees(team_id):
             # The same answer for "no such request" and "not your team's": no probing of other teams' work.
             raise NotFound("no request with this request_id among your team's requests")
         return DeliveryLog(
             request_id=request_id,
-            tracking_code=recipient.get("tracking_code"),
+            tracking_code=(recipient or {}).get("tracking_code"),
             team_id=team_id,
             deliveries=sorted(doc.get("deliveries") or [], key=lambda d: (d["created_at"], d["_id"])),
         )

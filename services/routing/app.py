@@ -48,6 +48,8 @@ def create_app(settings: RoutingSettings | None = None, clock: Callable[[], date
     for router in api.routers:
         # unknown query parameters: 400; every error answer documented
         app.include_router(router, dependencies=[NoUnknownQuery], responses=ERROR_RESPONSES)
+    for router in api.own_query_routers:  # GET /v1/search: unknown query parameters are 422, by its parser
+        app.include_router(router, responses=ERROR_RESPONSES)
     # The staff console and the ledger dashboard (HTML, not in the OpenAPI schema). The static mount comes
     # before the pages' catch-all 404 under /console/.
     app.mount("/console/static", StaticFiles(directory=str(web.STATIC)), name="console-static")

@@ -4,20 +4,31 @@ lifespan; tests build a `RoutingService` over fakes instead (tests/unit/routing/
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import structlog
 
+from services.routing.care import CareService, with_care
+from services.routing.care_store import MongoCareStore
 from services.routing.config import RoutingConfig, RoutingSettings
+from services.routing.daystore import MongoDayStore
 from services.routing.domain.calendar import WorkingCalendar
 from services.routing.handlers import REQUEST_EVENTS, WORK_EVENTS, RequestEventsHandler, WorkItemPublisher
+from services.routing.replies import ReplyService
+from services.routing.replystore import MongoReplyStore
 from services.routing.rulestore import MongoRuleStore
+from services.routing.search import SearchService
+from services.routing.searchstore import MongoSearchStore
 from services.routing.service import RoutingService
+from services.routing.servicedays import SIGNUP_EVENTS, ServiceDays, SignupsHandler
 from services.routing.signin import SignInGuard
 from services.routing.staff import MongoStaffStore
 from services.routing.store import MongoRoutingStore
+from shared.bus import Handler
 from shared.limits import SharedWindows, ensure_window_indexes, flush_loop
 from shared.loop import PeriodicLoop
 from shared.outbox import OutboxRelay, Publisher, utcnow
@@ -46,15 +57,25 @@ class Container:
     windows: SharedWindows  # request rates per address (shared/limits.AddressRateLimit)
     signin: SignInGuard  # sign-in throttling and lockout
     flusher: PeriodicLoop  # adds this replica's rate counts to the shared windows
+    care: CareService  # the care register (走访慰问); its pass rides on the SLA sweeper
+    # service days (便民服务日): the programme, intake's sign-ups, attendance (services/routing/servicedays.py)
+    days: ServiceDays
+    signups: SignupsHandler
+    day_relay: OutboxRelay
+    search: SearchService  # staff search, saved views, bulk actions
+    replies: ReplyService  # canned replies
 
     async def start(self) -> None:
         """Subscribe the consumers, start the relay and the sweeper (the whole topology, the team work queues
         included, was declared when the infrastructure opened)."""
         bus, settings = self.infra.bus, self.settings
-        await bus.subscribe(
-            settings.queue("routing.request-events"), dict.fromkeys(REQUEST_EVENTS, self.request_events)
-        )
+        request_events: dict[str, Handler] = dict.fromkeys(REQUEST_EVENTS, self.request_events)
+        request_events |= dict.fromkeys(SIGNUP_EVENTS, self.signups)  # service days: intake's sign-ups
+        await bus.subscribe(settings.queue("routing.request-events"), request_events)
+        # jieba's dictionary (the search words a dispatch stores) takes about a second: at start, off the loop.
+        await asyncio.to_thread(self.service.segmenter.warm)
         await bus.subscribe(settings.queue("routing.work-items"), dict.fromkeys(WORK_EVENTS, self.work_items))
+        self.day_relay.start()
         self.relay.start()
         self.sweeper.start()
         self.flusher.start()
@@ -94,10 +115,15 @@ async def bootstrap(settings: RoutingSettings, config: RoutingConfig, clock: Clo
         await store.ensure_indexes()
         # Staff accounts carry their staff.changed events (an embedded outbox) like tasks do.
         accounts = infra.db["staff"]
-        relay = infra.relay([store.tasks, accounts], clock=clock)
+        # -- care register (走访慰问): households with their care.* events, in the same relay --
+        care_store = MongoCareStore(infra.db["care_households"], infra.writer, settings.routing_cache_ttl_s)
+        await care_store.ensure_indexes()
+        relay = infra.relay([store.tasks, accounts, care_store.households], clock=clock)
         staff = MongoStaffStore(accounts, infra.writer, relay.publisher(accounts), cache_ttl_s=ttl)
         rules = MongoRuleStore(infra.db["rulesets"], config.rules, ttl)
         service = RoutingService(store, staff, rules, relay.publisher(store.tasks), config, clock)
+        care = CareService(care_store, service, relay.publisher(care_store.households), clock)
+        service.care_kinds = care_store.kinds_by_phone  # registered households are recognised by phone
         await staff.ensure_indexes()
         await rules.ensure_seeded(clock())
         if settings.is_dev and settings.routing_seed_dev_staff:
@@ -109,6 +135,17 @@ async def bootstrap(settings: RoutingSettings, config: RoutingConfig, clock: Clo
         await ensure_window_indexes(infra.db["rate_windows"])
         windows = SharedWindows(infra.db["rate_windows"], utcnow, settings.rate_limit_window_s)
         lockouts = SharedWindows(infra.db["rate_windows"], utcnow, settings.routing_lockout_s)
+        # service days: their own collection and relay (one document per day, its events in the outbox)
+        day_store = MongoDayStore(infra.db["service_days"], infra.writer)
+        await day_store.ensure_indexes()
+        day_relay = infra.relay([day_store.collection], clock=clock)
+        days = ServiceDays(
+            day_store, day_relay.publisher(day_store.collection), clock, ZoneInfo(config.calendar.timezone)
+        )
+        # Staff search and canned replies (issue 15): their own collections and indexes.
+        search_store, reply_store = MongoSearchStore(infra.db), MongoReplyStore(infra.db["canned_replies"])
+        await search_store.ensure_indexes()
+        await reply_store.ensure_indexes()
     except BaseException:
         await infra.close()
         raise
@@ -128,6 +165,14 @@ async def bootstrap(settings: RoutingSettings, config: RoutingConfig, clock: Clo
         signin=SignInGuard(settings, windows, lockouts),
         flusher=flush_loop(windows, lockouts),
         sweeper=PeriodicLoop(
-            "sla-sweeper", service.sweeper(settings.routing_sla_batch), settings.routing_sla_sweep_interval_s
+            "sla-sweeper",
+            with_care(service.sweeper(settings.routing_sla_batch), care, settings.routing_sla_batch),
+            settings.routing_sla_sweep_interval_s,
         ),
+        care=care,
+        days=days,
+        signups=SignupsHandler(days),
+        day_relay=day_relay,
+        search=SearchService(search_store, service, clock),
+        replies=ReplyService(reply_store, service, clock),
     )

@@ -4,7 +4,7 @@ files, each read and checked once per start into a `RoutingConfig`."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +12,8 @@ import yaml
 from pydantic import Field
 
 from services.routing.domain.calendar import WorkingCalendar, calendar_from_config
+from services.routing.domain.duplicates import DuplicatePolicy
+from services.routing.domain.followup import FollowUpPolicy
 from services.routing.domain.rules import RuleSet
 from services.routing.domain.sla import SlaPolicy
 from services.routing.domain.teams import Directory
@@ -45,6 +47,9 @@ class RoutingSettings(Settings):
     routing_login_per_account: int = Field(10, ge=0)
     routing_lockout_failures: int = Field(10, ge=0)
     routing_lockout_s: int = Field(900, ge=1)
+    # Call-backs (回访) and duplicates (并单): deploy/routing/followup.yaml, deploy/routing/duplicates.yaml.
+    routing_followup_path: Path = DEPLOY / "routing" / "followup.yaml"
+    routing_duplicates_path: Path = DEPLOY / "routing" / "duplicates.yaml"
 
 
 class ConfigError(RuntimeError):
@@ -59,6 +64,8 @@ class RoutingConfig:
     calendar: WorkingCalendar  # the community's; teams' calendars derive from it
     policy: SlaPolicy  # time limits, reminders, escalation, auto-close
     rules: RuleSet  # version 1 of the routing rules (later versions live in the database)
+    followup: FollowUpPolicy = field(default_factory=FollowUpPolicy)  # call-backs (回访)
+    duplicates: DuplicatePolicy = field(default_factory=DuplicatePolicy)  # duplicates and repeats (并单)
 
 
 def _read[T](path: Path, parse: Callable[[Any], T]) -> T:
@@ -94,7 +101,11 @@ def load_config(settings: RoutingSettings) -> RoutingConfig:
         calendar=read_calendar(settings.routing_calendar_path, settings.timezone),
         policy=read_policy(settings.routing_sla_path),
         rules=read_rules(settings.routing_rules_path),
+        followup=_read(settings.routing_followup_path, lambda raw: FollowUpPolicy.model_validate(raw or {})),
+        duplicates=_read(settings.routing_duplicates_path, lambda raw: DuplicatePolicy.model_validate(raw or {})),
     )
+    if not directory.has(config.followup.desk_team):
+        raise ConfigError(f"{settings.routing_followup_path}: desk_team: unknown team {config.followup.desk_team!r}")
     problems = config.rules.problems(directory)
     if problems:
         raise ConfigError(f"{settings.routing_rules_path}: " + "; ".join(f"{f}: {m}" for f, m in problems))

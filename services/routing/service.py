@@ -9,7 +9,7 @@ escalation becomes nothing. It depends on the store protocols, a publisher and a
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -17,29 +17,34 @@ import structlog
 
 from services.routing import metrics
 from services.routing.config import RoutingConfig
-from services.routing.domain import lifecycle
+from services.routing.domain import lifecycle, search
+from services.routing.domain.additions import supplemented
 from services.routing.domain.errors import IllegalTransition, LifecycleError, NotVisible
 from services.routing.domain.lifecycle import Needs, Outcome, StaffCommand
 from services.routing.domain.model import Actor, Context, Feedback, Task
 from services.routing.domain.queue import QueueQuery
 from services.routing.domain.rules import RoutingInput, decide
 from services.routing.domain.teams import normalize_building
+from services.routing.duplicates import DuplicateFinder
 from services.routing.rulestore import RuleStore
 from services.routing.staff import StaffStore
 from services.routing.store import RoutingStore
 from shared.bus import RetryLater
 from shared.events import Envelope, FeedbackReceived, RequestCancelled, RequestNotAccepted, RequestSubmitted
+from shared.events.requests import RequestSupplemented
 from shared.optimistic import (
     AGAIN,
     Again,  # the type of AGAIN
     optimistic,
 )
 from shared.outbox import Publisher
+from shared.segment import JiebaSegmenter
 
 log = structlog.get_logger("huiying.routing")
 
 Clock = Callable[[], datetime]
 NOTHING = Needs()  # a decision that needs only the config and the staff
+SEGMENTER = JiebaSegmenter([])  # plain jieba, one per process (its dictionary is built once, on first use)
 
 
 class LostRace(LifecycleError):
@@ -54,6 +59,17 @@ class RoutingService:
     publisher: Publisher
     config: RoutingConfig
     clock: Clock
+    # Duplicates and repeats (并单): services/routing/duplicates.py.
+    duplicates: DuplicateFinder = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.duplicates = DuplicateFinder(self.store, self.config.duplicates)
+
+    # The care register: the kinds of care (elderly_alone, ...) of an active household with this phone, so a
+    # registered household is recognised as vulnerable when it files a request itself (set by bootstrap).
+    care_kinds: Callable[[str], Awaitable[list[str]]] | None = None
+    # Cuts a new task's text into the words staff search finds it by (domain/search.py).
+    segmenter: JiebaSegmenter = field(default_factory=lambda: SEGMENTER)
 
     async def context(self, needs: Needs = NOTHING) -> Context:
         """What a decision needs besides the task: the config, the active staff, the loads of the teams it
@@ -71,6 +87,7 @@ class RoutingService:
             staff=staff,
             loads=loads,
             original=await self._original(needs.original) if needs.original else None,
+            followup=self.config.followup,
         )
 
     async def _original(self, id_or_code: str) -> Task | None:
@@ -130,6 +147,11 @@ class RoutingService:
         and nothing is written or published (no read first: a redelivery is the rare case)."""
         now = self.clock()
         directory = self.config.directory
+        if self.care_kinds is not None and data.resident.phone:
+            known = await self.care_kinds(data.resident.phone)
+            if set(known) - set(data.resident.vulnerability):
+                kinds = list(dict.fromkeys([*data.resident.vulnerability, *known]))
+                data = data.model_copy(update={"resident": data.resident.model_copy(update={"vulnerability": kinds})})
         building = normalize_building(data.location.building, data.location.address)
         grid = directory.grid_of(building)
         version = await self.rules.current(now)
@@ -144,10 +166,14 @@ class RoutingService:
         decision = decide(request, version.rules, version.version, directory)
         ctx = await self.context(Needs(teams=(decision.team_id,)))
         outcome = lifecycle.open_task(data, decision, grid, building, ctx, now, str(envelope.event_id))
+        self.duplicates.prepare(outcome.task, data)  # 并单: the keys it is looked up by
+        search.index(outcome.task, self.segmenter.search_words)
         document = await self.store.insert_task(outcome)
         if document is not None:
             metrics.TASK_CHANGES.labels(action="dispatch").inc()
             await self.publisher.publish_after_write(document)
+        # After the write, so two requests dispatched at once find each other (a redelivery looks again).
+        await self.duplicates.flag(outcome.task)
 
     async def record_not_accepted(self, envelope: Envelope, data: RequestNotAccepted) -> None:
         ctx = await self.context()
@@ -186,6 +212,11 @@ class RoutingService:
             return lifecycle.feedback(task, fb, ctx, self.clock(), event_id)
 
         await self._on_event(data.request_id, apply)
+
+    async def supplement_from(self, envelope: Envelope, data: RequestSupplemented) -> None:
+        """The resident's addition into the task's history (domain/additions.py); idempotent."""
+        event_id = str(envelope.event_id)
+        await self._on_event(data.request_id, lambda task, ctx: supplemented(task, data, ctx, self.clock(), event_id))
 
     # -- the SLA sweeper ---------------------------------------------------------------------------------------
 

@@ -20,7 +20,7 @@ from pymongo.errors import DuplicateKeyError
 
 from services.routing.cache import CACHE_TTL_S, Cached
 from services.routing.domain.lifecycle import Outcome
-from services.routing.domain.model import LOAD_STATUSES, Task
+from services.routing.domain.model import LOAD_STATUSES, DuplicateCandidate, Task
 from services.routing.domain.queue import QueueQuery
 from shared.outbox import HIDE, OutboxWriter, ensure_outbox_indexes
 
@@ -48,7 +48,14 @@ LEDGER_FIELDS = (
     "closed_reason",
     "counts",
     "hold",
+    # call-backs (回访) and repeats (并单)
+    "rating_source",
+    "followup",
+    "repeat_of",
 )
+# What the duplicate look-up reads of another task (services/routing/duplicates.py).
+MATCH_FIELDS = ("status", "description", "building", "unit", "lat", "long", "submitted_at", "first_resolved_at",
+                "match_keys")  # fmt: skip
 
 
 class RoutingStore(Protocol):
@@ -91,6 +98,24 @@ class RoutingStore(Protocol):
     async def service_names(self, codes: list[str]) -> dict[str, dict[str, str]]:
         """The name a task of each category carries (the catalogue's, as intake sent it)."""
         ...
+
+    # -- call-backs (回访) and duplicates (并单) ---------------------------------------------------------------
+
+    async def followups(self, team_id: str, limit: int) -> list[Task]:
+        """The open call-backs of the desk `team_id`, oldest first."""
+        ...
+
+    async def matching(self, keys: list[str], since: datetime, limit: int) -> list[Document]:
+        """Tasks stored under any of the look-up `keys` submitted since `since`, newest first (MATCH_FIELDS)."""
+        ...
+
+    async def add_duplicate_candidate(self, request_id: str, candidate: DuplicateCandidate) -> None:
+        """Add the mark unless the task has it already."""
+        ...
+
+    async def drop_duplicate_candidate(self, request_id: str, candidate_id: str) -> None: ...
+
+    async def mark_repeat(self, request_id: str, repeat_of: str) -> None: ...
 
 
 def _counted(task: Task) -> tuple[str, str] | None:
@@ -139,6 +164,11 @@ class MongoRoutingStore:
         await self.tasks.create_index("submitted_at")  # the ledgers
         await self.tasks.create_index("service_code")  # service_names()
         await self.tasks.create_index("next_check_at", sparse=True)  # the SLA sweeper
+        # The embedded engine (mongoeco) takes candidates from single-field indexes only: loads() and a team's
+        # queue then read the team's tasks, not every task (docs/mongoeco-queries.md).
+        await self.tasks.create_index("team_id")
+        await self.tasks.create_index("followup_team", sparse=True)  # the desk's call-backs (回访)
+        await self.tasks.create_index([("match_keys", ASCENDING), ("submitted_at", DESCENDING)])  # 并单 look-up
         await ensure_outbox_indexes(self.tasks)
 
     # -- writes --------------------------------------------------------------------------------------------
@@ -241,3 +271,36 @@ class MongoRoutingStore:
             doc = await self.tasks.find_one({"service_code": code}, {"service_name": 1})
             names[code] = (doc or {}).get("service_name") or {}
         return names
+
+    # -- call-backs (回访) and duplicates (并单) ---------------------------------------------------------------
+
+    async def followups(self, team_id: str, limit: int) -> list[Task]:
+        cursor = self.tasks.find({"followup_team": team_id}, {**INTERNAL, "history": 0}).limit(limit)
+        tasks = [Task.model_validate(d) async for d in cursor]
+        return sorted(tasks, key=lambda t: t.followup.opened_at if t.followup else t.submitted_at)
+
+    async def matching(self, keys: list[str], since: datetime, limit: int) -> list[Document]:
+        if not keys:
+            return []
+        match: Document = {"match_keys": keys[0] if len(keys) == 1 else {"$in": keys}, "submitted_at": {"$gte": since}}
+        cursor = self.tasks.find(match, dict.fromkeys(MATCH_FIELDS, 1)).sort("submitted_at", DESCENDING).limit(limit)
+        return [d async for d in cursor]
+
+    async def add_duplicate_candidate(self, request_id: str, candidate: DuplicateCandidate) -> None:
+        # `rev` moves: a staff action decided on the task before the mark loses its write and decides again
+        # (its `$set` of every field would otherwise drop the mark).
+        await self.tasks.update_one(
+            {"_id": request_id, "duplicate_candidates.id": {"$ne": candidate.id}},
+            {"$push": {"duplicate_candidates": candidate.model_dump()}, "$inc": {"rev": 1}},
+        )
+
+    async def drop_duplicate_candidate(self, request_id: str, candidate_id: str) -> None:
+        await self.tasks.update_one(
+            {"_id": request_id, "duplicate_candidates.id": candidate_id},
+            {"$pull": {"duplicate_candidates": {"id": candidate_id}}, "$inc": {"rev": 1}},
+        )
+
+    async def mark_repeat(self, request_id: str, repeat_of: str) -> None:
+        await self.tasks.update_one(
+            {"_id": request_id, "repeat_of": None}, {"$set": {"repeat_of": repeat_of}, "$inc": {"rev": 1}}
+        )

@@ -1,6 +1,6 @@
 """Event contracts shared by the services. Importing this package registers every event type."""
 
-from shared.events import requests, staff, tasks
+from shared.events import care, requests, servicedays, staff, tasks
 from shared.events.envelope import (
     DEFAULT_LANGUAGE,
     LANGUAGES,
@@ -39,10 +39,12 @@ __all__ = [
     "TeamRef",
     "UnknownEvent",
     "WorkItem",
+    "care",
     "event_types",
     "new_event",
     "register",
     "requests",
+    "servicedays",
     "staff",
     "staff_aggregate_id",
     "tasks",

@@ -42,6 +42,32 @@ class AnswerLabel(BaseModel):
     values: dict[str, dict[str, str]] = {}  # value key -> language -> its name (the list datatypes)
 
 
+# -- photos and additions (issue 14, points 1 and 2) ------------------------------------------------------
+
+
+class PhotoRef(BaseModel):
+    """A photo intake stored (re-encoded as JPEG, metadata stripped). Staff fetch its bytes from intake:
+    GET /v1/requests/{request_id}/photos/{id} (full) and .../thumb, with a staff token or a console link."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    id: str
+    name: str = ""  # the file name as the resident's phone sent it (shown to staff, never used as a path)
+    width: int = 0
+    height: int = 0
+    bytes: int = 0
+
+
+@register
+class RequestSupplemented(EventData):
+    """The resident added words or photos to an open request (with the tracking code)."""
+
+    TYPE = "request.supplemented"
+    addition_id: str
+    text: str | None = None
+    photos: list[PhotoRef] = []
+    added_at: datetime
+
+
 @register
 class RequestSubmitted(EventData):
     TYPE = "request.submitted"
@@ -62,6 +88,8 @@ class RequestSubmitted(EventData):
     answer_labels: dict[str, AnswerLabel] = {}
     media_urls: list[str] = []
     submitted_at: datetime
+    # Photos the resident attached (stored in intake, served by intake to staff): references, not bytes.
+    photos: list[PhotoRef] = []
 
 
 @register

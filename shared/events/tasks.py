@@ -173,6 +173,31 @@ class TaskEscalated(TaskEvent):
     recipients: list[StaffRecipient] = []
 
 
+# -- call-backs (回访) ---------------------------------------------------------------------------------------
+
+
+@register
+class TaskFollowUpOpened(TaskEvent):
+    """A call-back lands in the desk's queue: the resolution got no rating in time, or a dissatisfied one."""
+
+    TYPE = "task.followup_opened"
+    reason: Literal["no_rating", "dissatisfied"]
+    followup_team: TeamRef | None = None  # the desk that calls the resident
+
+
+@register
+class TaskCallbackRecorded(TaskEvent):
+    """The desk called the resident. A rating given on the phone counts like one given online: the same
+    write closes or reopens the task (`task.closed` / `task.reopened` follow this event)."""
+
+    TYPE = "task.callback_recorded"
+    outcome: Literal["reached", "no_answer", "declined", "wrong_number"]
+    rating: Literal["satisfied", "fairly_satisfied", "dissatisfied"] | None = None
+    called_at: datetime
+    caller: str
+    followup_done: bool = True  # False: nobody answered and the desk will try again
+
+
 class WorkItem(BaseModel):
     """The message a team's own system receives on `work.<team_id>` (exchange `huiying.work`).
 
@@ -189,4 +214,4 @@ class WorkItem(BaseModel):
     address: str | None = None
     due_at: datetime | None = None
     dispatched_at: datetime
-    kind: Literal["dispatched", "transferred_in", "redispatched", "reopened"] = "dispatched"
+    kind: Literal["dispatched", "transferred_in", "redispatched", "reopened", "resident_added"] = "dispatched"

@@ -69,8 +69,8 @@ def test_the_committed_definitions_are_the_generated_ones() -> None:
 def test_the_definitions_let_each_service_publish_only_its_own_event_types() -> None:
     topics = {t["user"]: t["write"] for t in json.loads(DEFINITIONS.read_text())["topic_permissions"]}
     assert topics == {
-        "huiying-intake": r"^(request\.[^.]+)$",
-        "huiying-routing": r"^(task\.[^.]+|staff\.[^.]+)$",
+        "huiying-intake": r"^(request\.[^.]+|signup\.[^.]+)$",
+        "huiying-routing": r"^(task\.[^.]+|staff\.[^.]+|care\.[^.]+|serviceday\.[^.]+)$",
         "huiying-notify": "^$",
     }
 

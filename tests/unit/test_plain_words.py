@@ -15,7 +15,8 @@ import yaml
 from shared.statuses import LABELS, RESIDENT_JARGON
 
 ROOT = Path(__file__).resolve().parents[2]
-STAFF_EVENTS = ("task.reminder", "task.escalated")  # notify writes these to staff
+# notify writes these to staff
+STAFF_EVENTS = ("task.reminder", "task.escalated", "care.visit_due", "care.visit_reminder", "care.visit_escalated")
 
 
 # What a reader never sees: Jinja's tags and variables, HTML's tags and attributes.

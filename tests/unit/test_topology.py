@@ -12,6 +12,7 @@ from services.intake.bootstrap import QUEUE as INTAKE_QUEUE
 from services.notify.handlers import QUEUE as NOTIFY_QUEUE
 from services.routing.domain.workitems import KINDS
 from services.routing.handlers import REQUEST_EVENTS, WORK_EVENTS
+from services.routing.servicedays import SIGNUP_EVENTS
 from shared.events import event_types
 from shared.settings import Settings
 from shared.topology import CONSUMER_QUEUES, PUBLISHES, Topology, topic_matches
@@ -37,8 +38,10 @@ def test_every_published_event_type_belongs_to_exactly_one_producer() -> None:
 def test_the_services_consume_the_queues_the_topology_declares_with_its_keys() -> None:
     t = topology()
     assert {c.name for c in CONSUMER_QUEUES} >= {INTAKE_QUEUE, NOTIFY_QUEUE, "routing.request-events"}
-    assert t.consumer("routing.request-events").keys == REQUEST_EVENTS
-    assert set(t.consumer("routing.work-items").keys) == set(WORK_EVENTS) == set(KINDS)
+    # The resident's additions (request.supplemented) become work items too (services/routing/handlers.py).
+    assert set(t.consumer("routing.work-items").keys) == set(WORK_EVENTS) == {*KINDS, "request.supplemented"}
+    # service days: intake's sign-ups ride on routing's request-events queue (services/routing/servicedays.py)
+    assert t.consumer("routing.request-events").keys == REQUEST_EVENTS + SIGNUP_EVENTS
     # staff.changed reaches intake's and notify's read models of staff accounts
     assert {q.split(".")[0] for q in t.routes("staff.changed")} == {"intake", "notify"}
 
@@ -117,3 +120,18 @@ def test_huiying_topology_apply_without_a_broker_says_what_to_do_in_one_line(
     assert main(["topology", "apply"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "rabbitmq_management" in err and "Traceback" not in err
+
+
+def test_the_management_api_of_every_node_is_tried_in_the_order_of_the_amqp_list() -> None:
+    from shared.policies import Management
+
+    nodes = "amqp://u:p@10.0.0.1:5672/,amqp://u:p@10.0.0.2:5672/,amqp://u:p@10.0.0.3:60000/"
+    paired = Management.of(Settings(amqp_url=nodes))
+    # RabbitMQ's pairing (AMQP port + 10000); a node past 55535 cannot follow it and is left out.
+    assert [m.base_url for m in paired] == ["http://10.0.0.1:15672", "http://10.0.0.2:15672"]
+    given = "http://127.0.0.1:20001/,http://127.0.0.1:20002/,http://127.0.0.1:20003/"
+    listed = Management.of(Settings(amqp_url=nodes, amqp_management_url=given))
+    assert [m.base_url for m in listed] == [u.rstrip("/") for u in given.split(",")]
+    assert {(m.user, m.password) for m in listed} == {("u", "p")}
+    one = Management.of(Settings(amqp_url=nodes, amqp_management_url="http://mgmt:15672/"))
+    assert [m.base_url for m in one] == ["http://mgmt:15672"]

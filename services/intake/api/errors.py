@@ -21,7 +21,9 @@ from starlette.types import Scope
 
 from services.intake.api.open311.errors import Open311Error, open311_problem
 from services.intake.api.open311.formats import errors_response
+from services.intake.domain.additions import NotOpen
 from services.intake.domain.emergency import Decision, EmergencySuspected
+from services.intake.domain.photos import AdditionRefused, PhotoRefused
 from services.intake.domain.request import FeedbackNotOpen, NotCancellable
 from services.intake.domain.submission import DraftRefused, UnknownService
 from services.intake.service import Busy, ChannelExists, IdempotencyConflict, UnknownChannel, UnknownRequest
@@ -222,6 +224,10 @@ REFUSALS: tuple[type[Exception], ...] = (
     NotCancellable,
     FeedbackNotOpen,
     UnknownChannel,
+    # photos and additions
+    PhotoRefused,
+    AdditionRefused,
+    NotOpen,
 )
 RETRY = {"Retry-After": "1"}
 
@@ -251,6 +257,13 @@ def native_error(exc: Exception) -> HTTPException | FieldErrors:
             return HTTPException(409, f"channel {channel_id!r} exists; rotate its key or choose another id")
         case UnknownChannel(channel_id=channel_id):
             return HTTPException(404, f"no channel {channel_id!r}; GET /v1/admin/channels lists them")
+        # photos and additions
+        case PhotoRefused(field=field, message=message) | AdditionRefused(field=field, message=message):
+            return FieldErrors([(field, message)])
+        case NotOpen(status=status):
+            return HTTPException(
+                409, f"the request is {status}: nothing can be added any more; file a new request (or rate it)"
+            )
     raise exc  # pragma: no cover - REFUSALS lists what is handled
 
 

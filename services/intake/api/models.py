@@ -239,6 +239,15 @@ class TimelineEntryOut(BaseModel):
     team: str | None = None
 
 
+class PhotoOut(BaseModel):
+    """A photo of the resident's request (photos and additions)."""
+
+    id: str
+    name: str
+    width: int
+    height: int
+
+
 class TrackOut(BaseModel):
     id: str
     tracking_code: str
@@ -255,6 +264,10 @@ class TrackOut(BaseModel):
     can_cancel: bool
     can_give_feedback: bool
     timeline: list[TimelineEntryOut]
+    # photos and additions: the resident's photos (bytes at /v1/track/{tracking_code}/photos/{id}[/thumb])
+    # and whether something may still be added (POST /v1/track/{tracking_code}/additions)
+    photos: list[PhotoOut] = []
+    can_add: bool = False
 
 
 class CancelOut(BaseModel):

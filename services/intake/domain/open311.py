@@ -70,14 +70,19 @@ def open311_definition(service: Service, language: str) -> dict[str, Any]:
     }
 
 
-def open311_request(doc: dict[str, Any], language: str, tz: str, catalogue: Catalogue) -> dict[str, Any]:
-    """One Open311 service request, fields in the spec's order."""
+def open311_request(
+    doc: dict[str, Any], language: str, tz: str, catalogue: Catalogue, photo_base: str | None = None
+) -> dict[str, Any]:
+    """One Open311 service request, fields in the spec's order. `photo_base`: intake's public URL, for the
+    public address of a stored photo (`media_url` of a public kind without a linked one)."""
     public = bool(doc.get("public_details"))
     location = doc.get("location") or {}
     team = doc.get("team")
     service = catalogue.get(doc["service_code"])
     name = doc.get("service_name") or (service.name if service else None)
     media = doc.get("media_urls") or []
+    if not media and photo_base and doc.get("photos"):
+        media = [f"{photo_base}/v1/public/requests/{doc['_id']}/photos/{doc['photos'][0]['id']}"]
     referral = doc.get("referral")
     return {
         "service_request_id": doc["_id"],

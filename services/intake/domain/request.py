@@ -19,7 +19,7 @@ from shared.events import (
     Resident,
     new_event,
 )
-from shared.events.requests import AnswerLabel
+from shared.events.requests import AnswerLabel, PhotoRef
 
 PRODUCER = "intake"
 
@@ -59,6 +59,7 @@ class SubmitRequest:
     # client said "not an emergency" after a referral (domain/emergency.py).
     free_text: str = ""
     confirm_not_emergency: bool = False
+    photos: list[PhotoRef] = field(default_factory=list)  # stored already (services/intake/photos.py)
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,11 @@ def timeline_entry(event: Envelope, status: str, at: datetime) -> Document:
     return {"event_id": str(event.event_id), "type": event.type, "status": status, "at": at, "note": None}
 
 
+def photo_entry(photo: PhotoRef, at: datetime, addition_id: str | None = None) -> Document:
+    """A stored photo as the request document lists it (serving checks a photo is listed here)."""
+    return {**photo.model_dump(), "at": at, "addition_id": addition_id}
+
+
 def _first_event(
     cmd: SubmitRequest, request_id: str, tracking_code: str, now: datetime, referral: Referral | None
 ) -> Envelope:
@@ -144,6 +150,7 @@ def _first_event(
             answer_labels=cmd.answer_labels,
             media_urls=cmd.media_urls,
             submitted_at=now,
+            photos=cmd.photos,
         )
     else:
         data = RequestNotAccepted(
@@ -182,6 +189,7 @@ def submit(
         "filed_by": cmd.filed_by,
         "attributes": cmd.attributes,
         "media_urls": cmd.media_urls,
+        "photos": [photo_entry(p, now) for p in cmd.photos],
         "public_details": cmd.public_details,
         "api": cmd.api,
         "extra": cmd.extra,

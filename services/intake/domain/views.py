@@ -86,6 +86,9 @@ def track_view(doc: Document, language: str) -> Document:
         "can_cancel": status not in CLOSED_STATUSES,
         "can_give_feedback": can_give_feedback(doc),
         "timeline": _entries(timeline, language),
+        # photos and additions (domain/additions.py)
+        "photos": [{k: p[k] for k in ("id", "name", "width", "height")} for p in doc.get("photos") or []],
+        "can_add": status not in CLOSED_STATUSES,
     }
 
 

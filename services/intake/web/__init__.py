@@ -9,12 +9,13 @@ from pathlib import Path
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from services.intake.web import emergency, pages
+from services.intake.web import emergency, pages, servicedays
 from shared.web import mount_common_static
 
 router = APIRouter(include_in_schema=False)
 router.include_router(pages.router)
 router.include_router(emergency.router)  # the call-now page
+router.include_router(servicedays.router)  # service days (便民服务日): the days, signing up, a sign-up's page
 
 STATIC = Path(__file__).resolve().parent / "static"
 

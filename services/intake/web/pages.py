@@ -18,9 +18,12 @@ from fastapi.responses import RedirectResponse, Response
 
 from services.intake.api.deps import get_container, limit_address
 from services.intake.api.models import CancelIn, FeedbackIn
+from services.intake.api.uploads import uploads_of
+from services.intake.domain.additions import NotOpen
 from services.intake.domain.catalogue import Service
 from services.intake.domain.channels import PORTAL_CHANNEL, Channel
 from services.intake.domain.emergency import EmergencySuspected
+from services.intake.domain.photos import MAX_PHOTOS, AdditionRefused, PhotoRefused
 from services.intake.domain.request import CancelRequest, FeedbackNotOpen, GiveFeedback, NotCancellable
 from services.intake.domain.submission import DraftRefused, take
 from services.intake.domain.views import track_view
@@ -97,6 +100,7 @@ def form_page(
     problems: list[forms.Problem] | None = None,
     notice: str | None = None,
     status: int = 200,
+    photo_error: str | None = None,
 ) -> Response:
     container = get_container(request)
     messages = container.config.messages
@@ -126,6 +130,7 @@ def form_page(
         errors=errors,
         labels=labels(service, lang, t),
         notice=notice,
+        photo_error=photo_error,
         submission=secrets.token_urlsafe(24),
         languages=LANGUAGES,
         notify_choices=forms.NOTIFY_CHOICES,
@@ -160,7 +165,8 @@ async def submit(service_code: str, request: Request) -> Response:
     if service is None:
         return error_page(request, 404, "page.not_found.title", "page.not_found.service")
     await limit_address(request, container)
-    values = forms.Values.of(await request.form())
+    form = await request.form(max_files=MAX_PHOTOS + 1)
+    values = forms.Values.of(form)
     settings = container.settings
     body = forms.request_body(values, service, settings.timezone, sms_available=settings.sms_available)
     checked = forms.check(body, service)
@@ -176,7 +182,10 @@ async def submit(service_code: str, request: Request) -> Response:
     token = values.one("submission")
     draft = checked.request.draft("portal", PORTAL, token if forms.SUBMISSION_TOKEN.match(token) else None)
     try:
-        submitted = await container.service.submit(take(draft, container.config.catalogue, container.config.emergency))
+        command = take(draft, container.config.catalogue, container.config.emergency)
+        submitted = await container.service.submit_with_photos(command, await uploads_of(form.getlist("photos")))
+    except PhotoRefused as refused:  # the message names the file and the limit
+        return form_page(request, service, values, photo_error=refused.message, status=422)
     except EmergencySuspected as heard:
         return call_now_page(request, decision=heard.decision, service=service, values=values)
     except DraftRefused as refused:  # pragma: no cover - the form's own checks name these first
@@ -203,6 +212,10 @@ async def _found(request: Request, code: str) -> dict[str, Any] | None:
 @router.get("/track/{code}")
 @guarded
 async def track(code: str, request: Request) -> Response:
+    return await track_page(code, request)
+
+
+async def track_page(code: str, request: Request, add_error: str | None = None, status: int = 200) -> Response:
     doc = await _found(request, code)
     if doc is None:
         return not_found(request, code)
@@ -222,7 +235,32 @@ async def track(code: str, request: Request) -> Response:
         just_cancelled=flags.get("cancelled") == "1",
         inbox_url=f"{notify_url}/v1/inbox/{doc['tracking_code']}?allow_empty=true",
         timezone=container.settings.timezone,
+        photos=doc.get("photos") or [],
+        just_added=flags.get("added") == "1",
+        add_error=add_error,
+        status=status,
     )
+
+
+@router.post("/track/{code}/add")
+@guarded
+async def add_to(code: str, request: Request) -> Response:
+    """The resident adds words or photos to their open request (services/intake/service.py, add_to)."""
+    container = get_container(request)
+    await limit_address(request, container)
+    form = await request.form(max_files=MAX_PHOTOS + 1)
+    text = form.get("text")
+    try:
+        doc = await container.service.add_to(
+            code, text if isinstance(text, str) else None, await uploads_of(form.getlist("photos"))
+        )
+    except UnknownRequest:
+        return not_found(request, code)
+    except (PhotoRefused, AdditionRefused) as refused:
+        return await track_page(code, request, add_error=refused.message, status=422)
+    except NotOpen:
+        return RedirectResponse(f"/track/{code}", status_code=303)
+    return RedirectResponse(f"/track/{doc['tracking_code']}?added=1#add", status_code=303)
 
 
 # -- cancelling -------------------------------------------------------------------------------------------

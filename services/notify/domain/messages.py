@@ -9,14 +9,19 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from services.notify.domain.deliveries import EMAIL, SMS, WEBHOOK, delivery_id
+from services.notify.domain.servicedays import signup_context
 from services.notify.domain.templates import Rendered, Templates
 from shared.events import Envelope, EventData, FeedbackReceived, RequestNotAccepted, TaskEvent
+from shared.events.care import CareEvent
+from shared.events.servicedays import SignupEvent
 from shared.i18n import pick
 
 Document = dict[str, Any]
 
-STAFF_EVENTS = frozenset({"task.reminder", "task.escalated"})
-URGENT_EVENTS = frozenset({"request.not_accepted", "task.not_accepted", "task.escalated"})
+STAFF_EVENTS = frozenset(
+    {"task.reminder", "task.escalated", "care.visit_due", "care.visit_reminder", "care.visit_escalated"}
+)
+URGENT_EVENTS = frozenset({"request.not_accepted", "task.not_accepted", "task.escalated", "care.visit_escalated"})
 # task.closed after a cancellation or as a duplicate: the resident has already been told by the
 # request.cancelled / task.duplicate message.
 SILENT_CLOSE_REASONS = frozenset({"cancelled", "duplicate"})
@@ -105,11 +110,22 @@ def context_for(
         ctx["overdue_since"] = format_time(raw.get("overdue_since"), language, tz)
         if envelope.type == "task.resolved":
             ctx["feedback_url"] = links.feedback(code)
+    if isinstance(data, CareEvent):
+        # a care visit (routing's care register): no resident's name or contact travels with it
+        ctx["team_name"] = pick(data.team.name if data.team else None, language)
+        ctx["due_at"] = format_time(data.due_at, language, tz)
+        ctx["building"], ctx["grid"] = data.building or "", data.grid or ""
+        ctx["household_id"] = data.household_id
+        ctx["level"] = raw.get("level") or ""
+        ctx["overdue_since"] = format_time(raw.get("overdue_since"), language, tz)
     if isinstance(data, RequestNotAccepted):
         ctx["referral"] = pick(data.referral, language)
     if isinstance(data, FeedbackReceived):
         ctx["rating"] = data.rating
         ctx["comment"] = data.comment or ""
+    # service days (便民服务日): the sign-up templates' variables
+    if isinstance(data, SignupEvent):
+        ctx |= signup_context(data, language, links.intake)
     return ctx
 
 

@@ -31,6 +31,7 @@ from services.notify.domain.messages import (
 from services.notify.domain.quiet_hours import QuietHours, held_until
 from services.notify.domain.templates import Rendered, Templates
 from shared.events import DEFAULT_LANGUAGE, LANGUAGES, Envelope, EventData, RequestNotAccepted, RequestSubmitted
+from shared.events.servicedays import SignupMade
 
 Document = dict[str, Any]
 
@@ -77,8 +78,8 @@ class Plan:
 # --- the resident ------------------------------------------------------------------------------------
 
 
-def recipient_from(envelope: Envelope, data: RequestSubmitted | RequestNotAccepted) -> Document:
-    """The resident of a request, from the event that introduces it."""
+def recipient_from(envelope: Envelope, data: RequestSubmitted | RequestNotAccepted | SignupMade) -> Document:
+    """The resident of a request (or of a service-day sign-up), from the event that introduces it."""
     r = data.resident
     webhook_url = getattr(data, "channel_webhook_url", None) or envelope.data.get("channel_webhook_url")
     return {

@@ -1,7 +1,15 @@
-"""Routing's HTTP API (v1): auth, tasks and queues, teams, staff, rules, ledgers."""
+"""Routing's HTTP API (v1): auth, tasks and queues, teams, staff, rules, ledgers, search, canned replies."""
 
-from services.routing.api import auth, ledger, rules, staff, tasks, teams
+from services.routing.api import auth, care, followups, ledger, replies, rules, search, servicedays, staff, tasks, teams
 
-routers = [auth.router, tasks.router, teams.router, staff.router, rules.router, ledger.router]
+routers = [auth.router, tasks.router, teams.router, staff.router, rules.router, ledger.router, followups.router]
+routers += [care.router]  # the care register (走访慰问)
+# service days (便民服务日)
+routers += [servicedays.router]
 
-__all__ = ["routers"]
+# Staff search, saved views, bulk actions and canned replies (issue 15).
+routers += [search.router, replies.router]
+# Routers that refuse unknown query parameters themselves (422 naming them), not with the common 400.
+own_query_routers = [search.search_router]
+
+__all__ = ["own_query_routers", "routers"]

@@ -80,6 +80,7 @@ def install_errors(app: FastAPI) -> None:
 
     @app.exception_handler(Invalid)
     async def _invalid(_request: Request, exc: Invalid) -> JSONResponse:
-        # The shape of a schema validation error, naming the field.
-        error = {"loc": (exc.field,), "msg": exc.message, "type": "value_error"}
-        return JSONResponse(validation_error_body([error]), 422)
+        # The shape of a schema validation error, naming the field (each one, for unknown search parameters).
+        names = getattr(exc, "names", None) or [exc.field]
+        errors = [{"loc": (name,), "msg": exc.message, "type": "value_error"} for name in names]
+        return JSONResponse(validation_error_body(errors), 422)

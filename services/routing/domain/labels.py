@@ -69,6 +69,7 @@ ACTIONS: dict[str, tuple[str | None, str, str]] = {
     "close": (None, "归档", "Closed"),
     "remind": (None, "到期提醒", "Reminder"),
     "escalate": (None, "催办/督办", "Escalated"),
+    "resident_added": (None, "居民补充", "Added by the resident"),
 }
 ACTION_LABELS: dict[str, LocalizedText] = {action: {"zh-CN": zh, "en": en} for action, (_, zh, en) in ACTIONS.items()}
 

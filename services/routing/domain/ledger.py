@@ -11,6 +11,9 @@ Definitions (every rate is None when nothing is there to count):
 - satisfaction_rate: of the tasks the resident rated, the share rated satisfied or fairly satisfied (latest rating).
 - median_hours_to_claim / _to_resolve: wall-clock hours from the first dispatch to the first claim / resolution.
 - overdue: tasks open now and past the due time of their running clock; resolved_late: resolved after it.
+- followups / followed_up / followup_rate: of the resolved, those the desk was asked to call back (回访), those
+  it called (any outcome), and that share; rated_online / rated_by_phone / not_rated: how the latest rating of
+  the resolved was given; repeats: requests the same resident brought again after an answer (重复投诉).
 """
 
 from __future__ import annotations
@@ -42,6 +45,14 @@ COLUMNS = (
     "median_hours_to_resolve",
     "overdue",
     "resolved_late",
+    # call-backs (回访) and repeats (并单)
+    "followups",
+    "followed_up",
+    "followup_rate",
+    "rated_online",
+    "rated_by_phone",
+    "not_rated",
+    "repeats",
 )
 
 Row = dict[str, Any]
@@ -115,6 +126,25 @@ def metrics(rows: list[Row], now: datetime) -> dict[str, Any]:
         ),
         "overdue": sum(1 for r in rows if _overdue(r, now)),
         "resolved_late": sum(1 for r in judged if r["resolved_on_time"] is False),
+        **aftercare(rows, resolved),
+    }
+
+
+def aftercare(rows: list[Row], resolved: list[Row]) -> dict[str, Any]:
+    """Call-backs (回访) and repeats (并单): of the resolved, how many the desk was asked to call (`followups`)
+    and called (`followed_up`, `followup_rate`), and how their latest rating was given: by the resident online,
+    on a call-back, or not at all; `repeats`: requests the same resident brought again after an answer."""
+    followed = [r for r in resolved if ((r.get("counts") or {}).get("callbacks") or 0) > 0]
+    rated = [r for r in resolved if r.get("rating")]
+    by_phone = sum(1 for r in rated if r.get("rating_source") == "callback")
+    return {
+        "followups": sum(1 for r in resolved if ((r.get("counts") or {}).get("followups") or 0) > 0),
+        "followed_up": len(followed),
+        "followup_rate": _rate(len(followed), len(resolved)),
+        "rated_online": len(rated) - by_phone,
+        "rated_by_phone": by_phone,
+        "not_rated": len(resolved) - len(rated),
+        "repeats": sum(1 for r in rows if r.get("repeat_of")),
     }
 
 

@@ -42,6 +42,14 @@ COLUMN_HEADERS: dict[str, LocalizedText] = {
     "median_hours_to_resolve": {"zh-CN": "办结用时中位数（小时）", "en": "Median time to resolve (hours)"},
     "overdue": {"zh-CN": "当前超时件数", "en": "Overdue now"},
     "resolved_late": {"zh-CN": "超时办结件数", "en": "Resolved late"},
+    # call-backs (回访) and repeats (并单)
+    "followups": {"zh-CN": "需回访件数", "en": "Call-backs due"},
+    "followed_up": {"zh-CN": "已回访件数", "en": "Called back"},
+    "followup_rate": {"zh-CN": "回访率（%）", "en": "Call-back rate (%)"},
+    "rated_online": {"zh-CN": "群众自评件数", "en": "Rated by the resident"},
+    "rated_by_phone": {"zh-CN": "电话回访评价件数", "en": "Rated on a call-back"},
+    "not_rated": {"zh-CN": "未评价件数", "en": "Not rated"},
+    "repeats": {"zh-CN": "重复反映件数", "en": "Repeat requests"},
 }
 TOTAL: LocalizedText = {"zh-CN": "合计", "en": "Total"}
 REFERRED_LABEL: LocalizedText = {"zh-CN": "已转介（紧急或其他部门）", "en": "Referred (emergency or another authority)"}

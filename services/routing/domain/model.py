@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.routing.domain.calendar import WorkingCalendar
+from services.routing.domain.followup import FollowUpPolicy
 from services.routing.domain.sla import SlaPolicy
 from services.routing.domain.teams import Directory
 from shared.events import TeamRef
@@ -100,6 +101,9 @@ class Feedback(BaseModel):
     comment: str | None = None
     at: datetime
     applied: bool = True  # False when it came after the task had left `resolved`
+    # Who gave it: the resident online, or the resident on the phone to the desk (回访; `by` called).
+    via: Literal["resident", "callback"] = "resident"
+    by: str | None = None
 
 
 class Decision(BaseModel):
@@ -121,6 +125,8 @@ class Counts(BaseModel):
     extensions: int = 0
     reminders: int = 0
     escalations: int = 0
+    followups: int = 0  # call-backs (回访) the desk was asked for
+    callbacks: int = 0  # calls the desk recorded
 
 
 class HistoryEntry(BaseModel):
@@ -138,6 +144,46 @@ class HistoryEntry(BaseModel):
     event_id: str | None = None
     event_type: str | None = None
     details: dict[str, Any] = {}
+
+
+# -- call-backs (回访) and duplicates (并单): domain/followup.py and domain/duplicates.py decide these --------
+
+
+class CallRecord(BaseModel):
+    """One call the desk made to the resident about a resolution."""
+
+    model_config = ConfigDict(extra="ignore")
+    called_at: datetime
+    caller: str  # the staff member who called
+    outcome: Literal["reached", "no_answer", "declined", "wrong_number"]
+    rating: Literal["satisfied", "fairly_satisfied", "dissatisfied"] | None = None
+    comment: str | None = None  # what the resident said (internal)
+    recorded_by: str
+    recorded_at: datetime
+
+
+class FollowUp(BaseModel):
+    """A call-back the desk owes the resident: no rating in N days, or a dissatisfied rating."""
+
+    model_config = ConfigDict(extra="ignore")
+    status: Literal["open", "done"] = "open"
+    reason: Literal["no_rating", "dissatisfied"]
+    team_id: str  # the desk's team
+    opened_at: datetime
+    closed_at: datetime | None = None
+    closed_reason: Literal["called", "rated_online", "unreachable", "declined", "wrong_number"] | None = None
+    calls: list[CallRecord] = []
+
+
+class DuplicateCandidate(BaseModel):
+    """Another request that may be the same matter (same kind, same place, similar words, close in time)."""
+
+    model_config = ConfigDict(extra="ignore")
+    id: str
+    place: Literal["unit", "building", "distance"]
+    similarity: float
+    submitted_at: datetime
+    found_at: datetime
 
 
 class Task(BaseModel):
@@ -197,6 +243,25 @@ class Task(BaseModel):
     closed_reason: str | None = None
     resolved_on_time: bool | None = None
     counts: Counts = Field(default_factory=Counts)
+    # Call-backs (回访): the follow-up, the desk's team while it is open (its queue), how the rating was given.
+    followup: FollowUp | None = None
+    followup_team: str | None = None
+    rating_source: Literal["resident", "callback"] | None = None
+    # Duplicates and repeats (并单): where a request is looked up (kind x place), what it may duplicate, and the
+    # closed request of the same resident and matter it repeats.
+    lat: float | None = None
+    long: float | None = None
+    match_keys: list[str] = []
+    duplicate_candidates: list[DuplicateCandidate] = []
+    repeat_of: str | None = None
+
+    # The resident's photos (references; intake serves the bytes) and when they last added to the request
+    # (domain/additions.py).
+    photos: list[dict[str, Any]] = []
+    resident_added_at: datetime | None = None
+    # Staff search (domain/search.py): the words of the description and address, the phone's last four digits.
+    terms: list[str] = []
+    phone_last4: str | None = None
 
     seq: int = 0
     rev: int = 0
@@ -249,6 +314,8 @@ class Context:
     loads: dict[str, int] = field(default_factory=dict)
     # The task a `duplicate` action points at.
     original: Task | None = None
+    # Call-backs (回访): deploy/routing/followup.yaml.
+    followup: FollowUpPolicy = field(default_factory=FollowUpPolicy)
 
     def calendar_for(self, team_id: str | None) -> WorkingCalendar:
         return self.directory.calendar(team_id, self.calendar)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from services.routing.domain.additions import resident_added
 from services.routing.domain.labels import PRIORITY_LABELS, status_label
 from services.routing.domain.lifecycle import allowed_actions, is_overdue
-from services.routing.domain.model import Actor, Task
+from services.routing.domain.model import OPEN_STATUSES, Actor, Task
 from services.routing.domain.teams import Directory
 
 
@@ -40,6 +41,10 @@ def queue_item(task: Task, actor: Actor, directory: Directory, now: datetime) ->
         "extension_pending": task.extension is not None and task.extension.status == "requested",
         "reason_code": task.reason_code,
         "allowed_actions": allowed_actions(task, actor),
+        "resident_added": resident_added(task),  # the console's "new from the resident" badge
+        # 并单 and 回访: a mark on the queue row
+        "possible_duplicates": len(task.duplicate_candidates) if task.status in OPEN_STATUSES else 0,
+        "followup_open": task.followup_team is not None,
     }
 
 
@@ -76,5 +81,34 @@ def task_view(task: Task, actor: Actor, directory: Directory, now: datetime) -> 
         "counts": task.counts.model_dump(),
         "seq": task.seq,
         "history": [h.model_dump() for h in task.history],
+        "photos": task.photos,
+        # call-backs (回访) and duplicates (并单)
+        "followup": task.followup.model_dump() if task.followup else None,
+        "rating_source": task.rating_source,
+        "duplicate_candidates": [c.model_dump() for c in task.duplicate_candidates],
+        "repeat_of": task.repeat_of,
     }
     return out
+
+
+def followup_view(task: Task, directory: Directory) -> dict[str, Any]:
+    """What the desk needs to call a resident back: the matter, the answer given, who to call, the calls so far."""
+    return {
+        "id": task.id,
+        "tracking_code": task.tracking_code,
+        "service_code": task.service_code,
+        "service_name": task.service_name,
+        "description": task.description,
+        "location": {"address": task.address, "building": task.building, "unit": task.unit},
+        "resident": task.resident,
+        "language": task.language,
+        "status": task.status,
+        "status_label": status_label(task.status),
+        "team": _team(directory, task.team_id),
+        "reply": task.reply,
+        "resolved_at": task.resolved_at or task.closed_at,
+        "rating": task.rating,
+        "rating_source": task.rating_source,
+        "followup": task.followup.model_dump() if task.followup else None,
+        "followup_open": task.followup_team is not None,
+    }

@@ -7,10 +7,19 @@ services/routing/api/deps.get_container, like the API. See docs/routing.md.
 
 from __future__ import annotations
 
-from services.routing.web import dashboard, pages
+from services.routing.web import aftercare, care, dashboard, pages, replies, search, servicedays
 from services.routing.web.base import STATIC, templates
 
 # The dashboard before the pages: the pages end with a catch-all 404 under /console/.
-routers = [dashboard.router, pages.router]
+# The care register's and service days' pages (便民服务日) before the pages too.
+routers = [
+    dashboard.router,
+    aftercare.router,
+    care.router,
+    servicedays.router,
+    search.router,
+    replies.router,
+    pages.router,
+]
 
 __all__ = ["STATIC", "routers", "templates"]

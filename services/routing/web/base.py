@@ -103,6 +103,7 @@ def page(request: Request, name: str, session: Session | None, *, status_code: i
         session=session,
         lang_url=lambda lang: lang_url(request, lang, canonical),
         path=request.url.path,
+        desk_team=request.app.state.container.config.followup.desk_team,  # the call-backs link (回访)
         **context,
     )
     response.status_code = status_code

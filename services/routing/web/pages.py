@@ -26,7 +26,8 @@ from services.routing.domain.model import STATUSES
 from services.routing.domain.rules import PRIORITIES
 from services.routing.domain.views import task_view
 from services.routing.staff import verify_password
-from services.routing.web import forms
+from services.routing.web import aftercare, forms
+from services.routing.web import care as care_pages
 from services.routing.web.base import (
     POLL_SECONDS,
     error_page,
@@ -37,6 +38,8 @@ from services.routing.web.base import (
     staff_names,
     to_login,
 )
+from services.routing.web.photos import allow_intake_images, photo_links
+from services.routing.web.replies import reply_offers
 from services.routing.web.session import (
     CSRF_FIELD,
     Session,
@@ -282,6 +285,7 @@ async def supervise_page(request: Request) -> Response:
         etag=_etag(request, session, data),
         next_url="/console/supervise",
         done=_done(request),
+        care_overdue=await care_pages.overdue_households(request, session),  # the care register's missed visits
     )
 
 
@@ -334,10 +338,12 @@ async def _task_page(
     except NotVisible:
         return not_found(request, session)
     view = task_view(task, session.actor, container.config.directory, container.clock())
+    offers = await reply_offers(request, session, view)  # canned replies for the reply form
     members: list[Any] = []
     if "assign" in view["allowed_actions"] and task.team_id:
         members = [a for a in await container.staff.list(task.team_id) if a.active and a.role in ("member", "lead")]
-    return page(
+    view["photo_links"] = photo_links(container, task.id, task.photos)  # the resident's photos, from intake
+    response = page(
         request,
         "console/task.html",
         session,
@@ -349,13 +355,17 @@ async def _task_page(
         priorities=list(reversed(PRIORITIES)),
         return_reasons=list(RETURN_REASONS),
         not_accept_reasons=list(NOT_ACCEPT_REASONS),
+        reply_offers=offers,
         error=error,
         failed_action=failed_action,
         values=values or {},
         done=_done(request),
+        duplicates=await aftercare.duplicates_of(container, task, session.actor),  # 并单
+        merged=request.query_params.get("merged") == "1",
         next_url=f"/console/tasks/{task.id}",
         canonical=f"/console/tasks/{task.id}",
     )
+    return allow_intake_images(container, response) if task.photos else response
 
 
 @router.get("/console/tasks/{request_id}")

@@ -64,6 +64,7 @@ def submitted(
     attributes: dict[str, Any] | None = None,
     channel: str = "web",
     at: datetime = TUESDAY_9AM,
+    phone: str = "13800138000",
 ) -> RequestSubmitted:
     return RequestSubmitted(
         request_id=str(uuid.uuid4()),
@@ -71,7 +72,7 @@ def submitted(
         service_code=service_code,
         description=description,
         location=Location(address=address, building=building, unit="2单元501"),
-        resident=Resident(name="王阿姨", phone="13800138000", language="zh-CN", vulnerability=vulnerability or []),
+        resident=Resident(name="王阿姨", phone=phone, language="zh-CN", vulnerability=vulnerability or []),
         channel=channel,
         attributes=attributes or {},
         submitted_at=at,

@@ -28,43 +28,49 @@ async def dispatch_and_count(
     tasks = mongo[settings.mongodb_db("routing")]["tasks"]
     work_items = EVENTS_HANDLED.labels(queue=settings.queue("routing.work-items"), type="task.dispatched", outcome="ok")
 
-    async def one() -> None:
+    async def one(building: str) -> None:
         before = work_items._value.get()
-        data = submitted(service_code, "想咨询劳动合同纠纷")
+        # Not the warm-up's building: a possible duplicate (并单) costs its marks on top of the budget.
+        data = submitted(service_code, "想咨询劳动合同纠纷", building=building)
         await routing.publish(data)  # as intake; nothing asks routing's HTTP API while counting
         await eventually(lambda: work_items._value.get() > before, what="the work item published")
+        # The settle waits in the relay's window (up to a second, shared with other requests); settle it now,
+        # so the count does not take in the background loops' periodic commands of that second.
+        for relay in routing.app.state.container.infra.relays:
+            await relay.flush()
 
         async def settled() -> bool:
             return await tasks.find_one({"_id": data.request_id, "outbox.0": {"$exists": True}}) is None
 
         await eventually(settled, what="the task's outbox settled")
 
-    await one()  # warm-up
+    await one("3")  # warm-up
     container = routing.app.state.container
     await eventually(lambda: container.sweeper.passes >= 1, what="the SLA sweeper's first pass")
     counter.reset()
-    await one()
+    await one("5")
     print(f"routing, {service_code}: {counter.total} commands: {counter.summary()}")
     return counter
 
 
-async def test_a_request_to_a_queue_team_costs_at_most_three_commands(
+async def test_a_request_to_a_queue_team_costs_at_most_four_commands(
     start_routing: Any, count_commands: CommandCounter, mongo: AsyncMongoClient[dict[str, Any]]
 ) -> None:
     async with start_routing(**QUIET) as routing:
         counter = await dispatch_and_count(routing, count_commands, mongo, "legal_aid")
-        # the task with its events (one insert), the outbox settled, the work item's read of the task
-        assert counter.total <= 3, counter.summary()
+        # the task with its events (one insert), the look-up of possible duplicates and repeats (并单, one find
+        # by an index), the outbox settled, the work item's read of the task
+        assert counter.total <= 4, counter.summary()
         assert counter.writes <= 2, counter.summary()
 
 
-async def test_a_request_to_a_load_balanced_team_costs_at_most_three_commands_too(
+async def test_a_request_to_a_load_balanced_team_costs_at_most_four_commands_too(
     start_routing: Any, count_commands: CommandCounter, mongo: AsyncMongoClient[dict[str, Any]]
 ) -> None:
     # property_maintenance: two members on duty, the fewest open tasks chooses (loads kept per TTL)
     async with start_routing(routing_cache_ttl_s=60, **QUIET) as routing:
         counter = await dispatch_and_count(routing, count_commands, mongo, "property_repair")
-        assert counter.total <= 3, counter.summary()
+        assert counter.total <= 4, counter.summary()
         assert counter.writes <= 2, counter.summary()
 
 

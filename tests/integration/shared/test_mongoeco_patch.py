@@ -115,3 +115,140 @@ async def test_which_of_intakes_queries_mongoeco_answers_from_an_index(tmp_path:
         assert "scalar_index_entries" in await details({"tracking_code": "HY0000000007"})
         assert "'strategy': 'sql'" in await details({DUE: {"$lt": 5}})
         assert "scalar_index_entries" not in await details({"idem": "web:key"})
+
+
+def _count_memory_reads(engine: MemoryEngine) -> list[int]:
+    """Counts the stored documents the memory engine decodes to match a filter."""
+    seen = [0]
+    original = engine._borrow_storage_document
+
+    def counting(data: Any) -> Any:
+        seen[0] += 1
+        return original(data)
+
+    engine._borrow_storage_document = counting  # type: ignore[method-assign,assignment]
+    return seen
+
+
+async def test_memory_an_upsert_of_a_new_id_does_not_read_the_collection() -> None:
+    """notify creates a request's document with a guarded upsert: 4.11.0 looks the `_id` up, finds nothing and
+    then matches the filter against every stored document."""
+    mongoeco_patch.apply()
+    engine = MemoryEngine()
+    async with AsyncMongoClient(engine) as client:
+        coll = client["db"]["c"]
+        await coll.insert_many([{"_id": f"d{i}", "events": ["e"]} for i in range(300)])
+        seen = _count_memory_reads(engine)
+        guard = {"_id": "new", "events": {"$ne": "e1"}, "recipient": {"$exists": False}}
+        result = await coll.update_one(guard, {"$push": {"events": "e1"}, "$set": {"recipient": {}}}, upsert=True)
+        assert result.upserted_id == "new"
+        assert (await coll.update_one({"_id": "missing", "v": 1}, {"$set": {"w": 1}})).matched_count == 0
+        assert seen[0] < 10  # 4.11.0 unpatched: 300 per write
+        # the look-up still finds what is there, and a numeric _id keeps mongoeco's own alias search
+        assert (await coll.update_one({"_id": "d3", "events": "e"}, {"$set": {"w": 1}})).modified_count == 1
+        await coll.insert_one({"_id": 1})
+        assert (await coll.update_one({"_id": 1.0, "w": {"$exists": False}}, {"$set": {"w": 1}})).modified_count == 1
+
+
+async def test_memory_a_range_on_an_indexed_field_reads_only_the_documents_in_range() -> None:
+    """notify's delivery worker claims `{"due_at": {"$lte": now}, ...}` sorted by `due_at` (a sparse index), routing's
+    SLA sweeper `next_check_at <= now`, the outbox sweeper `outbox_due < now`: 4.11.0's memory engine uses an index
+    for equality only, so each of these read every document."""
+    from datetime import UTC, datetime, timedelta
+
+    from bson import Int64
+    from pymongo import ReturnDocument
+
+    mongoeco_patch.apply()
+    engine = MemoryEngine()
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    async with AsyncMongoClient(engine) as client:
+        coll = client["db"]["c"]
+        await coll.create_index("due_at", sparse=True, name="due")
+        await coll.create_index("check_at")
+        await coll.create_index("n")
+        docs: list[dict[str, Any]] = [
+            {"_id": f"d{i}", "check_at": now + timedelta(hours=1 + i), "n": i} for i in range(300)
+        ]
+        docs += [{"_id": f"due{i}", "due_at": now - timedelta(minutes=i), "check_at": now, "n": -i} for i in range(3)]
+        docs.append({"_id": "later", "due_at": now + timedelta(minutes=5), "n": 1000.5})
+        await coll.insert_many(docs)
+        seen = _count_memory_reads(engine)
+        claimed = await coll.find_one_and_update(
+            {"due_at": {"$lte": now}, "$or": [{"lease": None}, {"lease": {"$lte": now}}]},
+            {"$set": {"lease": now + timedelta(seconds=30)}},
+            sort=[("due_at", 1)],
+            return_document=ReturnDocument.AFTER,
+        )
+        assert claimed is not None and claimed["_id"] == "due2"  # the most overdue, as before
+        due = [d["_id"] async for d in coll.find({"check_at": {"$lte": now}})]
+        assert sorted(due) == ["due0", "due1", "due2"]
+        assert [d["_id"] async for d in coll.find({"n": {"$lt": -1}})] == ["due2"]
+        assert [d["_id"] async for d in coll.find({"n": {"$lt": Int64(-1)}})] == ["due2"]  # as PyMongo sends it
+        assert seen[0] < 30  # 4.11.0 unpatched: every document, for each of the three
+        # the answers are the unpatched engine's: ranges over numbers and dates, bounds included or not
+        assert await coll.count_documents({"n": {"$gte": 299}}) == 2
+        assert await coll.count_documents({"n": {"$gt": 298.5, "$lt": 1000}}) == 1
+        assert await coll.count_documents({"check_at": {"$gt": now + timedelta(hours=300)}}) == 0
+        assert await coll.count_documents({"due_at": {"$gte": now}}) == 2  # due0 is due at `now` exactly
+
+
+async def test_sqlite_a_sorted_claim_on_a_date_range_reads_only_the_documents_in_range(tmp_path: Path) -> None:
+    """notify's delivery worker: `find_one_and_update({"due_at": {"$lte": now}, "$or": [...]}, sort=due_at)`. With a
+    sort, 4.11.0's SQLite engine reads and decodes every document of the collection in Python to choose one."""
+    from datetime import UTC, datetime, timedelta
+
+    from pymongo import ReturnDocument
+
+    mongoeco_patch.apply()
+    engine = SQLiteEngine(str(tmp_path / "claim.db"))
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    async with AsyncMongoClient(engine) as client:
+        coll = client["db"]["c"]
+        await coll.create_index("due_at", sparse=True, name="due")
+        docs: list[dict[str, Any]] = [{"_id": f"d{i}", "n": i} for i in range(300)]
+        docs += [{"_id": f"due{i}", "due_at": now - timedelta(minutes=i, milliseconds=i)} for i in range(3)]
+        docs.append({"_id": "later", "due_at": now + timedelta(milliseconds=1)})
+        docs.append({"_id": "leased", "due_at": now - timedelta(hours=1), "lease": now + timedelta(minutes=1)})
+        await coll.insert_many(docs)
+        decoded = [0]
+        original = engine._deserialize_document
+
+        def counting(document: Any) -> Any:
+            decoded[0] += 1
+            return original(document)
+
+        engine._deserialize_document = counting  # type: ignore[method-assign,assignment]
+
+        async def claim() -> Any:
+            doc = await coll.find_one_and_update(
+                {"due_at": {"$lte": now}, "$or": [{"lease": None}, {"lease": {"$lte": now}}]},
+                {"$set": {"lease": now + timedelta(seconds=30)}},
+                sort=[("due_at", 1)],
+                return_document=ReturnDocument.AFTER,
+            )
+            return doc and doc["_id"]
+
+        # the most overdue unleased first, as before; `due0` is due at `now` exactly; `later` is not due
+        assert [await claim() for _ in range(4)] == ["due2", "due1", "due0", None]
+        assert decoded[0] < 40  # 4.11.0 unpatched: all 305 documents for each claim
+        assert await coll.count_documents({"lease": {"$exists": True}}) == 4
+
+
+async def test_an_equality_on_an_array_field_seeks_its_multikey_index_and_keeps_its_answers(tmp_path: Path) -> None:
+    """Routing's search (`{terms: <word>}`): the same documents, found through the whole multikey index key."""
+    mongoeco_patch.apply()
+    async with AsyncMongoClient(SQLiteEngine(str(tmp_path / "m.db"))) as client:
+        coll = client["db"]["tasks"]
+        await coll.create_index("terms")
+        await coll.insert_many(
+            [{"_id": f"t{i}", "team": f"g{i % 3}", "terms": ["厨房", "水管", f"w{i}"]} for i in range(60)]
+            + [{"_id": "scalar", "team": "g1", "terms": "水管"}, {"_id": "number", "team": "g1", "terms": [7, "x"]}]
+        )
+        found = {d["_id"] async for d in coll.find({"terms": "水管", "team": "g1"})}
+        assert found == {f"t{i}" for i in range(60) if i % 3 == 1} | {"scalar"}
+        assert {d["_id"] async for d in coll.find({"$and": [{"terms": "水管"}, {"terms": "w4"}]})} == {"t4"}
+        assert {d["_id"] async for d in coll.find({"terms": 7})} == {"number"}
+        assert await coll.count_documents({"terms": "w4"}) == 1
+        plan = str(await coll.find({"terms": "水管", "team": "g1"}).explain())
+        assert "type_score = ?" in plan and "multikey_entries" in plan

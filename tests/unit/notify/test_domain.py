@@ -245,8 +245,10 @@ def test_a_duplicate_says_it_was_merged_and_never_names_another_residents_code()
     # Even an older event that still carries the original's code does not pass it on.
     raw = Envelope.model_validate({**dup.model_dump(), "data": {**dup.data, "original_tracking_code": "HY0000000000"}})
     p = plan(raw, resident(e))
-    assert p.inbox is not None and "合并处理" in p.inbox["body"] and "我们会答复您" in p.inbox["body"]
+    # 并单: plainly, the same matter handled together, nothing more to do (no promise the original's news follows)
+    assert p.inbox is not None and "合在一起处理" in p.inbox["body"] and "不用再报一次" in p.inbox["body"]
     assert "HY0000000000" not in str(p)
     en = plan(raw, resident(submitted("r1", "HY0000000001", language="en")))
-    assert en.inbox is not None and "merged" in en.inbox["body"] and "we will answer you" in en.inbox["body"]
+    assert en.inbox is not None and "merged" in en.inbox["subject"]
+    assert "handling them together" in en.inbox["body"] and "do not need to report it again" in en.inbox["body"]
     assert "HY0000000000" not in str(en)

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from services.routing.domain.lifecycle import Outcome
-from services.routing.domain.model import LOAD_STATUSES, StaffInfo, Task
+from services.routing.domain.model import LOAD_STATUSES, DuplicateCandidate, StaffInfo, Task
 from services.routing.domain.queue import QueueQuery
 from services.routing.domain.rules import RuleSet
 from services.routing.rulestore import StaleVersion, Version
@@ -150,6 +150,41 @@ class FakeRoutingStore:
         for d in self.docs.values():
             first.setdefault(d["service_code"], d.get("service_name") or {})
         return {code: first.get(code, {}) for code in codes}
+
+    # -- call-backs (回访) and duplicates (并单) ---------------------------------------------------------------
+
+    async def followups(self, team_id: str, limit: int) -> list[Task]:
+        await self._round_trip()
+        found = [t for t in map(self._task, self.docs.values()) if t is not None and t.followup_team == team_id]
+        return sorted(found, key=lambda t: t.followup.opened_at if t.followup else t.submitted_at)[:limit]
+
+    async def matching(self, keys: list[str], since: datetime, limit: int) -> list[Document]:
+        await self._round_trip()
+        found = [
+            d for d in self.docs.values() if set(keys) & set(d.get("match_keys", [])) and d["submitted_at"] >= since
+        ]
+        return copy.deepcopy(sorted(found, key=lambda d: d["submitted_at"], reverse=True)[:limit])
+
+    async def add_duplicate_candidate(self, request_id: str, candidate: DuplicateCandidate) -> None:
+        await self._round_trip()
+        doc = self.docs.get(request_id)
+        if doc is not None and all(c["id"] != candidate.id for c in doc.get("duplicate_candidates", [])):
+            doc["duplicate_candidates"] = [*doc.get("duplicate_candidates", []), candidate.model_dump()]
+            doc["rev"] += 1
+
+    async def drop_duplicate_candidate(self, request_id: str, candidate_id: str) -> None:
+        await self._round_trip()
+        doc = self.docs.get(request_id)
+        if doc is not None and any(c["id"] == candidate_id for c in doc.get("duplicate_candidates", [])):
+            doc["duplicate_candidates"] = [c for c in doc["duplicate_candidates"] if c["id"] != candidate_id]
+            doc["rev"] += 1
+
+    async def mark_repeat(self, request_id: str, repeat_of: str) -> None:
+        await self._round_trip()
+        doc = self.docs.get(request_id)
+        if doc is not None and doc.get("repeat_of") is None:
+            doc["repeat_of"] = repeat_of
+            doc["rev"] += 1
 
 
 class FakeStaffStore:

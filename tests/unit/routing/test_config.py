@@ -24,7 +24,15 @@ def test_create_app_reads_every_config_file_once(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(config_module.yaml, "safe_load", counting)
     web.templates.cache_clear()  # the console's words are loaded once per process; count them too
     create_app(RoutingSettings())
-    assert sorted(read) == ["calendar.yaml", "console-messages.yaml", "rules.yaml", "sla.yaml", "teams.yaml"]
+    assert sorted(read) == [
+        "calendar.yaml",
+        "console-messages.yaml",
+        "duplicates.yaml",
+        "followup.yaml",
+        "rules.yaml",
+        "sla.yaml",
+        "teams.yaml",
+    ]
 
 
 def test_the_shipped_files_make_one_frozen_config() -> None:

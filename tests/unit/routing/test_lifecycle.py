@@ -182,10 +182,16 @@ def test_system_transitions_in_every_status(status: str) -> None:
             "task.closed",
         )
         assert (reopened.task.status, reopened.events[0].type) == ("reopened", "task.reopened")
+        # 回访: the dissatisfied resident gets a call-back from the desk, in the same write
+        assert [e.type for e in reopened.events] == ["task.reopened", "task.followup_opened"]
+        assert reopened.task.followup_team == "community_work_group"
     else:  # recorded for the ledgers, nothing changes, nothing is published
         for outcome in (closed, reopened):
-            assert outcome.task.status == status and outcome.events == []
+            assert outcome.task.status == status
             assert outcome.task.feedback[-1].applied is False
+        assert closed.events == []
+        # ... except a call-back for a dissatisfied rating on a closed task (a late rating after the auto-close)
+        assert [e.type for e in reopened.events] == (["task.followup_opened"] if status == "closed" else [])
 
 
 # -- what the transitions change ----------------------------------------------------------------------------

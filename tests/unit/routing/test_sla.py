@@ -143,7 +143,11 @@ def test_no_clock_runs_on_hold_or_after_resolution_until_auto_close() -> None:
     held = lc.act(claimed, cmd.Hold(reason="r"), member(TEAM), CTX, T0).task
     assert held.next_check_at is None and sweep(held, local(2026, 12, 20, 9))[1] == []
     resolved = lc.act(claimed, cmd.Resolve(reply="ok"), member(TEAM), CTX, T0).task
-    assert resolved.next_check_at == T0 + timedelta(days=7)
+    # 回访 first: no rating in 3 days puts a call-back in the desk's queue (deploy/routing/followup.yaml)
+    assert resolved.next_check_at == T0 + timedelta(days=3)
+    assert sweep(resolved, T0 + timedelta(days=2, hours=23))[1] == []
+    resolved, kinds = sweep(resolved, T0 + timedelta(days=3))
+    assert kinds == ["task.followup_opened:no_rating"] and resolved.next_check_at == T0 + timedelta(days=7)
     assert sweep(resolved, T0 + timedelta(days=6, hours=23))[1] == []
     closed, kinds = sweep(resolved, T0 + timedelta(days=7))
     assert kinds == ["task.closed:no_feedback"] and closed.closed_reason == "no_feedback"

@@ -25,6 +25,7 @@ from services.intake.domain.fields import (
     check_text,
     normalize_phone,
 )
+from services.intake.domain.photos import MAX_PHOTOS
 from services.intake.domain.request import SubmitRequest
 from services.intake.domain.submission import Draft, DraftRefused, fingerprint, take
 from shared.events import Location
@@ -45,6 +46,7 @@ SINGLE_FIELDS = (
     "phone",
     "description",
     "media_url",
+    "media",  # uploaded photos (services/intake/api/photos.py)
     "confirm_not_emergency",  # ours: file after an emergency_referral (docs/intake.md, Emergencies)
 )
 ATTRIBUTE_FIELD = re.compile(r"^attribute\[([A-Za-z0-9_]{1,40})\](\[\])?$")
@@ -56,9 +58,11 @@ async def read_form(request: Request) -> FormData:
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type not in FORM_TYPES:
         raise Open311Error(400, "send the request form-encoded: Content-Type: application/x-www-form-urlencoded")
-    form = await request.form(max_files=0, max_fields=200)
-    if any(isinstance(v, UploadFile) for _, v in form.multi_items()):
-        raise Open311Error(400, "files are not accepted; give a media_url instead")
+    form = await request.form(max_files=MAX_PHOTOS, max_fields=200)
+    if any(isinstance(v, UploadFile) and k != "media" for k, v in form.multi_items()):
+        raise Open311Error(
+            400, f"files are accepted as `media` only (at most {MAX_PHOTOS} photos), or give a media_url"
+        )
     return form
 
 

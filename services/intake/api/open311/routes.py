@@ -17,6 +17,7 @@ from services.intake.api.open311.errors import Open311Error
 from services.intake.api.open311.form import command, read_form, single
 from services.intake.api.open311.formats import Format, render
 from services.intake.api.open311.search import known_service, search_query
+from services.intake.api.uploads import uploads_of
 from services.intake.bootstrap import Container
 from services.intake.domain.catalogue import Catalogue
 from services.intake.domain.open311 import created_view, open311_definition, open311_request, open311_service
@@ -44,7 +45,8 @@ def check_jurisdiction(container: Container, jurisdiction_id: str | None) -> Non
 
 def requests_answer(fmt: Format, found: list[dict[str, Any]], request: Request, container: Container) -> Response:
     lang, tz, catalogue = language(request), container.settings.timezone, container.config.catalogue
-    return render(fmt, "service_requests", [open311_request(d, lang, tz, catalogue) for d in found])
+    base = container.settings.public_url("intake")  # a stored photo's public address (public kinds only)
+    return render(fmt, "service_requests", [open311_request(d, lang, tz, catalogue, base) for d in found])
 
 
 async def discovery(fmt: Fmt, container: ContainerDep) -> Response:
@@ -102,7 +104,9 @@ async def post_request(
     check_jurisdiction(container, single(form, "jurisdiction_id"))
     config = container.config
     cmd = command(form, channel, config.catalogue, language(request), idempotency_key, config.emergency)
-    submitted = await container.service.submit(cmd)  # refusals: api/errors.py, the Open311 way
+    # `media`: photos uploaded with the form (GeoReport v2 names the field; docs/intake.md, Photos).
+    uploads = await uploads_of(form.getlist("media"), field="media")
+    submitted = await container.service.submit_with_photos(cmd, uploads, field="media")  # refusals: api/errors.py
     headers = {"Idempotent-Replayed": "true"} if submitted.replayed else None
     return render(fmt, "service_requests", [created_view(submitted.document, cmd.resident.language)], 201, headers)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from services.routing.domain import sla
+from services.routing.domain.lifecycle.followup_clock import no_rating_due_at
 from services.routing.domain.model import Context, Marks, SlaMarks, Task
 
 
@@ -60,7 +61,9 @@ def running_clock(task: Task) -> sla.ClockState | None:
 def next_check(task: Task, ctx: Context) -> datetime | None:
     """When the SLA sweeper must look at this task next (None: never, as things stand)."""
     if task.status == "resolved" and task.resolved_at is not None:
-        return task.resolved_at + ctx.policy.auto_close_after
+        auto_close = task.resolved_at + ctx.policy.auto_close_after
+        callback = no_rating_due_at(task, ctx.followup)  # 回访: no rating in N days
+        return min(auto_close, callback) if callback is not None else auto_close
     clock = running_clock(task)
     if clock is None:
         return None

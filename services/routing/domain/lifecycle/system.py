@@ -9,6 +9,7 @@ from typing import Literal
 
 from services.routing.domain.errors import IllegalTransition
 from services.routing.domain.lifecycle.assignment import choose_assignee
+from services.routing.domain.lifecycle.callbacks import no_rating_step, on_rating
 from services.routing.domain.lifecycle.change import Change, Outcome
 from services.routing.domain.lifecycle.clocks import running_clock, start_claim_clock
 from services.routing.domain.lifecycle.permissions import SYSTEM_ACTIONS
@@ -68,6 +69,7 @@ def open_task(
             version=decision.version,
         ),
         submitted_at=submitted.submitted_at,
+        photos=[p.model_dump() for p in submitted.photos],
     )
     change = Change(task, ctx, SYSTEM, now, causation_id)
     start_claim_clock(change.task, ctx, now)
@@ -136,27 +138,37 @@ def feedback(task: Task, fb: Feedback, ctx: Context, now: datetime, causation_id
     """The resident's rating: closes a resolved task (satisfied / fairly satisfied) or reopens it (重办).
     On a task no longer `resolved` it is only recorded (it still counts for the satisfaction rate)."""
     c = Change(task, ctx, SYSTEM, now, causation_id)
+    apply_feedback(c, fb)
+    on_rating(c, fb)  # call-backs (回访): a dissatisfied rating opens one, a rating closes a waiting one
+    return c.seal()
+
+
+def apply_feedback(c: Change, fb: Feedback) -> None:
+    """A rating, the resident's own or given on a call-back (domain/lifecycle/calls.py): the same effect."""
     t = c.task
-    applies = task.status == "resolved"
+    applies = t.status == "resolved"
     t.feedback = [*t.feedback, fb.model_copy(update={"applied": applies})]
     t.rating = fb.rating
-    details = {"rating": fb.rating, "comment": fb.comment} if fb.comment else {"rating": fb.rating}
+    details: dict[str, str | None] = (
+        {"rating": fb.rating, "comment": fb.comment} if fb.comment else {"rating": fb.rating}
+    )
+    if fb.via != "resident":
+        details["via"] = fb.via
     if not applies:
         c.record("feedback", with_event=False, details=details)
     elif fb.rating == "dissatisfied":
         t.status = "reopened"
         t.counts.reopens += 1
         t.resolved_at = None
-        start_claim_clock(t, ctx, now)
+        start_claim_clock(t, c.ctx, c.now)
         c.event(TaskReopened)
         c.record("reopen", details=details)
     else:
         t.status = "closed"
-        t.closed_at = now
+        t.closed_at = c.now
         t.closed_reason = fb.rating
         c.event(TaskClosed, reason=fb.rating)
         c.record("close", details=details)
-    return c.seal()
 
 
 def _recipients(people: list[StaffInfo]) -> list[StaffRecipient]:
@@ -170,7 +182,7 @@ def sla_step(task: Task, ctx: Context, now: datetime) -> Outcome | None:
     """What the sweeper does to one task at `now`: reminders, 催办, 督办, auto-close. None: nothing due."""
     if task.status == "resolved" and task.resolved_at is not None:
         if now < task.resolved_at + ctx.policy.auto_close_after:
-            return None
+            return no_rating_step(task, ctx, now)  # call-backs (回访): no rating in N days
         c = Change(task, ctx, SYSTEM, now, None)
         c.task.status = "closed"
         c.task.closed_at = now

@@ -33,7 +33,10 @@
 
     function apply(html) {
       var before = ids(region);
+      var ticked = {};  /* tasks ticked for a bulk action stay ticked across a swap */
+      region.querySelectorAll("input[name=ids]:checked").forEach(function (el) { ticked[el.value] = true; });
       region.innerHTML = html;
+      region.querySelectorAll("input[name=ids]").forEach(function (el) { if (ticked[el.value]) { el.checked = true; } });
       var fresh = 0;
       region.querySelectorAll("[data-id]").forEach(function (el) {
         if (!before[el.getAttribute("data-id")]) { el.classList.add("is-new"); fresh += 1; }
@@ -79,4 +82,27 @@
   }
 
   document.querySelectorAll("[data-poll-url]").forEach(watch);
+
+  /* A canned reply picked on the reply form fills the reply; the text stays editable. */
+  document.querySelectorAll("select[data-fill]").forEach(function (select) {
+    select.addEventListener("change", function () {
+      var target = document.getElementById(select.getAttribute("data-fill"));
+      var option = select.options[select.selectedIndex];
+      if (target && option && option.getAttribute("data-text")) {
+        target.value = option.getAttribute("data-text");
+        target.focus();
+      }
+    });
+  });
+
+  /* The bulk form shows only the fields of the chosen action (all of them without this script). */
+  document.querySelectorAll("select[data-bulk-action]").forEach(function (select) {
+    function show() {
+      select.form.querySelectorAll(".bulk-params").forEach(function (group) {
+        group.hidden = group.getAttribute("data-for") !== select.value;
+      });
+    }
+    select.addEventListener("change", show);
+    show();
+  });
 }());
