@@ -35,7 +35,7 @@ import structlog
 
 jieba.setLogLevel(logging.WARNING)  # no "Building prefix dict" lines in the JSON logs
 
-log = structlog.get_logger("huiying.intake.segment")
+log = structlog.get_logger("huiying.segment")
 
 # Above any frequency in jieba's dictionary: the rules' terms and near-misses win ties ("煤气味", "煤气费").
 FREQ = 10_000_000

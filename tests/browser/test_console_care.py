@@ -66,6 +66,17 @@ def test_a_household_is_registered_visited_and_a_request_filed_for_it(stack: Sta
     household_id = sup.url.split("/console/care/")[1].split("?")[0]
     expect(sup.locator("#care-overdue")).to_be_visible()
 
+    # The entry is edited on its page: the household moved to building 6, and a second kind of care.
+    sup.click("#care-edit summary")
+    expect(sup.locator("#care-edit #name")).to_have_value(name)
+    sup.fill("#care-edit #building", "6")
+    sup.check("#care-edit input[name=kinds][value=disabled]")
+    sup.click("#care-edit button[type=submit]")
+    expect(sup.locator("#care-done")).to_be_visible()
+    edited = household(stack, household_id)
+    assert edited["building"] == "6" and edited["kinds"] == ["elderly_alone", "disabled"]
+    assert edited["phone"].endswith("13900139000") and edited["assignee"] == WORKER  # the rest as it was
+
     # The sweeper opens the visit: a task for the grid worker, due three days ago, so escalated at once.
     def opened() -> bool:
         return household(stack, household_id)["visit"] is not None
@@ -128,7 +139,7 @@ def test_a_household_is_registered_visited_and_a_request_filed_for_it(stack: Sta
         r = http.get(f"{base}/v1/tasks/{item['id']}", headers=token)
         task = r.json()
         assert task["filed_by"] == WORKER and task["on_behalf"] is True and task["channel"] == "care"
-        assert task["vulnerability"] == ["elderly_alone"]
+        assert task["vulnerability"] == ["elderly_alone", "disabled"]  # as edited above
 
     # Visited: off the supervisors' overdue list.
     sup.goto(f"{base}/console/supervise")

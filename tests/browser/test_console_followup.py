@@ -50,7 +50,7 @@ def test_the_desk_records_a_rating_given_on_a_call_back(stack: Stack, new_page: 
     page.select_option("#rating", "fairly_satisfied")
     page.fill("#comment", "住户说已经通了")
     page.click("form.action-form button[type=submit]")
-    page.locator(".ok-notice").wait_for()
+    page.locator(".ok-notice[role=status]").wait_for()  # "saved"; "this call-back is done" sits below
     assert "这次回访已完成" in page.locator("main").inner_text()
     assert "基本满意" in page.locator(".calls").inner_text()
     screenshot(page, "console-followup-recorded")
@@ -76,7 +76,7 @@ def test_a_member_merges_a_flagged_duplicate_in_one_step(stack: Stack, new_page:
     assert first["tracking_code"] in section.inner_text() and "同一单元" in section.inner_text()
     fits_the_phone(page)
     screenshot(page, "console-duplicates")
-    section.locator(f'li[data-id="{first["id"]}"] button').click()
+    section.locator(f'li[data-id="{first["id"]}"] form[action$="/merge"] button').click()
     page.locator(".ok-notice").wait_for()
     assert "已合并" in page.locator(".ok-notice").inner_text()
 

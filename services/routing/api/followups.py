@@ -4,7 +4,8 @@
 - GET /v1/followups/{id}: what the desk needs for one call (the matter, the reply, the resident, the calls);
 - POST /v1/followups/{id}/calls: record a call (who: the caller; when; outcome; the rating on the phone);
 - GET /v1/tasks/{id}/duplicates: the requests flagged as possibly the same matter, that you can see;
-- POST /v1/tasks/{id}/merge {into}: merge the task into another (the `duplicate` action) in one step.
+- POST /v1/tasks/{id}/merge {into}: merge the task into another (the `duplicate` action) in one step;
+- POST /v1/tasks/{id}/duplicates/{other}/dismiss: not the same matter: the mark goes from both tasks.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ from services.routing.api.deps import ContainerDep, CurrentActor
 from services.routing.api.tasks import ERRORS
 from services.routing.bootstrap import Container
 from services.routing.callbacks import CallBacks
+from services.routing.domain.errors import Forbidden, NotVisible
 from services.routing.domain.followup import RecordCall
+from services.routing.domain.lifecycle import allowed_actions, visible
 from services.routing.domain.lifecycle import commands as cmd
-from services.routing.domain.lifecycle import visible
 from services.routing.domain.model import Actor
 from services.routing.domain.views import followup_view, queue_item, task_view
 
@@ -88,3 +90,28 @@ async def merge_task(container: Container, request_id: str, body: Merge, actor: 
 @router.post("/tasks/{request_id}/merge", summary="并单: merge into another request (one step)", responses=ERRORS)
 async def merge(request_id: str, body: Merge, actor: CurrentActor, container: ContainerDep) -> dict[str, Any]:
     return await merge_task(container, request_id, body, actor)
+
+
+async def dismiss_candidate(container: Container, request_id: str, other_id: str, actor: Actor) -> dict[str, Any]:
+    """Not the same matter: whoever may merge the task drops the mark from it, and from the other task when
+    they can see that one too (a mark on another team's task is theirs to decide)."""
+    task = await container.service.get_visible(request_id, actor)
+    if not any(c.id == other_id for c in task.duplicate_candidates):
+        raise NotVisible(other_id)
+    if "duplicate" not in allowed_actions(task, actor):
+        raise Forbidden("only staff who may merge this request can say it is not the same matter")
+    finder = container.service.duplicates
+    await finder.forget(request_id, other_id)
+    other = await container.service.store.get(other_id)
+    if other is not None and visible(other, actor):
+        await finder.forget(other_id, request_id)
+    return {"id": request_id, "items": await duplicate_candidates(container, request_id, actor)}
+
+
+@router.post(
+    "/tasks/{request_id}/duplicates/{other_id}/dismiss",
+    summary="并单: not the same matter (the mark is dropped from both requests)",
+    responses=ERRORS,
+)
+async def dismiss(request_id: str, other_id: str, actor: CurrentActor, container: ContainerDep) -> dict[str, Any]:
+    return await dismiss_candidate(container, request_id, other_id, actor)

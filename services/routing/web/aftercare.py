@@ -13,7 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
 from services.routing.api.deps import get_container
-from services.routing.api.followups import Merge, duplicate_candidates, merge_task
+from services.routing.api.followups import Merge, dismiss_candidate, duplicate_candidates, merge_task
 from services.routing.bootstrap import Container
 from services.routing.callbacks import CallBacks
 from services.routing.domain.errors import Forbidden, Invalid, LifecycleError, NotVisible
@@ -21,8 +21,17 @@ from services.routing.domain.followup import OUTCOMES, RecordCall
 from services.routing.domain.model import Actor, Task
 from services.routing.domain.views import followup_view
 from services.routing.web import forms
-from services.routing.web.base import error_page, not_found, page, present, secure, staff_names, to_login
-from services.routing.web.session import CSRF_FIELD, Session, csrf_ok, load_session
+from services.routing.web.base import (
+    error_page,
+    not_found,
+    page,
+    present,
+    secure,
+    signed_in,
+    signed_in_form,
+    staff_names,
+)
+from services.routing.web.session import Session
 
 router = APIRouter(include_in_schema=False)
 RATINGS = ("satisfied", "fairly_satisfied", "dissatisfied")
@@ -35,21 +44,12 @@ async def duplicates_of(container: Container, task: Task, actor: Actor) -> list[
     return await duplicate_candidates(container, task.id, actor)
 
 
-async def _signed_in_post(request: Request) -> tuple[Session | None, Any, Response | None]:
-    session = await load_session(request)
-    if session is None:
-        return None, None, to_login(request)
-    form = await request.form()
-    if not csrf_ok(request, session, form.get(CSRF_FIELD)):
-        return session, form, error_page(request, session, 403, present(request).t("error.csrf"))
-    return session, form, None
-
-
 @router.post("/console/tasks/{request_id}/merge")
 async def merge(request: Request, request_id: str) -> Response:
-    session, form, refused = await _signed_in_post(request)
-    if refused is not None or session is None:
-        return refused or to_login(request)
+    got = await signed_in_form(request)
+    if isinstance(got, Response):
+        return got
+    session, form = got
     p = present(request)
     try:
         body = Merge(into=str(form.get("into") or ""))
@@ -64,11 +64,27 @@ async def merge(request: Request, request_id: str) -> Response:
     return secure(RedirectResponse(f"/console/tasks/{request_id}?merged=1", status_code=303))
 
 
+@router.post("/console/tasks/{request_id}/not-duplicate")
+async def not_duplicate(request: Request, request_id: str) -> Response:
+    got = await signed_in_form(request)
+    if isinstance(got, Response):
+        return got
+    session, form = got
+    other = str(form.get("other") or "")[:100]
+    try:
+        await dismiss_candidate(get_container(request), request_id, other, session.actor)
+    except NotVisible:
+        return not_found(request, session)
+    except Forbidden:
+        return error_page(request, session, 403, present(request).t("duplicates.dismiss_forbidden"))
+    return secure(RedirectResponse(f"/console/tasks/{request_id}?dismissed=1", status_code=303))
+
+
 @router.get("/console/followups")
 async def followups_page(request: Request) -> Response:
-    session = await load_session(request)
-    if session is None:
-        return to_login(request)
+    session = await signed_in(request)
+    if isinstance(session, Response):
+        return session
     container = get_container(request)
     try:
         tasks = await CallBacks(container.service).queue(session.actor)
@@ -105,9 +121,9 @@ async def _followup_page(
 
 @router.get("/console/followups/{request_id}")
 async def followup_page(request: Request, request_id: str) -> Response:
-    session = await load_session(request)
-    if session is None:
-        return to_login(request)
+    session = await signed_in(request)
+    if isinstance(session, Response):
+        return session
     return await _followup_page(request, session, request_id[:100])
 
 
@@ -124,9 +140,10 @@ def _local_time(value: str, timezone: str) -> str:
 
 @router.post("/console/followups/{request_id}/calls")
 async def record_call(request: Request, request_id: str) -> Response:
-    session, form, refused = await _signed_in_post(request)
-    if refused is not None or session is None:
-        return refused or to_login(request)
+    got = await signed_in_form(request)
+    if isinstance(got, Response):
+        return got
+    session, form = got
     p = present(request)
     values = forms.form_values(form)
     fields = {k: v for k, v in values.items() if k in ("outcome", "rating", "called_at", "comment") and v}

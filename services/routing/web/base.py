@@ -12,11 +12,12 @@ from zoneinfo import ZoneInfo
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from starlette.datastructures import FormData
 
 from services.routing.api.deps import get_container
 from services.routing.config import DEPLOY
 from services.routing.web.present import Present
-from services.routing.web.session import Session
+from services.routing.web.session import CSRF_FIELD, Session, csrf_ok, load_session
 from shared.web import Catalogue, make_templates, page_language, render
 
 HERE = Path(__file__).resolve().parent
@@ -121,3 +122,20 @@ def not_found(request: Request, session: Session | None) -> Response:
 def to_login(request: Request) -> Response:
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return secure(RedirectResponse(f"/console/login?next={quote(here, safe='')}", status_code=303))
+
+
+async def signed_in(request: Request) -> Session | Response:
+    """The console's signed-in session, or the sign-in page to send the browser to."""
+    session = await load_session(request)
+    return to_login(request) if session is None else session
+
+
+async def signed_in_form(request: Request) -> tuple[Session, FormData] | Response:
+    """A console form post: the session and its form once the CSRF token holds, or the page to answer with."""
+    session = await load_session(request)
+    if session is None:
+        return to_login(request)
+    form = await request.form()
+    if not csrf_ok(request, session, form.get(CSRF_FIELD)):
+        return error_page(request, session, 403, present(request).t("error.csrf"))
+    return session, form

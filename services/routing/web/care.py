@@ -22,9 +22,18 @@ from services.routing.api.deps import get_container
 from services.routing.domain import care
 from services.routing.domain.care import Household
 from services.routing.domain.errors import Forbidden, Invalid, LifecycleError, NotVisible
-from services.routing.web.base import error_page, not_found, page, present, secure, staff_names, to_login
+from services.routing.web.base import (
+    error_page,
+    not_found,
+    page,
+    present,
+    secure,
+    signed_in,
+    signed_in_form,
+    staff_names,
+)
 from services.routing.web.present import Present
-from services.routing.web.session import CSRF_FIELD, Session, csrf_ok, load_session
+from services.routing.web.session import CSRF_FIELD, Session
 from shared.redact import mask_phone
 
 router = APIRouter(include_in_schema=False)
@@ -46,6 +55,14 @@ REQUEST_KINDS = (
 
 def _values(form: Mapping[str, Any]) -> dict[str, str]:
     return {k: v for k, v in form.items() if isinstance(v, str) and k != CSRF_FIELD}
+
+
+def _kinds(form: Any) -> list[str]:
+    return [k for k in form.getlist("kinds") if isinstance(k, str)]
+
+
+# The household's own fields the edit form changes (consent stays: a new consent is a new registration).
+EDITED = ("name", "phone", "contact_name", "contact_phone", "address", "building", "unit", "assignee")
 
 
 def _opt(form: Mapping[str, Any], name: str) -> str | None:
@@ -97,11 +114,6 @@ def _row(h: Household, now: datetime) -> dict[str, Any]:
     }
 
 
-async def _session(request: Request) -> Session | Response:
-    session = await load_session(request)
-    return to_login(request) if session is None else session
-
-
 def _editable_teams(request: Request, session: Session) -> list[Any]:
     teams = get_container(request).config.directory.teams
     return list(teams) if session.actor.sees_everything else [t for t in teams if t.id == session.actor.team]
@@ -124,7 +136,7 @@ async def overdue_households(request: Request, session: Session) -> list[dict[st
 
 @router.get("/console/care")
 async def register_page(request: Request) -> Response:
-    session = await _session(request)
+    session = await signed_in(request)
     if isinstance(session, Response):
         return session
     container = get_container(request)
@@ -154,13 +166,13 @@ def _register_form(request: Request, session: Session, members: list[Any], **ext
         hows=care.CONSENT_HOW,
         frequencies=FREQUENCIES,
         canonical="/console/care/new",
-        **({"values": {}, "error": None} | extra),
+        **({"values": {}, "checked_kinds": [], "error": None} | extra),
     )
 
 
 @router.get("/console/care/new")
 async def new_household_form(request: Request) -> Response:
-    session = await _session(request)
+    session = await signed_in(request)
     if isinstance(session, Response):
         return session
     if session.actor.role not in care.EDIT_ROLES:
@@ -171,13 +183,11 @@ async def new_household_form(request: Request) -> Response:
 
 @router.post("/console/care/new")
 async def new_household(request: Request) -> Response:
-    session = await _session(request)
-    if isinstance(session, Response):
-        return session
+    got = await signed_in_form(request)
+    if isinstance(got, Response):
+        return got
+    session, form = got
     p = present(request)
-    form = await request.form()
-    if not csrf_ok(request, session, form.get(CSRF_FIELD)):
-        return error_page(request, session, 403, p.t("error.csrf"))
     container = get_container(request)
     zone = ZoneInfo(container.config.calendar.timezone)
     values = _values(form)
@@ -190,7 +200,7 @@ async def new_household(request: Request) -> Response:
         "address": _opt(form, "address"),
         "building": _opt(form, "building"),
         "unit": _opt(form, "unit"),
-        "kinds": [k for k in form.getlist("kinds") if isinstance(k, str)],
+        "kinds": _kinds(form),
         "notes": _opt(form, "notes") or "",
         "consent": {
             "given_by": _opt(form, "consent_given_by"),
@@ -205,13 +215,14 @@ async def new_household(request: Request) -> Response:
     try:
         parsed = HouseholdIn.model_validate(body)
     except ValidationError as exc:
-        return _register_form(request, session, members, values=values, error=_problems(exc, p), status_code=422)
+        return _register_form(request, session, members, values=values, checked_kinds=_kinds(form),
+                              error=_problems(exc, p), status_code=422)  # fmt: skip
     try:
         h = await container.care.register(parsed.household(session.actor.username), session.actor)
     except LifecycleError as exc:
         status = 403 if isinstance(exc, Forbidden) else 422 if isinstance(exc, Invalid) else 409
-        return _register_form(request, session, members, values=values, error=_domain_problem(exc, p),
-                              status_code=status)  # fmt: skip
+        return _register_form(request, session, members, values=values, checked_kinds=_kinds(form),
+                              error=_domain_problem(exc, p), status_code=status)  # fmt: skip
     return secure(RedirectResponse(f"/console/care/{h.id}?done=register", status_code=303))
 
 
@@ -241,16 +252,21 @@ async def _household_page(
         members=await _members(request, {h.team_id}) if editable else [],
         frequencies=sorted({*FREQUENCIES, h.frequency_days}),
         request_kinds=REQUEST_KINDS,
+        kinds=care.KINDS,
+        edit_values={f: getattr(h, f) or "" for f in (*EDITED, "notes")},
         now_local=now.astimezone(zone).strftime("%Y-%m-%dT%H:%M"),
         names=await staff_names(request),
         canonical=f"/console/care/{h.id}",
-        **({"values": {}, "error": None, "failed": None, "done": request.query_params.get("done")} | extra),
+        **(
+            {"values": {}, "checked_kinds": [], "error": None, "failed": None, "done": request.query_params.get("done")}
+            | extra
+        ),
     )
 
 
 @router.get("/console/care/{household_id}")
 async def household_page(request: Request, household_id: str) -> Response:
-    session = await _session(request)
+    session = await signed_in(request)
     if isinstance(session, Response):
         return session
     return await _household_page(request, session, household_id)
@@ -258,13 +274,11 @@ async def household_page(request: Request, household_id: str) -> Response:
 
 @router.post("/console/care/{household_id}/visit")
 async def record_visit(request: Request, household_id: str) -> Response:
-    session = await _session(request)
-    if isinstance(session, Response):
-        return session
+    got = await signed_in_form(request)
+    if isinstance(got, Response):
+        return got
+    session, form = got
     p = present(request)
-    form = await request.form()
-    if not csrf_ok(request, session, form.get(CSRF_FIELD)):
-        return error_page(request, session, 403, p.t("error.csrf"))
     container = get_container(request)
     zone = ZoneInfo(container.config.calendar.timezone)
     values = _values(form)
@@ -296,26 +310,29 @@ async def record_visit(request: Request, household_id: str) -> Response:
 
 @router.post("/console/care/{household_id}/edit")
 async def edit_household(request: Request, household_id: str) -> Response:
-    session = await _session(request)
-    if isinstance(session, Response):
-        return session
+    got = await signed_in_form(request)
+    if isinstance(got, Response):
+        return got
+    session, form = got
     p = present(request)
-    form = await request.form()
-    if not csrf_ok(request, session, form.get(CSRF_FIELD)):
-        return error_page(request, session, 403, p.t("error.csrf"))
     container = get_container(request)
     values = _values(form)
-    body: dict[str, Any] = {"frequency_days": _opt(form, "frequency_days"), "assignee": _opt(form, "assignee")}
+    body: dict[str, Any] = {f: _opt(form, f) for f in EDITED} | {
+        "kinds": _kinds(form),
+        "notes": _opt(form, "notes") or "",
+        "frequency_days": _opt(form, "frequency_days"),
+    }
     try:
         parsed = HouseholdPatch.model_validate(body)
         await container.care.update(household_id, parsed.changes(), session.actor)
     except ValidationError as exc:
         return await _household_page(request, session, household_id, status_code=422, error=_problems(exc, p),
-                                     failed="edit", values=values)  # fmt: skip
+                                     failed="edit", values=values, checked_kinds=_kinds(form))  # fmt: skip
     except NotVisible:
         return not_found(request, session)
     except LifecycleError as exc:
         status = 403 if isinstance(exc, Forbidden) else 422 if isinstance(exc, Invalid) else 409
         return await _household_page(request, session, household_id, status_code=status,
-                                     error=_domain_problem(exc, p), failed="edit", values=values)  # fmt: skip
+                                     error=_domain_problem(exc, p), failed="edit", values=values,
+                                     checked_kinds=_kinds(form))  # fmt: skip
     return secure(RedirectResponse(f"/console/care/{household_id}?done=edit", status_code=303))

@@ -362,6 +362,7 @@ async def _task_page(
         done=_done(request),
         duplicates=await aftercare.duplicates_of(container, task, session.actor),  # 并单
         merged=request.query_params.get("merged") == "1",
+        dismissed=request.query_params.get("dismissed") == "1",
         next_url=f"/console/tasks/{task.id}",
         canonical=f"/console/tasks/{task.id}",
     )

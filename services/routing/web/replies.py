@@ -14,10 +14,19 @@ from services.routing.domain.errors import Forbidden, Invalid, LifecycleError
 from services.routing.domain.replies import VARIABLES, ReplyIn
 from services.routing.replies import UnknownReply
 from services.routing.web import forms
-from services.routing.web.base import error_page, not_found, page, present, secure, staff_names, to_login
+from services.routing.web.base import (
+    error_page,
+    not_found,
+    page,
+    present,
+    secure,
+    signed_in,
+    signed_in_form,
+    staff_names,
+)
 from services.routing.web.present import Present
-from services.routing.web.search import checked_form, kinds_offered
-from services.routing.web.session import Session, load_session
+from services.routing.web.search import kinds_offered
+from services.routing.web.session import Session
 
 router = APIRouter(include_in_schema=False)
 
@@ -69,9 +78,9 @@ async def _page(request: Request, session: Session, *, status_code: int = 200, e
 
 @router.get("/console/replies")
 async def replies_page(request: Request) -> Response:
-    session = await load_session(request)
-    if session is None:
-        return to_login(request)
+    session = await signed_in(request)
+    if isinstance(session, Response):
+        return session
     return await _page(request, session)
 
 
@@ -91,9 +100,10 @@ async def update_reply(request: Request, reply_id: str) -> Response:
 
 
 async def _write(request: Request, reply_id: str | None) -> Response:
-    session, form, refused = await checked_form(request)
-    if refused is not None or session is None:
-        return refused or to_login(request)
+    got = await signed_in_form(request)
+    if isinstance(got, Response):
+        return got
+    session, form = got
     p, service = present(request), get_container(request).replies
     values = forms.form_values(form)
     try:
@@ -112,9 +122,10 @@ async def _write(request: Request, reply_id: str | None) -> Response:
 
 @router.post("/console/replies/{reply_id}/delete")
 async def delete_reply(request: Request, reply_id: str) -> Response:
-    session, _form, refused = await checked_form(request)
-    if refused is not None or session is None:
-        return refused or to_login(request)
+    got = await signed_in_form(request)
+    if isinstance(got, Response):
+        return got
+    session, _form = got
     try:
         await get_container(request).replies.delete(session.actor, reply_id[:64])
     except UnknownReply:

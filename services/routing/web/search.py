@@ -22,9 +22,17 @@ from services.routing.domain.model import STATUSES, Task
 from services.routing.domain.search import PARAMETERS, UnknownParameters
 from services.routing.domain.views import queue_item
 from services.routing.web import forms
-from services.routing.web.base import error_page, page, present, secure, staff_names, to_login
+from services.routing.web.base import (
+    error_page,
+    page,
+    present,
+    secure,
+    signed_in,
+    signed_in_form,
+    staff_names,
+)
 from services.routing.web.present import Present
-from services.routing.web.session import CSRF_FIELD, Session, csrf_ok, load_session, safe_next
+from services.routing.web.session import Session, safe_next
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
@@ -56,9 +64,9 @@ async def kinds_offered(request: Request) -> list[tuple[str, str]]:
 
 @router.get("/console/search")
 async def search_page(request: Request) -> Response:
-    session = await load_session(request)
-    if session is None:
-        return to_login(request)
+    session = await signed_in(request)
+    if isinstance(session, Response):
+        return session
     container, p = get_container(request), present(request)
     criteria = _criteria(request)
     number = request.query_params.get("page", "")
@@ -99,21 +107,12 @@ async def search_page(request: Request) -> Response:
     )
 
 
-async def checked_form(request: Request) -> tuple[Session | None, Any, Response | None]:
-    session = await load_session(request)
-    if session is None:
-        return None, None, to_login(request)
-    form = await request.form()
-    if not csrf_ok(request, session, form.get(CSRF_FIELD)):
-        return session, form, error_page(request, session, 403, present(request).t("error.csrf"))
-    return session, form, None
-
-
 @router.post("/console/search/views")
 async def save_view(request: Request) -> Response:
-    session, form, refused = await checked_form(request)
-    if refused is not None or session is None:
-        return refused or to_login(request)
+    got = await signed_in_form(request)
+    if isinstance(got, Response):
+        return got
+    session, form = got
     p = present(request)
     name = str(form.get("name") or "").strip()
     query = {k: str(form.get(k) or "").strip() for k in FIELDS if k != "phone" and str(form.get(k) or "").strip()}
@@ -130,9 +129,10 @@ async def save_view(request: Request) -> Response:
 
 @router.post("/console/search/views/delete")
 async def delete_view(request: Request) -> Response:
-    session, form, refused = await checked_form(request)
-    if refused is not None or session is None:
-        return refused or to_login(request)
+    got = await signed_in_form(request)
+    if isinstance(got, Response):
+        return got
+    session, form = got
     await get_container(request).search.delete_view(session.actor, str(form.get("name") or "")[:60])
     return secure(RedirectResponse("/console/search?done=deleted", status_code=303))
 
@@ -148,9 +148,10 @@ def _bulk_message(exc: LifecycleError, action: str, session: Session, p: Present
 
 @router.post("/console/bulk")
 async def bulk_action(request: Request) -> Response:
-    session, form, refused = await checked_form(request)
-    if refused is not None or session is None:
-        return refused or to_login(request)
+    got = await signed_in_form(request)
+    if isinstance(got, Response):
+        return got
+    session, form = got
     p, container = present(request), get_container(request)
     action = str(form.get("action") or "")
     ids = [str(v) for v in form.getlist("ids")]

@@ -15,8 +15,8 @@ from starlette.datastructures import FormData
 from services.routing.api.deps import get_container
 from services.routing.domain import servicedays as rules
 from services.routing.domain.errors import Conflict, Forbidden, Invalid, NotVisible
-from services.routing.web.base import error_page, not_found, page, present, secure, to_login
-from services.routing.web.session import CSRF_FIELD, Session, csrf_ok, load_session
+from services.routing.web.base import error_page, not_found, page, present, secure, signed_in, signed_in_form
+from services.routing.web.session import CSRF_FIELD, Session
 
 router = APIRouter(include_in_schema=False)
 # Rows of the planning form: one per known service (places empty = not offered that day).
@@ -29,9 +29,9 @@ def _plans(session: Session) -> bool:
 
 @router.get("/console/servicedays")
 async def days_page(request: Request) -> Response:
-    session = await load_session(request)
-    if session is None:
-        return to_login(request)
+    session = await signed_in(request)
+    if isinstance(session, Response):
+        return session
     days = await get_container(request).days.list(session.actor)
     return page(
         request,
@@ -96,9 +96,9 @@ def _draft(form: FormData, session: Session) -> rules.DayDraft:
 
 @router.get("/console/servicedays/new")
 async def new_day(request: Request) -> Response:
-    session = await load_session(request)
-    if session is None:
-        return to_login(request)
+    session = await signed_in(request)
+    if isinstance(session, Response):
+        return session
     if not _plans(session):
         return error_page(request, session, 403, present(request).t("days.leads_only"))
     values = {"starts": "08:30", "ends": "11:30", "title_zh": "便民服务日"}
@@ -107,12 +107,10 @@ async def new_day(request: Request) -> Response:
 
 @router.post("/console/servicedays/new")
 async def create_day(request: Request) -> Response:
-    session = await load_session(request)
-    if session is None:
-        return to_login(request)
-    form = await request.form()
-    if not csrf_ok(request, session, form.get(CSRF_FIELD)):
-        return error_page(request, session, 403, present(request).t("error.csrf"))
+    got = await signed_in_form(request)
+    if isinstance(got, Response):
+        return got
+    session, form = got
     values = {k: v for k, v in form.items() if isinstance(v, str) and k != CSRF_FIELD}
     try:
         doc = await get_container(request).days.create(_draft(form, session), session.actor)
@@ -140,9 +138,9 @@ def _values(doc: dict[str, Any]) -> dict[str, Any]:
 
 @router.get("/console/servicedays/{day_id}/edit")
 async def edit_form(day_id: str, request: Request) -> Response:
-    session = await load_session(request)
-    if session is None:
-        return to_login(request)
+    session = await signed_in(request)
+    if isinstance(session, Response):
+        return session
     try:
         doc = await get_container(request).days.get(day_id[:40], session.actor)
     except NotVisible:
@@ -154,12 +152,10 @@ async def edit_form(day_id: str, request: Request) -> Response:
 
 @router.post("/console/servicedays/{day_id}/edit")
 async def edit_day(day_id: str, request: Request) -> Response:
-    session = await load_session(request)
-    if session is None:
-        return to_login(request)
-    form = await request.form()
-    if not csrf_ok(request, session, form.get(CSRF_FIELD)):
-        return error_page(request, session, 403, present(request).t("error.csrf"))
+    got = await signed_in_form(request)
+    if isinstance(got, Response):
+        return got
+    session, form = got
     values = {k: v for k, v in form.items() if isinstance(v, str) and k != CSRF_FIELD}
     action = f"/console/servicedays/{day_id[:40]}/edit"
     try:
@@ -175,9 +171,9 @@ async def edit_day(day_id: str, request: Request) -> Response:
 
 @router.get("/console/servicedays/{day_id}")
 async def day_page(day_id: str, request: Request) -> Response:
-    session = await load_session(request)
-    if session is None:
-        return to_login(request)
+    session = await signed_in(request)
+    if isinstance(session, Response):
+        return session
     try:
         doc = await get_container(request).days.get(day_id[:40], session.actor)
     except NotVisible:
@@ -196,12 +192,10 @@ async def day_page(day_id: str, request: Request) -> Response:
 
 @router.post("/console/servicedays/{day_id}/{action}")
 async def day_action(day_id: str, action: str, request: Request) -> Response:
-    session = await load_session(request)
-    if session is None:
-        return to_login(request)
-    form = await request.form()
-    if not csrf_ok(request, session, form.get(CSRF_FIELD)):
-        return error_page(request, session, 403, present(request).t("error.csrf"))
+    got = await signed_in_form(request)
+    if isinstance(got, Response):
+        return got
+    session, form = got
     days = get_container(request).days
     try:
         if action == "attendance":

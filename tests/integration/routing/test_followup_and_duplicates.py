@@ -100,6 +100,25 @@ async def test_a_merge_closes_one_and_its_resident_is_told(routing: Routing, run
         assert "不用再" in message["body"]  # plainly: nothing more to do
 
 
+async def test_not_the_same_matter_drops_the_mark_from_both(routing: Routing) -> None:
+    one = submitted(description="9号楼楼道灯不亮，晚上很黑", building="9")
+    two = submitted(description="楼道的灯不亮了，晚上很黑", building="9")
+    await routing.submit(one)
+    await routing.submit(two)
+    await routing.wait_task(two.request_id, lambda t: bool(t["duplicate_candidates"]))
+    url = f"/v1/tasks/{two.request_id}/duplicates/{one.request_id}/dismiss"
+
+    r = await routing.http.post(url, headers=await routing.headers(DESK))  # another team: as if it did not exist
+    assert r.status_code == 404
+    r = await routing.http.post(f"/v1/tasks/{two.request_id}/duplicates/nope/dismiss", headers=await routing.headers(M))
+    assert r.status_code == 404  # not a flagged one
+    r = await routing.http.post(url, headers=await routing.headers(M))
+    assert r.status_code == 200 and r.json()["items"] == []
+    for rid in (one.request_id, two.request_id):
+        task = (await routing.task(rid)).json()
+        assert task["duplicate_candidates"] == [] and task["status"] != "duplicate"
+
+
 async def test_no_rating_in_three_days_gives_one_call_back(start_routing: Any) -> None:
     async with start_routing() as a, start_routing() as b:
         task = await resolved(a)

@@ -1,5 +1,5 @@
 """intake's segmenter: jieba's algorithm over jieba's dictionary held as a compact table of 64-bit keys
-(services/intake/segment.py). Its tokens are jieba's own, on every phrase the project has, and its cache
+(shared/segment.py). Its tokens are jieba's own, on every phrase the project has, and its cache
 file is used when sound and rebuilt when not."""
 
 from __future__ import annotations
