@@ -79,14 +79,16 @@ class DuplicateFinder:
         # Segmenting is CPU work (jieba): off the event loop.
         matches, repeated = await asyncio.to_thread(self._decide, task, docs, repeats, resident)
         now = task.dispatched_at or task.submitted_at
+        cap = self.policy.max_marks
+        matches = matches[:cap]
         for match in matches:
             mine = DuplicateCandidate(
                 id=match.id, place=match.place, similarity=match.similarity, submitted_at=match.submitted_at,
                 found_at=now,
             )  # fmt: skip
             theirs = mine.model_copy(update={"id": task.id, "submitted_at": task.submitted_at})
-            await self.store.add_duplicate_candidate(task.id, mine)
-            await self.store.add_duplicate_candidate(match.id, theirs)
+            await self.store.add_duplicate_candidate(task.id, mine, cap)
+            await self.store.add_duplicate_candidate(match.id, theirs, cap)
         if matches:
             metrics.TASK_CHANGES.labels(action="duplicate-flag").inc()
             log.info("possible duplicates", request_id=task.id, of=[m.id for m in matches])

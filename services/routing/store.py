@@ -286,11 +286,15 @@ class MongoRoutingStore:
         cursor = self.tasks.find(match, dict.fromkeys(MATCH_FIELDS, 1)).sort("submitted_at", DESCENDING).limit(limit)
         return [d async for d in cursor]
 
-    async def add_duplicate_candidate(self, request_id: str, candidate: DuplicateCandidate) -> None:
+    async def add_duplicate_candidate(self, request_id: str, candidate: DuplicateCandidate, cap: int) -> None:
         # `rev` moves: a staff action decided on the task before the mark loses its write and decides again
-        # (its `$set` of every field would otherwise drop the mark).
+        # (its `$set` of every field would otherwise drop the mark). A task carrying `cap` marks takes no more.
         await self.tasks.update_one(
-            {"_id": request_id, "duplicate_candidates.id": {"$ne": candidate.id}},
+            {
+                "_id": request_id,
+                "duplicate_candidates.id": {"$ne": candidate.id},
+                f"duplicate_candidates.{cap - 1}": {"$exists": False},
+            },
             {"$push": {"duplicate_candidates": candidate.model_dump()}, "$inc": {"rev": 1}},
         )
 

@@ -54,6 +54,9 @@ class DuplicatePolicy(BaseModel):
     min_similarity: float = Field(0.5, gt=0, le=1)
     repeat_window_days: float = Field(90, gt=0, le=366)
     max_candidates: int = Field(50, ge=1, le=500)  # the most one look-up reads (newest first)
+    # The most marks a task carries: a burst of reports of one outage flags each with its few closest, and
+    # the cost of a report stays bounded however many came before it.
+    max_marks: int = Field(5, ge=1, le=50)
 
     @property
     def window(self) -> timedelta:

@@ -100,6 +100,21 @@ async def test_a_merge_closes_one_and_its_resident_is_told(routing: Routing, run
         assert "不用再" in message["body"]  # plainly: nothing more to do
 
 
+async def test_a_burst_of_one_matter_marks_each_task_with_its_few_closest(routing: Routing) -> None:
+    # Eight residents of one building report the same outage: each task carries at most max_marks (5) marks,
+    # so a report costs a few writes however many came before it.
+    burst = [submitted(description=f"11号楼停水了，家里没有水（{i}）", building="11") for i in range(8)]
+    for data in burst:
+        await routing.submit(data)
+    last = await routing.wait_task(burst[-1].request_id, lambda t: len(t["duplicate_candidates"]) == 5)
+    assert {c["id"] for c in last["duplicate_candidates"]} <= {d.request_id for d in burst[:-1]}
+    for data in burst:
+        marks = (await routing.task(data.request_id)).json()["duplicate_candidates"]
+        assert 1 <= len(marks) <= 5, (data.request_id, len(marks))
+    first = (await routing.task(burst[0].request_id)).json()
+    assert len(first["duplicate_candidates"]) == 5  # seven later reports matched it: it took five
+
+
 async def test_not_the_same_matter_drops_the_mark_from_both(routing: Routing) -> None:
     one = submitted(description="9号楼楼道灯不亮，晚上很黑", building="9")
     two = submitted(description="楼道的灯不亮了，晚上很黑", building="9")

@@ -165,10 +165,11 @@ class FakeRoutingStore:
         ]
         return copy.deepcopy(sorted(found, key=lambda d: d["submitted_at"], reverse=True)[:limit])
 
-    async def add_duplicate_candidate(self, request_id: str, candidate: DuplicateCandidate) -> None:
+    async def add_duplicate_candidate(self, request_id: str, candidate: DuplicateCandidate, cap: int) -> None:
         await self._round_trip()
         doc = self.docs.get(request_id)
-        if doc is not None and all(c["id"] != candidate.id for c in doc.get("duplicate_candidates", [])):
+        marks = doc.get("duplicate_candidates", []) if doc is not None else []
+        if doc is not None and len(marks) < cap and all(c["id"] != candidate.id for c in marks):
             doc["duplicate_candidates"] = [*doc.get("duplicate_candidates", []), candidate.model_dump()]
             doc["rev"] += 1
 
