@@ -97,7 +97,7 @@ class Filters:
         return q
 
     def keep(self, row: Row) -> bool:
-        """The same filter over a row in memory (the unit tests' fake store)."""
+        """The same filter over a row in memory (for callers holding rows already, and the tests)."""
         equal = {k: v for k, v in self.query().items() if "." not in k and k != "vulnerability"}
         if any(row.get(k) != v for k, v in equal.items()):
             return False
