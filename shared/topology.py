@@ -57,6 +57,9 @@ PUBLISHES: dict[str, tuple[str, ...]] = {
 # Service days: routing publishes the programme, intake the residents' sign-ups.
 PUBLISHES["routing"] += ("serviceday.*",)
 PUBLISHES["intake"] += ("signup.*",)
+# The ledgers' weekly report (routing's ledger.*): notify e-mails it to the supervisors.
+PUBLISHES["routing"] += ("ledger.*",)
+NOTIFY_LEDGER_EVENTS = ("ledger.weekly_report",)
 
 UNROUTABLE = "huiying.unroutable"
 POLICY_PRIORITY = 10  # above the catch-all policies operators (and the test suite) may add
@@ -94,6 +97,10 @@ SERVICEDAY_KEYS: dict[str, tuple[str, ...]] = {
     "notify.events": ("signup.*",),
 }
 CONSUMER_QUEUES = tuple(replace(c, keys=c.keys + SERVICEDAY_KEYS.get(c.name, ())) for c in CONSUMER_QUEUES)
+# The weekly report rides on notify's queue too.
+CONSUMER_QUEUES = tuple(
+    replace(c, keys=c.keys + NOTIFY_LEDGER_EVENTS) if c.name == "notify.events" else c for c in CONSUMER_QUEUES
+)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from services.notify.service import NotifyService, RecipientNotKnownYet, TemplateFailed
 from shared.bus import Handler, Poison, RetryLater
 from shared.events import Envelope, EventData
-from shared.topology import NOTIFY_CARE_EVENTS
+from shared.topology import NOTIFY_CARE_EVENTS, NOTIFY_LEDGER_EVENTS
 
 QUEUE = "notify.events"
 
@@ -39,4 +39,6 @@ class NotifyHandler:
             "staff.*": staff,
             "signup.*": self,
             **dict.fromkeys(NOTIFY_CARE_EVENTS, self),
+            # ledger.weekly_report: routing's weekly report, e-mailed to the supervisors
+            **dict.fromkeys(NOTIFY_LEDGER_EVENTS, self),
         }

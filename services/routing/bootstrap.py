@@ -20,6 +20,7 @@ from services.routing.domain.calendar import WorkingCalendar
 from services.routing.handlers import REQUEST_EVENTS, WORK_EVENTS, RequestEventsHandler, WorkItemPublisher
 from services.routing.replies import ReplyService
 from services.routing.replystore import MongoReplyStore
+from services.routing.reports import WeeklyReports, with_reports
 from services.routing.rulestore import MongoRuleStore
 from services.routing.search import SearchService
 from services.routing.searchstore import MongoSearchStore
@@ -64,6 +65,7 @@ class Container:
     day_relay: OutboxRelay
     search: SearchService  # staff search, saved views, bulk actions
     replies: ReplyService  # canned replies
+    reports: WeeklyReports  # the weekly report (ledger.weekly_report); its check rides on the SLA sweeper
 
     async def start(self) -> None:
         """Subscribe the consumers, start the relay and the sweeper (the whole topology, the team work queues
@@ -118,7 +120,9 @@ async def bootstrap(settings: RoutingSettings, config: RoutingConfig, clock: Clo
         # -- care register (走访慰问): households with their care.* events, in the same relay --
         care_store = MongoCareStore(infra.db["care_households"], infra.writer, settings.routing_cache_ttl_s)
         await care_store.ensure_indexes()
-        relay = infra.relay([store.tasks, accounts, care_store.households], clock=clock)
+        # The weekly reports (one document per ISO week, carrying its ledger.weekly_report) are in the relay too.
+        report_docs = infra.db["ledger_reports"]
+        relay = infra.relay([store.tasks, accounts, care_store.households, report_docs], clock=clock)
         staff = MongoStaffStore(accounts, infra.writer, relay.publisher(accounts), cache_ttl_s=ttl)
         rules = MongoRuleStore(infra.db["rulesets"], config.rules, ttl)
         service = RoutingService(store, staff, rules, relay.publisher(store.tasks), config, clock)
@@ -146,6 +150,11 @@ async def bootstrap(settings: RoutingSettings, config: RoutingConfig, clock: Clo
         search_store, reply_store = MongoSearchStore(infra.db), MongoReplyStore(infra.db["canned_replies"])
         await search_store.ensure_indexes()
         await reply_store.ensure_indexes()
+        reports = WeeklyReports(
+            report_docs, infra.writer, relay.publisher(report_docs), service, config, clock,
+            settings.routing_ledger_max_tasks,
+        )  # fmt: skip
+        await reports.ensure_indexes()
     except BaseException:
         await infra.close()
         raise
@@ -166,7 +175,9 @@ async def bootstrap(settings: RoutingSettings, config: RoutingConfig, clock: Clo
         flusher=flush_loop(windows, lockouts),
         sweeper=PeriodicLoop(
             "sla-sweeper",
-            with_care(service.sweeper(settings.routing_sla_batch), care, settings.routing_sla_batch),
+            with_reports(
+                with_care(service.sweeper(settings.routing_sla_batch), care, settings.routing_sla_batch), reports
+            ),
             settings.routing_sla_sweep_interval_s,
         ),
         care=care,
@@ -175,4 +186,5 @@ async def bootstrap(settings: RoutingSettings, config: RoutingConfig, clock: Clo
         day_relay=day_relay,
         search=SearchService(search_store, service, clock),
         replies=ReplyService(reply_store, service, clock),
+        reports=reports,
     )

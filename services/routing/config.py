@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 from pydantic import Field
 
+from services.routing.domain.assessment import AssessmentPolicy
 from services.routing.domain.calendar import WorkingCalendar, calendar_from_config
 from services.routing.domain.duplicates import DuplicatePolicy
 from services.routing.domain.followup import FollowUpPolicy
@@ -50,6 +51,8 @@ class RoutingSettings(Settings):
     # Call-backs (回访) and duplicates (并单): deploy/routing/followup.yaml, deploy/routing/duplicates.yaml.
     routing_followup_path: Path = DEPLOY / "routing" / "followup.yaml"
     routing_duplicates_path: Path = DEPLOY / "routing" / "duplicates.yaml"
+    # The per-team assessment's weights and the weekly report's schedule (deploy/routing/assessment.yaml).
+    routing_assessment_path: Path = DEPLOY / "routing" / "assessment.yaml"
 
 
 class ConfigError(RuntimeError):
@@ -66,6 +69,7 @@ class RoutingConfig:
     rules: RuleSet  # version 1 of the routing rules (later versions live in the database)
     followup: FollowUpPolicy = field(default_factory=FollowUpPolicy)  # call-backs (回访)
     duplicates: DuplicatePolicy = field(default_factory=DuplicatePolicy)  # duplicates and repeats (并单)
+    assessment: AssessmentPolicy = field(default_factory=AssessmentPolicy)  # 考核 weights, the weekly report
 
 
 def _read[T](path: Path, parse: Callable[[Any], T]) -> T:
@@ -103,6 +107,7 @@ def load_config(settings: RoutingSettings) -> RoutingConfig:
         rules=read_rules(settings.routing_rules_path),
         followup=_read(settings.routing_followup_path, lambda raw: FollowUpPolicy.model_validate(raw or {})),
         duplicates=_read(settings.routing_duplicates_path, lambda raw: DuplicatePolicy.model_validate(raw or {})),
+        assessment=_read(settings.routing_assessment_path, lambda raw: AssessmentPolicy.model_validate(raw or {})),
     )
     if not directory.has(config.followup.desk_team):
         raise ConfigError(f"{settings.routing_followup_path}: desk_team: unknown team {config.followup.desk_team!r}")

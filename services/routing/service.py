@@ -134,8 +134,10 @@ class RoutingService:
     async def queue(self, query: QueueQuery, *, limit: int, offset: int) -> tuple[list[Task], int]:
         return await self.store.query(query, limit=limit, skip=offset)
 
-    async def ledger_rows(self, start: datetime, end: datetime, limit: int) -> list[dict[str, Any]]:
-        return await self.store.ledger_rows(start, end, limit)
+    async def ledger_rows(
+        self, start: datetime, end: datetime, limit: int, where: dict[str, Any] | None = None, history: bool = False
+    ) -> list[dict[str, Any]]:
+        return await self.store.ledger_rows(start, end, limit, where, history)
 
     async def service_names(self, codes: list[str]) -> dict[str, dict[str, str]]:
         return await self.store.service_names(codes)

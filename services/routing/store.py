@@ -52,7 +52,13 @@ LEDGER_FIELDS = (
     "rating_source",
     "followup",
     "repeat_of",
+    # the full ledgers' groups (issue 15): where, and who the resident is among the vulnerable groups
+    "grid",
+    "building",
+    "vulnerability",
 )
+# The part of a task's history the assessment reads: which team held it before each return (退单).
+RETURN_HISTORY = ("history.action", "history.team_id")
 # What the duplicate look-up reads of another task (services/routing/duplicates.py).
 MATCH_FIELDS = ("status", "description", "building", "unit", "lat", "long", "submitted_at", "first_resolved_at",
                 "match_keys")  # fmt: skip
@@ -91,9 +97,27 @@ class RoutingStore(Protocol):
 
     async def due_for_sweep(self, now: datetime, limit: int) -> list[Task]: ...
 
-    async def ledger_rows(self, start: datetime, end: datetime, limit: int) -> list[Document]:
-        """The ledger fields of the tasks submitted in [start, end), newest first, at most limit + 1."""
+    async def ledger_rows(
+        self, start: datetime, end: datetime, limit: int, where: Document | None = None, history: bool = False
+    ) -> list[Document]:
+        """The ledger fields of the tasks submitted in [start, end), newest first, at most limit + 1; `where`:
+        more equality conditions (ledger.Filters.query); `history`: with RETURN_HISTORY too."""
         ...
+
+    async def ledger_page(
+        self,
+        start: datetime,
+        end: datetime,
+        where: Document,
+        fields: tuple[str, ...],
+        after: tuple[datetime, str] | None,
+        limit: int,
+    ) -> list[Document]:
+        """The full ledger, a page at a time: tasks submitted in [start, end) matching `where`, oldest first,
+        the `limit` after the task (submitted_at, _id) `after` (keyset paging on the submitted_at index)."""
+        ...
+
+    async def ledger_count(self, start: datetime, end: datetime, where: Document) -> int: ...
 
     async def service_names(self, codes: list[str]) -> dict[str, dict[str, str]]:
         """The name a task of each category carries (the catalogue's, as intake sent it)."""
@@ -257,13 +281,39 @@ class MongoRoutingStore:
         )
         return [Task.model_validate(d) async for d in cursor]
 
-    async def ledger_rows(self, start: datetime, end: datetime, limit: int) -> list[Document]:
+    async def ledger_rows(
+        self, start: datetime, end: datetime, limit: int, where: Document | None = None, history: bool = False
+    ) -> list[Document]:
+        projection = dict.fromkeys((*LEDGER_FIELDS, *(RETURN_HISTORY if history else ())), 1)
         cursor = (
-            self.tasks.find({"submitted_at": {"$gte": start, "$lt": end}}, dict.fromkeys(LEDGER_FIELDS, 1))
+            self.tasks.find({"submitted_at": {"$gte": start, "$lt": end}, **(where or {})}, projection)
             .sort("submitted_at", DESCENDING)
             .limit(limit + 1)
         )
         return [d async for d in cursor]
+
+    async def ledger_page(
+        self,
+        start: datetime,
+        end: datetime,
+        where: Document,
+        fields: tuple[str, ...],
+        after: tuple[datetime, str] | None,
+        limit: int,
+    ) -> list[Document]:
+        filter_: Document = {"submitted_at": {"$gte": after[0] if after else start, "$lt": end}, **where}
+        if after is not None:
+            # Ties on submitted_at (a batch filed in one second) continue by _id.
+            filter_["$or"] = [{"submitted_at": {"$gt": after[0]}}, {"submitted_at": after[0], "_id": {"$gt": after[1]}}]
+        cursor = (
+            self.tasks.find(filter_, dict.fromkeys(fields, 1))
+            .sort([("submitted_at", ASCENDING), ("_id", ASCENDING)])
+            .limit(limit)
+        )
+        return [d async for d in cursor]
+
+    async def ledger_count(self, start: datetime, end: datetime, where: Document) -> int:
+        return await self.tasks.count_documents({"submitted_at": {"$gte": start, "$lt": end}, **where})
 
     async def service_names(self, codes: list[str]) -> dict[str, dict[str, str]]:
         names: dict[str, dict[str, str]] = {}

@@ -1,6 +1,13 @@
 """Event contracts shared by the services. Importing this package registers every event type."""
 
-from shared.events import care, requests, servicedays, staff, tasks
+from shared.events import (
+    care,
+    ledger,  # routing's weekly report (issue 15)
+    requests,
+    servicedays,
+    staff,
+    tasks,
+)
 from shared.events.envelope import (
     DEFAULT_LANGUAGE,
     LANGUAGES,
@@ -41,6 +48,7 @@ __all__ = [
     "WorkItem",
     "care",
     "event_types",
+    "ledger",
     "new_event",
     "register",
     "requests",

@@ -17,6 +17,7 @@ from shared.statuses import LABELS, RESIDENT_JARGON
 ROOT = Path(__file__).resolve().parents[2]
 # notify writes these to staff
 STAFF_EVENTS = ("task.reminder", "task.escalated", "care.visit_due", "care.visit_reminder", "care.visit_escalated")
+STAFF_EVENTS += ("ledger.weekly_report",)  # the weekly report, to supervisors (issue 15)
 
 
 # What a reader never sees: Jinja's tags and variables, HTML's tags and attributes.

@@ -9,10 +9,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from services.notify.domain.deliveries import EMAIL, SMS, WEBHOOK, delivery_id
+from services.notify.domain.reports import report_context
 from services.notify.domain.servicedays import signup_context
 from services.notify.domain.templates import Rendered, Templates
 from shared.events import Envelope, EventData, FeedbackReceived, RequestNotAccepted, TaskEvent
 from shared.events.care import CareEvent
+from shared.events.ledger import LedgerWeeklyReport
 from shared.events.servicedays import SignupEvent
 from shared.i18n import pick
 
@@ -21,6 +23,8 @@ Document = dict[str, Any]
 STAFF_EVENTS = frozenset(
     {"task.reminder", "task.escalated", "care.visit_due", "care.visit_reminder", "care.visit_escalated"}
 )
+# routing's weekly report, e-mailed to the supervisors it names (services/notify/domain/reports.py)
+STAFF_EVENTS |= {"ledger.weekly_report"}
 URGENT_EVENTS = frozenset({"request.not_accepted", "task.not_accepted", "task.escalated", "care.visit_escalated"})
 # task.closed after a cancellation or as a duplicate: the resident has already been told by the
 # request.cancelled / task.duplicate message.
@@ -126,6 +130,9 @@ def context_for(
     # service days (便民服务日): the sign-up templates' variables
     if isinstance(data, SignupEvent):
         ctx |= signup_context(data, language, links.intake)
+    # the weekly report (ledger.weekly_report): the week's figures and the teams' assessment
+    if isinstance(data, LedgerWeeklyReport):
+        ctx |= report_context(data, language, links.routing)
     return ctx
 
 

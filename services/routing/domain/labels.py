@@ -98,3 +98,18 @@ ROLE_LABELS = _table(
     ("supervisor", "督办人员", "supervisor"),
     ("admin", "管理员", "admin"),
 )
+
+# The vulnerable groups (困难群体) a resident may be in (deploy/catalogue.yaml; the console's words are in
+# deploy/routing/console-messages.yaml `vulnerability.*`), and how a rating was given: the ledgers' words.
+VULNERABILITY_LABELS = _table(
+    ("elderly_alone", "独居老人", "Elderly, living alone"),
+    ("disabled", "残障人士", "Living with a disability"),
+    ("widowed", "丧偶独居", "Lost a spouse, living alone"),
+    ("hardship", "困难家庭", "Household in hardship"),
+)
+RATING_LABELS = _table(
+    ("satisfied", "满意", "Satisfied"),
+    ("fairly_satisfied", "基本满意", "Fairly satisfied"),
+    ("dissatisfied", "不满意", "Dissatisfied"),
+)
+RATING_SOURCE_LABELS = _table(("resident", "群众自评", "By the resident"), ("callback", "电话回访", "On a call-back"))

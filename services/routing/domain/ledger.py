@@ -23,14 +23,18 @@ import io
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from services.routing.domain.errors import Invalid
 
-GroupBy = Literal["category", "team", "channel", "filer", "status", "week"]
+GroupBy = Literal["category", "team", "channel", "filer", "status", "week", "grid", "building", "vulnerable"]
 SELF_FILED = "self"  # the filer group of requests the resident filed themselves
+# The grid / building / vulnerable group of a task that has none (no building given, a building in no grid, a
+# resident in no vulnerable group; tasks stored before these fields were kept show here too).
+NONE = "none"
 GROUPS: tuple[str, ...] = GroupBy.__args__  # type: ignore[attr-defined]
 COLUMNS = (
     "group",
@@ -61,7 +65,62 @@ Row = dict[str, Any]
 REFERRED = "referred"
 
 
+@dataclass(frozen=True)
+class Filters:
+    """Narrow a ledger to some tasks: every field given must match (`none` picks the tasks without a grid,
+    building or vulnerable group; filer `self` the requests residents filed themselves)."""
+
+    team: str | None = None
+    category: str | None = None
+    channel: str | None = None
+    grid: str | None = None
+    building: str | None = None
+    vulnerable: str | None = None
+    filer: str | None = None
+
+    def query(self) -> dict[str, Any]:
+        """The store's equality filter (MongoDB's query language, the form QueueQuery.equal has too)."""
+        q: dict[str, Any] = {}
+        for name, field in (("team", "team_id"), ("category", "service_code"), ("channel", "channel")):
+            if getattr(self, name):
+                q[field] = getattr(self, name)
+        for field in ("grid", "building"):
+            value = getattr(self, field)
+            if value:
+                q[field] = None if value == NONE else value
+        if self.vulnerable == NONE:
+            q["vulnerability.0"] = {"$exists": False}  # an empty list, or none kept
+        elif self.vulnerable:
+            q["vulnerability"] = self.vulnerable  # a list holding it
+        if self.filer:
+            q["filed_by"] = None if self.filer == SELF_FILED else self.filer
+        return q
+
+    def keep(self, row: Row) -> bool:
+        """The same filter over a row in memory (for callers holding rows already, and the tests)."""
+        equal = {k: v for k, v in self.query().items() if "." not in k and k != "vulnerability"}
+        if any(row.get(k) != v for k, v in equal.items()):
+            return False
+        kinds = row.get("vulnerability") or []
+        if self.vulnerable == NONE:
+            return not kinds
+        return not self.vulnerable or self.vulnerable in kinds
+
+    def given(self) -> dict[str, str]:
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name)}
+
+
+def group_keys(row: Row, group_by: str, zone: ZoneInfo) -> list[str]:
+    """The groups a task counts in: one, except by vulnerable group, where a resident in two groups (living
+    alone and disabled) counts in both (so those groups' counts may add up to more than the total)."""
+    if group_by == "vulnerable":
+        return [str(k) for k in dict.fromkeys(row.get("vulnerability") or ())] or [NONE]
+    return [group_key(row, group_by, zone)]
+
+
 def group_key(row: Row, group_by: str, zone: ZoneInfo) -> str:
+    if group_by in ("grid", "building"):
+        return str(row.get(group_by) or NONE)
     if group_by == "category":
         return str(row.get("service_code") or "unknown")
     if group_by == "team":
@@ -151,7 +210,8 @@ def aftercare(rows: list[Row], resolved: list[Row]) -> dict[str, Any]:
 def summarize(rows: list[Row], group_by: str, now: datetime, zone: ZoneInfo) -> dict[str, Any]:
     grouped: dict[str, list[Row]] = defaultdict(list)
     for row in rows:
-        grouped[group_key(row, group_by, zone)].append(row)
+        for key in group_keys(row, group_by, zone):
+            grouped[key].append(row)
     return {
         "group_by": group_by,
         "groups": [{"group": key, **metrics(grouped[key], now)} for key in sorted(grouped)],

@@ -16,8 +16,9 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from services.routing.domain.labels import CHANNEL_KIND_LABELS, CHANNEL_LABELS
-from services.routing.domain.ledger import COLUMNS, REFERRED
+from services.routing.domain.assessment import FIGURES as ASSESSMENT_FIGURES
+from services.routing.domain.labels import CHANNEL_KIND_LABELS, CHANNEL_LABELS, VULNERABILITY_LABELS
+from services.routing.domain.ledger import COLUMNS, NONE, REFERRED, SELF_FILED
 from services.routing.domain.teams import Directory
 from shared.i18n import LocalizedText, pick
 from shared.statuses import labels as status_labels
@@ -28,7 +29,18 @@ GROUP_HEADERS: dict[str, LocalizedText] = {
     "channel": {"zh-CN": "渠道", "en": "Channel"},
     "status": {"zh-CN": "状态", "en": "Status"},
     "week": {"zh-CN": "周（周一至周日）", "en": "Week (Monday to Sunday)"},
+    "filer": {"zh-CN": "代办人", "en": "Filed on behalf by"},
+    "grid": {"zh-CN": "网格", "en": "Grid"},
+    "building": {"zh-CN": "楼栋", "en": "Building"},
+    "vulnerable": {"zh-CN": "困难群体", "en": "Vulnerable group"},
 }
+# The group of the tasks without a grid, building or vulnerable group (ledger.NONE), and of self-filed ones.
+NONE_LABELS: dict[str, LocalizedText] = {
+    "grid": {"zh-CN": "未划入网格", "en": "In no grid"},
+    "building": {"zh-CN": "未填楼栋", "en": "No building given"},
+    "vulnerable": {"zh-CN": "不属困难群体", "en": "In no vulnerable group"},
+}
+SELF_FILED_LABEL: LocalizedText = {"zh-CN": "居民本人提交", "en": "Filed by the resident"}
 CODE_HEADER: LocalizedText = {"zh-CN": "代码", "en": "Code"}
 COLUMN_HEADERS: dict[str, LocalizedText] = {
     "count": {"zh-CN": "受理件数", "en": "Received"},
@@ -50,6 +62,20 @@ COLUMN_HEADERS: dict[str, LocalizedText] = {
     "rated_by_phone": {"zh-CN": "电话回访评价件数", "en": "Rated on a call-back"},
     "not_rated": {"zh-CN": "未评价件数", "en": "Not rated"},
     "repeats": {"zh-CN": "重复反映件数", "en": "Repeat requests"},
+}
+# The per-team assessment (考核, services/routing/domain/assessment.py).
+ASSESSMENT_HEADERS: dict[str, LocalizedText] = {
+    "received": {"zh-CN": "收件数", "en": "Received"},
+    "handled": {"zh-CN": "在办及办结件数", "en": "Held"},
+    "resolved": {"zh-CN": "办结件数", "en": "Resolved"},
+    "on_time_rate": {"zh-CN": "按时办结率（%）", "en": "On-time closure (%)"},
+    "reply_rate": {"zh-CN": "答复率（%）", "en": "Reply rate (%)"},
+    "satisfaction_rate": {"zh-CN": "满意率（%）", "en": "Satisfaction (%)"},
+    "rated": {"zh-CN": "已评价件数", "en": "Rated"},
+    "returned": {"zh-CN": "退单件数", "en": "Returned"},
+    "return_rate": {"zh-CN": "退单率（%）", "en": "Return rate (%)"},
+    "overdue": {"zh-CN": "当前超时件数", "en": "Overdue now"},
+    "score": {"zh-CN": "考核得分", "en": "Score"},
 }
 TOTAL: LocalizedText = {"zh-CN": "合计", "en": "Total"}
 REFERRED_LABEL: LocalizedText = {"zh-CN": "已转介（紧急或其他部门）", "en": "Referred (emergency or another authority)"}
@@ -112,9 +138,31 @@ def group_labeller(
             return channel_label(key, lang)
         if group_by == "status":
             return pick(status_labels(key, "staff"), lang)
-        return week_label(key, lang)
+        if group_by == "week":
+            return week_label(key, lang)
+        if key == NONE and group_by in NONE_LABELS:
+            return pick(NONE_LABELS[group_by], lang)
+        if group_by == "grid":
+            return grid_label(directory, key, lang)
+        if group_by == "building":
+            return building_label(key, lang)
+        if group_by == "vulnerable":
+            return pick(VULNERABILITY_LABELS.get(key), lang) or key
+        return pick(SELF_FILED_LABEL, lang) if key == SELF_FILED else key  # filer: the staff username
 
     return name
+
+
+def grid_label(directory: Directory, grid_id: str, lang: str) -> str:
+    found = next((g for g in directory.areas.grids if g.id == grid_id), None)
+    return (pick(found.name, lang) or grid_id) if found else grid_id
+
+
+def building_label(building: str, lang: str) -> str:
+    """`3` -> 3号楼 / Building 3 (buildings are stored as their numbers, services/routing/domain/teams.py)."""
+    if not building.isdigit():
+        return building
+    return f"Building {building}" if lang == "en" else f"{building}号楼"
 
 
 def cell(column: str, value: Any) -> Any:
@@ -156,3 +204,17 @@ def to_xlsx(header: list[str], rows: list[list[Any]], title: str) -> bytes:
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def assessment_table(
+    result: list[dict[str, Any]], lang: str, directory: Directory
+) -> tuple[list[str], list[list[Any]]]:
+    """The assessment's header row and one row per team, in `lang` (rates in percent, the score 0-100)."""
+    header = [pick(GROUP_HEADERS["team"], lang), pick(CODE_HEADER, lang)]
+    header += [pick(ASSESSMENT_HEADERS[c], lang) for c in ASSESSMENT_FIGURES]
+    rows = []
+    for entry in result:
+        ref = directory.ref(entry["team"])
+        name = pick(ref.name, lang) if ref else entry["team"]
+        rows.append([name, entry["team"], *(cell(c, entry[c]) for c in ASSESSMENT_FIGURES)])
+    return header, rows

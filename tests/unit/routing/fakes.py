@@ -134,12 +134,15 @@ class FakeRoutingStore:
         )
         return [t for d in due[:limit] if (t := self._task(d))]
 
-    async def ledger_rows(self, start: datetime, end: datetime, limit: int) -> list[Document]:
+    async def ledger_rows(
+        self, start: datetime, end: datetime, limit: int, where: Document | None = None, history: bool = False
+    ) -> list[Document]:
         await self._round_trip()
+        fields = ("_id", *LEDGER_FIELDS, *(("history",) if history else ()))
         rows = [
-            {k: copy.deepcopy(d.get(k)) for k in ("_id", *LEDGER_FIELDS)}
+            {k: copy.deepcopy(d.get(k)) for k in fields}
             for d in self.docs.values()
-            if start <= d["submitted_at"] < end
+            if start <= d["submitted_at"] < end and all(d.get(k) == v for k, v in (where or {}).items())
         ]
         rows.sort(key=lambda r: cast(datetime, r["submitted_at"]), reverse=True)
         return rows[: limit + 1]

@@ -25,6 +25,7 @@ def test_create_app_reads_every_config_file_once(monkeypatch: pytest.MonkeyPatch
     web.templates.cache_clear()  # the console's words are loaded once per process; count them too
     create_app(RoutingSettings())
     assert sorted(read) == [
+        "assessment.yaml",  # the ledgers' assessment weights and the weekly report (issue 15)
         "calendar.yaml",
         "console-messages.yaml",
         "duplicates.yaml",
