@@ -1,6 +1,6 @@
 """Event contracts shared by the services. Importing this package registers every event type."""
 
-from shared.events import care, requests, servicedays, staff, tasks
+from shared.events import care, privacy, requests, servicedays, staff, tasks
 from shared.events.envelope import (
     DEFAULT_LANGUAGE,
     LANGUAGES,
@@ -42,6 +42,7 @@ __all__ = [
     "care",
     "event_types",
     "new_event",
+    "privacy",
     "register",
     "requests",
     "servicedays",
