@@ -101,16 +101,14 @@ async def find_resident(
     code_field: str = "tracking_code",
     projection: Document | None = None,
 ) -> list[Document]:
-    """The documents of one resident: by phone (each spelling), and by tracking code. Two indexed look-ups
-    rather than one `$or`, which the embedded engine answers with a scan (docs/mongoeco-queries.md)."""
+    """The documents of one resident: by phone (each spelling), and by tracking code. One equality look-up per
+    value: the embedded engine reads a single-field index for an equality, but the whole collection for an
+    `$in` or an `$or` (measured; docs/security.md, "Retention sweeps")."""
     found: dict[Any, Document] = {}
-    variants = phone_variants(phone)
-    if variants:
-        async for doc in collection.find({phone_field: {"$in": variants}}, projection):
-            found[doc["_id"]] = doc
-    if codes:
-        async for doc in collection.find({code_field: {"$in": codes}}, projection):
-            found.setdefault(doc["_id"], doc)
+    for field, values in ((phone_field, phone_variants(phone)), (code_field, codes)):
+        for value in values:
+            async for doc in collection.find({field: value}, projection):
+                found.setdefault(doc["_id"], doc)
     return list(found.values())
 
 
