@@ -85,7 +85,7 @@ async def test_an_erasure_request_anonymises_routing_and_collects_the_answers(ro
         got = (await routing.http.get(f"/v1/privacy/requests/{pid}", headers=admin)).json()
         return got if "routing" in got["done"] else None
 
-    state = await eventually(routing_done, timeout=20, what="routing's part of the erasure")
+    state = await eventually(routing_done, timeout=60, what="routing's part of the erasure")
     assert state["parts"]["routing"]["counts"]["tasks"] == 1 and not state["complete"]
     tasks = routing.app.state.container.store.tasks
     doc = await tasks.find_one({"_id": data.request_id})
@@ -105,7 +105,7 @@ async def test_an_erasure_request_anonymises_routing_and_collects_the_answers(ro
         got = (await routing.http.get(f"/v1/privacy/requests/{pid}", headers=admin)).json()
         return got if got["complete"] else None
 
-    state = await eventually(complete, timeout=20, what="all three answers")
+    state = await eventually(complete, timeout=60, what="all three answers")
     assert state["progress"] == "3 of 3"
     audit = (await routing.http.get("/v1/privacy/audit", headers=admin)).json()["items"]
     assert any(e["action"] == "erasure_requested" and e.get("privacy_id") == pid for e in audit)
@@ -126,7 +126,7 @@ async def test_the_retention_sweep_anonymises_only_tasks_closed_long_enough_ago(
     retention = container.retention
     passes = retention.passes
     retention.wake()
-    await eventually(lambda: retention.passes > passes, timeout=20, what="a retention pass")
+    await eventually(lambda: retention.passes > passes, timeout=60, what="a retention pass")
     docs = {d["_id"]: d async for d in tasks.find({"_id": {"$in": [old["id"], recent["id"], still_open["id"]]}})}
     assert docs[old["id"]]["resident"]["phone"] is None and docs[old["id"]]["anonymised_at"] is not None
     assert docs[recent["id"]]["resident"]["phone"] == "13600136002"
