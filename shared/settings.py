@@ -85,6 +85,13 @@ class Settings(BaseSettings):
     outbox_lease_s: float = Field(30.0, gt=0)
     outbox_sweep_interval_s: float = Field(2.0, gt=0)
 
+    # --- personal data (个人信息保护法; docs/security.md, "Privacy") -------------------------------------
+    # Contact details of a request are anonymised this many days after it closed (every service; ledgers
+    # keep their counts). 0 switches the retention sweep off.
+    retention_days: int = Field(365, ge=0)
+    retention_sweep_interval_s: float = Field(3600.0, gt=0)
+    retention_batch: int = Field(200, ge=1, le=5000)
+
     # --- MongoDB, one database per service ------------------------------------------------------
     # An unset URI means "embedded": `huiying run` starts a mongoeco server and passes its URI in.
     intake_mongodb_uri: str | None = None

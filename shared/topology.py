@@ -101,6 +101,19 @@ CONSUMER_QUEUES = tuple(replace(c, keys=c.keys + SERVICEDAY_KEYS.get(c.name, ())
 CONSUMER_QUEUES = tuple(
     replace(c, keys=c.keys + NOTIFY_LEDGER_EVENTS) if c.name == "notify.events" else c for c in CONSUMER_QUEUES
 )
+# Privacy requests (个人信息保护法, shared/events/privacy.py) ride on the existing queues too: every service
+# (routing included) handles the requests; routing collects the answers.
+PRIVACY_REQUESTS = ("privacy.export_requested", "privacy.erasure_requested")
+PRIVACY_ANSWERS = ("privacy.export_part", "privacy.erased")
+PRIVACY_KEYS: dict[str, tuple[str, ...]] = {
+    "intake.task-events": PRIVACY_REQUESTS,
+    "routing.request-events": PRIVACY_REQUESTS + PRIVACY_ANSWERS,
+    "notify.events": PRIVACY_REQUESTS,
+}
+CONSUMER_QUEUES = tuple(replace(c, keys=c.keys + PRIVACY_KEYS.get(c.name, ())) for c in CONSUMER_QUEUES)
+PUBLISHES["routing"] += PRIVACY_REQUESTS + PRIVACY_ANSWERS
+PUBLISHES["intake"] += PRIVACY_ANSWERS
+PUBLISHES["notify"] += PRIVACY_ANSWERS
 
 
 @dataclass(frozen=True)

@@ -25,12 +25,14 @@ from services.intake.handlers import TaskEventsHandler
 from services.intake.limits import SharedWindows
 from services.intake.photo_store import GridFSPhotoStore
 from services.intake.photos import Photos
+from services.intake.privacy import IntakePrivacyPart
 from services.intake.service import IntakeService
 from services.intake.servicedays import MongoDayStore, ProgrammeHandler, ServiceDays
 from services.intake.store import MongoIntakeStore
 from shared.bus import Handler
 from shared.loop import PeriodicLoop
 from shared.outbox import OutboxRelay
+from shared.privacy import privacy_wiring
 from shared.runtime import Infrastructure
 from shared.staff_access import StaffAccess, StaffEventsHandler
 from shared.topology import INTAKE_CARE_EVENTS
@@ -122,6 +124,10 @@ async def bootstrap(settings: IntakeSettings, config: IntakeConfig, clock: Clock
             ZoneInfo(settings.timezone),
             remind_hour=settings.servicedays_remind_hour,
         )
+        # privacy (个人信息保护法): export and erasure by event, the retention sweep (services/intake/privacy.py)
+        privacy = IntakePrivacyPart(store.requests, infra.db["privacy_jobs"])
+        await privacy.ensure_indexes()
+        privacy_handlers, retention = privacy_wiring(SERVICE, privacy, privacy.jobs, infra.bus.publish, settings, clock)
         return Container(
             settings=settings,
             clock=clock,
@@ -138,6 +144,7 @@ async def bootstrap(settings: IntakeSettings, config: IntakeConfig, clock: Clock
                 # requests filed from care visits (services/intake/care_filing.py)
                 **dict.fromkeys(INTAKE_CARE_EVENTS, CareFilingHandler(service, config.catalogue, config.emergency)),
                 "serviceday.*": ProgrammeHandler(days),  # service days: the programme residents sign up from
+                **privacy_handlers,
             },
             templates=make_templates(PORTAL_TEMPLATES, config.messages),
             photos=photos,
@@ -146,6 +153,7 @@ async def bootstrap(settings: IntakeSettings, config: IntakeConfig, clock: Clock
                 PeriodicLoop("rate-windows", limiter.flush, settings.rate_limit_flush_s),
                 PeriodicLoop("orphan-photos", photos.sweep, settings.photo_sweep_s),
                 PeriodicLoop("servicedays-reminders", days.remind_pass, settings.servicedays_remind_interval_s),
+                retention,
             ),
             days=days,
             day_relay=day_relay,

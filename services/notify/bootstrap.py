@@ -24,12 +24,15 @@ from services.notify.domain.deliveries import EMAIL, SMS, WEBHOOK, RetryPolicy
 from services.notify.domain.messages import Links
 from services.notify.domain.planning import Policy
 from services.notify.handlers import QUEUE, NotifyHandler
+from services.notify.privacy import NotifyPrivacyPart
 from services.notify.service import NotifyService
 from services.notify.store import MongoNotifyStore
 from services.notify.worker import DeliveryWorker
+from shared.bus import Handler
 from shared.limits import SharedWindows, ensure_window_indexes, flush_loop
 from shared.loop import PeriodicLoop
 from shared.outbox import new_owner_id, utcnow
+from shared.privacy import privacy_wiring
 from shared.runtime import Infrastructure
 from shared.staff_access import StaffAccess, StaffEventsHandler
 
@@ -50,11 +53,15 @@ class Container:
     staff_access: StaffAccess  # each staff account's current state, from routing's staff.changed
     windows: SharedWindows  # request rates per address (shared/limits.AddressRateLimit), inbox misses
     flusher: PeriodicLoop  # adds this replica's rate counts to the shared windows
+    # privacy (个人信息保护法): export and erasure by event, the retention sweep (services/notify/privacy.py)
+    privacy_handlers: dict[str, Handler]
+    retention: PeriodicLoop
 
     async def start(self) -> None:
         self.flusher.start()
         self.worker.start()
-        bindings = self.handler.bindings(StaffEventsHandler(self.staff_access))
+        self.retention.start()
+        bindings = self.handler.bindings(StaffEventsHandler(self.staff_access)) | self.privacy_handlers
         await self.infra.bus.subscribe(self.settings.queue(QUEUE), bindings)
 
     async def readiness(self) -> dict[str, bool]:
@@ -65,6 +72,7 @@ class Container:
         # Then the consumer, the bus and the database; the adapters' HTTP client last.
         await self.worker.stop()
         await self.flusher.stop()
+        await self.retention.stop()
         await self.infra.close()
         await self.senders.close()
 
@@ -139,6 +147,9 @@ async def bootstrap(settings: NotifySettings, config: NotifyConfig, clock: Clock
         service = NotifyService(store, config.templates, policy_for(settings, senders), clock, on_pending=worker.wake)
         await ensure_window_indexes(infra.db["rate_windows"])
         windows = SharedWindows(infra.db["rate_windows"], utcnow, settings.rate_limit_window_s)  # real time
+        privacy = NotifyPrivacyPart(store.requests, infra.db["privacy_jobs"])
+        await privacy.ensure_indexes()
+        privacy_handlers, retention = privacy_wiring(SERVICE, privacy, privacy.jobs, infra.bus.publish, settings, clock)
     except BaseException:
         await infra.close()
         await senders.close()
@@ -156,4 +167,6 @@ async def bootstrap(settings: NotifySettings, config: NotifyConfig, clock: Clock
         staff_access=StaffAccess(infra.db["staff_access"]),
         windows=windows,
         flusher=flush_loop(windows),
+        privacy_handlers=privacy_handlers,
+        retention=retention,
     )

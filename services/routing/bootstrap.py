@@ -18,6 +18,8 @@ from services.routing.config import RoutingConfig, RoutingSettings
 from services.routing.daystore import MongoDayStore
 from services.routing.domain.calendar import WorkingCalendar
 from services.routing.handlers import REQUEST_EVENTS, WORK_EVENTS, RequestEventsHandler, WorkItemPublisher
+from services.routing.privacy import PrivacyDesk, RoutingPrivacyPart
+from services.routing.privacystore import PrivacyStore
 from services.routing.replies import ReplyService
 from services.routing.replystore import MongoReplyStore
 from services.routing.reports import WeeklyReports, with_reports
@@ -33,7 +35,9 @@ from shared.bus import Handler
 from shared.limits import SharedWindows, ensure_window_indexes, flush_loop
 from shared.loop import PeriodicLoop
 from shared.outbox import OutboxRelay, Publisher, utcnow
+from shared.privacy import privacy_wiring
 from shared.runtime import Infrastructure
+from shared.topology import PRIVACY_ANSWERS
 
 SERVICE = "routing"
 log = structlog.get_logger("huiying.routing")
@@ -66,6 +70,11 @@ class Container:
     search: SearchService  # staff search, saved views, bulk actions
     replies: ReplyService  # canned replies
     reports: WeeklyReports  # the weekly report (ledger.weekly_report); its check rides on the SLA sweeper
+    # privacy (个人信息保护法): the access-audit log, export and erasure requests, the retention sweep
+    privacy: PrivacyDesk
+    privacy_handlers: dict[str, Handler]
+    privacy_relay: OutboxRelay
+    retention: PeriodicLoop
 
     async def start(self) -> None:
         """Subscribe the consumers, start the relay and the sweeper (the whole topology, the team work queues
@@ -73,6 +82,7 @@ class Container:
         bus, settings = self.infra.bus, self.settings
         request_events: dict[str, Handler] = dict.fromkeys(REQUEST_EVENTS, self.request_events)
         request_events |= dict.fromkeys(SIGNUP_EVENTS, self.signups)  # service days: intake's sign-ups
+        request_events |= self.privacy_handlers  # privacy requests (routing's part) and the services' answers
         await bus.subscribe(settings.queue("routing.request-events"), request_events)
         # jieba's dictionary (the search words a dispatch stores) takes about a second: at start, off the loop.
         await asyncio.to_thread(self.service.segmenter.warm)
@@ -81,6 +91,8 @@ class Container:
         self.relay.start()
         self.sweeper.start()
         self.flusher.start()
+        self.privacy_relay.start()
+        self.retention.start()
 
     async def readiness(self) -> dict[str, bool]:
         return await self.infra.readiness()
@@ -88,6 +100,7 @@ class Container:
     async def close(self) -> None:
         await self.flusher.stop()
         await self.sweeper.stop()
+        await self.retention.stop()
         await self.infra.close()
 
 
@@ -155,6 +168,17 @@ async def bootstrap(settings: RoutingSettings, config: RoutingConfig, clock: Clo
             settings.routing_ledger_max_tasks,
         )  # fmt: skip
         await reports.ensure_indexes()
+        # privacy (个人信息保护法; services/routing/privacy.py): requests relayed like tasks, answers collected here
+        privacy_store = PrivacyStore(infra.db, infra.writer)
+        await privacy_store.ensure_indexes()
+        privacy_part = RoutingPrivacyPart(store.tasks, privacy_store)
+        await privacy_part.ensure_indexes()
+        privacy_relay = infra.relay([privacy_store.requests], clock=clock)
+        privacy = PrivacyDesk(privacy_store, privacy_relay.publisher(privacy_store.requests), clock)
+        privacy_handlers, retention = privacy_wiring(
+            SERVICE, privacy_part, privacy_store.jobs, infra.bus.publish, settings, clock
+        )
+        privacy_handlers |= dict.fromkeys(PRIVACY_ANSWERS, privacy.record)
     except BaseException:
         await infra.close()
         raise
@@ -187,4 +211,8 @@ async def bootstrap(settings: RoutingSettings, config: RoutingConfig, clock: Clo
         search=SearchService(search_store, service, clock),
         replies=ReplyService(reply_store, service, clock),
         reports=reports,
+        privacy=privacy,
+        privacy_handlers=privacy_handlers,
+        privacy_relay=privacy_relay,
+        retention=retention,
     )

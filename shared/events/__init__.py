@@ -3,6 +3,7 @@
 from shared.events import (
     care,
     ledger,  # routing's weekly report (issue 15)
+    privacy,
     requests,
     servicedays,
     staff,
@@ -50,6 +51,7 @@ __all__ = [
     "event_types",
     "ledger",
     "new_event",
+    "privacy",
     "register",
     "requests",
     "servicedays",

@@ -9,6 +9,7 @@ from services.routing.domain.additions import resident_added
 from services.routing.domain.labels import PRIORITY_LABELS, status_label
 from services.routing.domain.lifecycle import allowed_actions, is_overdue
 from services.routing.domain.model import OPEN_STATUSES, Actor, Task
+from services.routing.domain.privacy import description_for, resident_for
 from services.routing.domain.teams import Directory
 
 
@@ -52,9 +53,9 @@ def task_view(task: Task, actor: Actor, directory: Directory, now: datetime) -> 
     out = queue_item(task, actor, directory, now)
     out.pop("summary")
     out |= {
-        "description": task.description,
+        "description": description_for(task, actor),  # phones typed into it masked likewise
         "location": {"address": task.address, "building": task.building, "unit": task.unit, "grid": task.grid},
-        "resident": task.resident,
+        "resident": resident_for(task, actor),  # the phone masked unless `actor` is the assignee
         "vulnerability": task.vulnerability,
         "attributes": task.attributes,
         "answer_labels": task.answer_labels,

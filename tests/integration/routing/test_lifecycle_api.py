@@ -20,7 +20,9 @@ async def test_request_submitted_becomes_a_dispatched_task_with_rule_priority_cl
     assert task["decision"]["priority_rules"] == ["urgent-words@1", "vulnerable-resident@1"]
     assert task["grid"] == "grid-1" and task["location"]["building"] == "3"
     assert task["claim_due_at"].startswith("2026-11-24T01:30")  # 30 working minutes
-    assert task["resident"]["phone"] == "13800138000"  # the team may call the resident
+    assert task["resident"]["phone"] == "138****8000"  # the supervisor is not the assignee: masked (privacy)
+    mine = (await routing.task(data.request_id, as_=M)).json()
+    assert mine["resident"]["phone"] == "13800138000"  # the assignee may call the resident
     (event,) = await routing.events_of(data.request_id, 1)
     assert event.type == "task.dispatched" and event.seq == 1 and event.producer == "routing"
     assert event.data["rule"] == "repair@1" and event.data["team"]["id"] == "property_maintenance"
