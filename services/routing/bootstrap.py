@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import structlog
 
+from services.routing.admin import AdminService
 from services.routing.care import CareService, with_care
 from services.routing.care_store import MongoCareStore
 from services.routing.config import RoutingConfig, RoutingSettings
@@ -29,6 +30,7 @@ from services.routing.signin import SignInGuard
 from services.routing.staff import MongoStaffStore
 from services.routing.store import MongoRoutingStore
 from shared.bus import Handler
+from shared.configstore import ConfigStore
 from shared.limits import SharedWindows, ensure_window_indexes, flush_loop
 from shared.loop import PeriodicLoop
 from shared.outbox import OutboxRelay, Publisher, utcnow
@@ -64,6 +66,8 @@ class Container:
     day_relay: OutboxRelay
     search: SearchService  # staff search, saved views, bulk actions
     replies: ReplyService  # canned replies
+    admin: AdminService  # versioned SLA limits, calendar, teams and their audit log (services/routing/admin.py)
+    config_refresh: PeriodicLoop  # this replica's copy of them, refreshed every HUIYING_CONFIG_REFRESH_S
 
     async def start(self) -> None:
         """Subscribe the consumers, start the relay and the sweeper (the whole topology, the team work queues
@@ -79,11 +83,13 @@ class Container:
         self.relay.start()
         self.sweeper.start()
         self.flusher.start()
+        self.config_refresh.start()
 
     async def readiness(self) -> dict[str, bool]:
         return await self.infra.readiness()
 
     async def close(self) -> None:
+        await self.config_refresh.stop()
         await self.flusher.stop()
         await self.sweeper.stop()
         await self.infra.close()
@@ -126,6 +132,11 @@ async def bootstrap(settings: RoutingSettings, config: RoutingConfig, clock: Clo
         service.care_kinds = care_store.kinds_by_phone  # registered households are recognised by phone
         await staff.ensure_indexes()
         await rules.ensure_seeded(clock())
+        # Administration: the SLA limits, calendar and teams as versioned documents (version 1 = the files);
+        # the newest versions replace the files' content in `config` before anything runs.
+        admin = AdminService(ConfigStore(infra.db), service, settings, clock)
+        await admin.seed_and_load()
+        config = service.config
         if settings.is_dev and settings.routing_seed_dev_staff:
             created = await staff.seed_dev(config.directory, clock())
             if created:
@@ -149,7 +160,7 @@ async def bootstrap(settings: RoutingSettings, config: RoutingConfig, clock: Clo
     except BaseException:
         await infra.close()
         raise
-    return Container(
+    container = Container(
         settings=settings,
         clock=clock,
         config=config,
@@ -175,4 +186,15 @@ async def bootstrap(settings: RoutingSettings, config: RoutingConfig, clock: Clo
         day_relay=day_relay,
         search=SearchService(search_store, service, clock),
         replies=ReplyService(reply_store, service, clock),
+        admin=admin,
+        config_refresh=admin.live.loop(settings.config_refresh_s),
     )
+    admin.listeners.append(lambda new: _follow_config(container, new))
+    return container
+
+
+def _follow_config(container: Container, config: RoutingConfig) -> None:
+    """A new version of the teams, calendar or SLA limits: the container and the work items follow it."""
+    container.config = config
+    phones = {t.id: t.work_item_phone for t in config.directory.teams}
+    container.work_items.phones, container.work_items.team_ids = phones, set(phones)

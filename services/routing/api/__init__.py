@@ -9,6 +9,10 @@ routers += [servicedays.router]
 
 # Staff search, saved views, bulk actions and canned replies (issue 15).
 routers += [search.router, replies.router]
+from services.routing.api import admin  # noqa: E402
+
+# Administration: versioned config documents and their audit log (issue 15 point 6).
+routers += [admin.router]
 # Routers that refuse unknown query parameters themselves (422 naming them), not with the common 400.
 own_query_routers = [search.search_router]
 
