@@ -34,7 +34,8 @@ NAMES = ("calendar", "sla", "teams")
 
 
 class BadConfig(ValueError):
-    """An edit that does not check: each problem as {loc, msg, type}, answered as a 422 naming the field."""
+    """An edit that does not check: each problem as {loc, msg, type}, answered as a 422 naming the field.
+    `loc` is the place in the document (an import's problems start with "file")."""
 
     def __init__(self, errors: list[dict[str, Any]]) -> None:
         super().__init__("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors))
@@ -42,11 +43,11 @@ class BadConfig(ValueError):
 
 
 def _errors(exc: ValidationError) -> list[dict[str, Any]]:
-    return [{"loc": ("body", *e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+    return [{"loc": tuple(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
 
 
 def _problem(field: str, message: str) -> BadConfig:
-    return BadConfig([{"loc": ("body", *field.split(".")), "msg": message, "type": "value_error"}])
+    return BadConfig([{"loc": tuple(field.split(".")) if field else (), "msg": message, "type": "value_error"}])
 
 
 def _read_yaml(path: Path) -> Any:

@@ -7,13 +7,12 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query
-from fastapi.responses import JSONResponse
+from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.routing.admin import NAMES, BadConfig
 from services.routing.api.deps import ContainerDep, CurrentActor, require
 from shared.configstore import StaleConfig
-from shared.http import validation_error_body
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 
@@ -35,8 +34,14 @@ class CalendarImport(BaseModel):
     content: str = Field(min_length=1, max_length=200_000, description="the file's text")
 
 
-def _unprocessable(exc: BadConfig) -> JSONResponse:
-    return JSONResponse(validation_error_body(exc.errors), 422)
+def _unprocessable(exc: BadConfig) -> RequestValidationError:
+    """Answered like any invalid body: 422, `fields` naming each wrong one (shared/http.py)."""
+    errors = []
+    for e in exc.errors:
+        loc = e["loc"]
+        where = ("body", "content", *loc[1:]) if loc[:1] == ("file",) else ("body", "body", *loc)
+        errors.append({**e, "loc": where})
+    return RequestValidationError(errors)
 
 
 def _stale(exc: StaleConfig) -> HTTPException:
@@ -64,16 +69,14 @@ async def document(name: Name, actor: CurrentActor, container: ContainerDep) -> 
 
 
 @router.put("/config/{name}", summary="Save a new version (it holds on every replica within seconds)", status_code=201)
-async def save_document(
-    name: Name, edit: ConfigEdit, actor: CurrentActor, container: ContainerDep
-) -> dict[str, Any] | JSONResponse:
+async def save_document(name: Name, edit: ConfigEdit, actor: CurrentActor, container: ContainerDep) -> dict[str, Any]:
     require(actor, "admin")
     if name not in NAMES:
         raise HTTPException(404, f"no configuration document {name!r}; one of {', '.join(NAMES)}")
     try:
         saved = await container.admin.save(name, edit.base_version, edit.body, actor, edit.note)
     except BadConfig as exc:
-        return _unprocessable(exc)
+        raise _unprocessable(exc) from exc
     except StaleConfig as exc:
         raise _stale(exc) from exc
     return saved.view()
@@ -101,12 +104,12 @@ async def audit(
 
 
 @router.post("/calendar/import", summary="Replace one year's holidays and make-up days from a file", status_code=201)
-async def import_calendar(body: CalendarImport, actor: CurrentActor, container: ContainerDep) -> Any:
+async def import_calendar(body: CalendarImport, actor: CurrentActor, container: ContainerDep) -> dict[str, Any]:
     require(actor, "admin")
     try:
         saved = await container.admin.import_calendar(body.year, body.content, body.format, body.base_version, actor)
     except BadConfig as exc:
-        return _unprocessable(exc)
+        raise _unprocessable(exc) from exc
     except StaleConfig as exc:
         raise _stale(exc) from exc
     return {**saved.view(), "calendar_warning": await container.admin.calendar_warning()}
