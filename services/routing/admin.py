@@ -55,12 +55,12 @@ def _read_yaml(path: Path) -> Any:
         return yaml.safe_load(fh)
 
 
-def _json_safe(value: Any) -> Any:
+def json_safe(value: Any) -> Any:
     """YAML's dates and times as ISO text (the body is stored and shown as JSON)."""
     if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
+        return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
+        return [json_safe(v) for v in value]
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return value
@@ -89,8 +89,8 @@ class AdminService:
         await self.store.ensure_indexes()
         seeds = {
             "calendar": (lambda: seed_body(_read_yaml(s.routing_calendar_path)), s.routing_calendar_path),
-            "sla": (lambda: _json_safe(_read_yaml(s.routing_sla_path)), s.routing_sla_path),
-            "teams": (lambda: _json_safe(_read_yaml(s.teams_path)), s.teams_path),
+            "sla": (lambda: json_safe(_read_yaml(s.routing_sla_path)), s.routing_sla_path),
+            "teams": (lambda: json_safe(_read_yaml(s.teams_path)), s.teams_path),
         }
         heads = await self.store.head_versions()
         for name, (body, path) in seeds.items():

@@ -7,7 +7,7 @@ services/routing/api/deps.get_container, like the API. See docs/routing.md.
 
 from __future__ import annotations
 
-from services.routing.web import aftercare, care, dashboard, pages, replies, search, servicedays
+from services.routing.web import admin, admin_users, aftercare, care, dashboard, pages, replies, search, servicedays
 from services.routing.web.base import STATIC, templates
 
 # The dashboard before the pages: the pages end with a catch-all 404 under /console/.
@@ -19,6 +19,8 @@ routers = [
     servicedays.router,
     search.router,
     replies.router,
+    admin_users.router,  # administration (issue 15): /console/admin/users before /console/admin/{name}
+    admin.router,
     pages.router,
 ]
 

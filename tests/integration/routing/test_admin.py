@@ -5,8 +5,8 @@ a bad edit is a 422 naming the field and stores nothing."""
 from __future__ import annotations
 
 import copy
-from datetime import date
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 from tests.integration.routing.conftest import MovableClock, Routing, local
