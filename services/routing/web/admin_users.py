@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from services.routing.api.deps import get_container
 from services.routing.staff import NewStaff, StaffPatch, team_problem
-from services.routing.web.admin import checked_post, admin_session
+from services.routing.web.admin import admin_session, checked_post
 from services.routing.web.base import page, present, secure
 from services.routing.web.session import CSRF_FIELD, Session
 from shared.http import field_name
