@@ -30,7 +30,9 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from shared.events import Envelope
 from shared.loop import PeriodicLoop
+from shared.outbox import OutboxWriter, Publisher, ensure_outbox_indexes
 
 Document = dict[str, Any]
 Body = dict[str, Any]
@@ -97,12 +99,19 @@ class StaleConfig(Exception):
 
 
 class ConfigStore:
-    def __init__(self, db: AsyncDatabase[Document]) -> None:
+    """`writer` and `publisher`: for a service whose versions carry events to others (routing's
+    `config.changed`): the events ride in the version document's outbox, written with it (shared/outbox.py)."""
+
+    def __init__(self, db: AsyncDatabase[Document], writer: OutboxWriter | None = None) -> None:
         self.versions = db["config_versions"]
         self.heads = db["config_heads"]
+        self.writer = writer
+        self.publisher: Publisher | None = None  # set once the relay exists (relay.publisher(store.versions))
 
     async def ensure_indexes(self) -> None:
         await self.versions.create_index([("name", ASCENDING), ("version", DESCENDING)])
+        if self.writer is not None:
+            await ensure_outbox_indexes(self.versions)
 
     async def _raise_head(self, name: str, version: int) -> None:
         await self.heads.update_one({"_id": name}, {"$max": {"version": version}}, upsert=True)
@@ -148,32 +157,46 @@ class ConfigStore:
         return found
 
     async def save(
-        self, name: str, base_version: int, body: Body, by: str, now: datetime, note: str | None = None
+        self,
+        name: str,
+        base_version: int,
+        body: Body,
+        by: str,
+        now: datetime,
+        note: str | None = None,
+        events: Callable[[ConfigVersion], list[Envelope]] | None = None,
     ) -> ConfigVersion:
-        """Store `body` as version base_version + 1; StaleConfig when base_version is not the newest."""
+        """Store `body` as version base_version + 1; StaleConfig when base_version is not the newest.
+        `events(version)`: events written with the version and published after it (the store's writer)."""
         current = await self.latest(name)
         if current is None:
             raise LookupError(f"no configuration document {name!r}")
         if base_version != current.version:
             raise StaleConfig(name, current.version)
         version = ConfigVersion(name, base_version + 1, body, by, now, note, current.body)
+        doc: Document = {
+            "_id": version_id(name, version.version),
+            "name": name,
+            "version": version.version,
+            "body": body,
+            "changed_by": by,
+            "changed_at": now,
+            "note": note,
+            "before": current.body,
+        }
+        pending = events(version) if events is not None else []
+        if pending:
+            if self.writer is None:
+                raise RuntimeError("this ConfigStore has no outbox writer: build it with one to save events")
+            doc = self.writer.on_insert(doc, pending)
         try:
-            await self.versions.insert_one(
-                {
-                    "_id": version_id(name, version.version),
-                    "name": name,
-                    "version": version.version,
-                    "body": body,
-                    "changed_by": by,
-                    "changed_at": now,
-                    "note": note,
-                    "before": current.body,
-                }
-            )
+            await self.versions.insert_one(doc)
         except DuplicateKeyError as exc:
             await self._raise_head(name, version.version)
             raise StaleConfig(name, version.version) from exc
         await self._raise_head(name, version.version)
+        if pending and self.publisher is not None:
+            await self.publisher.publish_after_write(doc)
         return version
 
     async def receive(self, name: str, version: int, body: Body, by: str, at: datetime) -> bool:

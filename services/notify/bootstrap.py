@@ -26,7 +26,9 @@ from services.notify.domain.planning import Policy
 from services.notify.handlers import QUEUE, NotifyHandler
 from services.notify.service import NotifyService
 from services.notify.store import MongoNotifyStore
+from services.notify.templates_live import LiveTemplates
 from services.notify.worker import DeliveryWorker
+from shared.configstore import ConfigStore
 from shared.limits import SharedWindows, ensure_window_indexes, flush_loop
 from shared.loop import PeriodicLoop
 from shared.outbox import new_owner_id, utcnow
@@ -50,11 +52,15 @@ class Container:
     staff_access: StaffAccess  # each staff account's current state, from routing's staff.changed
     windows: SharedWindows  # request rates per address (shared/limits.AddressRateLimit), inbox misses
     flusher: PeriodicLoop  # adds this replica's rate counts to the shared windows
+    templates: LiveTemplates  # the message templates' newest version (edited in routing's admin pages)
+    templates_refresh: PeriodicLoop  # ...checked every HUIYING_CONFIG_REFRESH_S
 
     async def start(self) -> None:
         self.flusher.start()
         self.worker.start()
         bindings = self.handler.bindings(StaffEventsHandler(self.staff_access))
+        bindings["config.changed"] = self.templates  # administration: a new version of the templates
+        self.templates_refresh.start()
         await self.infra.bus.subscribe(self.settings.queue(QUEUE), bindings)
 
     async def readiness(self) -> dict[str, bool]:
@@ -65,6 +71,7 @@ class Container:
         # Then the consumer, the bus and the database; the adapters' HTTP client last.
         await self.worker.stop()
         await self.flusher.stop()
+        await self.templates_refresh.stop()
         await self.infra.close()
         await self.senders.close()
 
@@ -137,6 +144,8 @@ async def bootstrap(settings: NotifySettings, config: NotifyConfig, clock: Clock
         await legacy.migrate(infra.db, clock())  # once: the collections of before -> one document per request
         worker = build_worker(settings, store, senders, clock)
         service = NotifyService(store, config.templates, policy_for(settings, senders), clock, on_pending=worker.wake)
+        templates = LiveTemplates(ConfigStore(infra.db), service)
+        await templates.seed_and_load(settings.templates_path, clock())
         await ensure_window_indexes(infra.db["rate_windows"])
         windows = SharedWindows(infra.db["rate_windows"], utcnow, settings.rate_limit_window_s)  # real time
     except BaseException:
@@ -156,4 +165,6 @@ async def bootstrap(settings: NotifySettings, config: NotifyConfig, clock: Clock
         staff_access=StaffAccess(infra.db["staff_access"]),
         windows=windows,
         flusher=flush_loop(windows),
+        templates=templates,
+        templates_refresh=templates.live.loop(settings.config_refresh_s),
     )

@@ -27,10 +27,15 @@ from services.routing.domain.sla import SlaPolicy
 from services.routing.domain.teams import Directory
 from services.routing.service import RoutingService
 from shared.configstore import ConfigStore, ConfigVersion, LiveConfig
+from shared.events import ConfigChanged, Envelope, config_aggregate_id, new_event
+from shared.message_templates import Templates
 
 Clock = Callable[[], datetime]
 # The documents routing's own replicas use; the console edits them in this order.
 NAMES = ("calendar", "sla", "teams")
+# Documents edited here for another service, each new version sent to it as config.changed.
+DELIVERED = {"templates": "notify"}
+ALL_NAMES = (*NAMES, *DELIVERED)
 
 
 class BadConfig(ValueError):
@@ -91,6 +96,7 @@ class AdminService:
             "calendar": (lambda: seed_body(_read_yaml(s.routing_calendar_path)), s.routing_calendar_path),
             "sla": (lambda: json_safe(_read_yaml(s.routing_sla_path)), s.routing_sla_path),
             "teams": (lambda: json_safe(_read_yaml(s.teams_path)), s.teams_path),
+            "templates": (lambda: json_safe(_read_yaml(s.routing_templates_path)), s.routing_templates_path),
         }
         heads = await self.store.head_versions()
         for name, (body, path) in seeds.items():
@@ -115,9 +121,9 @@ class AdminService:
     # -- reading --------------------------------------------------------------------------------------
 
     async def current(self, name: str) -> ConfigVersion:
-        found = await self.store.latest(name) if name in NAMES else None
+        found = await self.store.latest(name) if name in ALL_NAMES else None
         if found is None:
-            raise LookupError(f"no configuration document {name!r}; one of {', '.join(NAMES)}")
+            raise LookupError(f"no configuration document {name!r}; one of {', '.join(ALL_NAMES)}")
         return found
 
     async def history(self, name: str | None, limit: int = 50) -> list[ConfigVersion]:
@@ -144,13 +150,16 @@ class AdminService:
                 directory = Directory.model_validate(body)
                 self._check_teams(directory)
                 return body
+            if name == "templates":
+                Templates(body, origin="templates")  # what notify will compile: a mistake names its place
+                return body
         except ValidationError as exc:
             raise BadConfig(_errors(exc)) from exc
         except ValueError as exc:
             if isinstance(exc, BadConfig):
                 raise
             raise _problem("", str(exc)) from exc
-        raise LookupError(f"no configuration document {name!r}; one of {', '.join(NAMES)}")
+        raise LookupError(f"no configuration document {name!r}; one of {', '.join(ALL_NAMES)}")
 
     def _check_teams(self, directory: Directory) -> None:
         """Teams the rest of routing names must stay: the call-back desk, and the teams the rules send to."""
@@ -168,8 +177,9 @@ class AdminService:
     async def save(
         self, name: str, base_version: int, body: dict[str, Any], actor: Actor, note: str | None = None
     ) -> ConfigVersion:
-        checked = self.check(name, body)
-        version = await self.store.save(name, base_version, checked, actor.username, self.clock(), note)
+        checked, now = self.check(name, body), self.clock()
+        events = _delivery(now) if name in DELIVERED else None
+        version = await self.store.save(name, base_version, checked, actor.username, now, note, events)
         await self.live.refresh()  # this replica at once; the others within the refresh interval
         return version
 
@@ -182,6 +192,24 @@ class AdminService:
         except (ValueError, yaml.YAMLError) as exc:
             raise BadConfig([{"loc": ("file",), "msg": str(exc), "type": "value_error"}]) from exc
         return await self.save("calendar", base_version, body, actor, f"imported {year} ({fmt})")
+
+
+def _delivery(now: datetime) -> Callable[[ConfigVersion], list[Envelope]]:
+    """The version's config.changed, written with it (its outbox) and published after: the receiving
+    service stores it in its own database; `seq` is the version, so a late or repeated one changes nothing."""
+
+    def events(version: ConfigVersion) -> list[Envelope]:
+        data = ConfigChanged(
+            request_id=config_aggregate_id(version.name),
+            name=version.name,
+            version=version.version,
+            body=version.body,
+            changed_by=version.changed_by,
+            changed_at=version.changed_at,
+        )
+        return [new_event(data, producer="routing", seq=version.version, occurred_at=now)]
+
+    return events
 
 
 def as_invalid(exc: BadConfig) -> Invalid:

@@ -124,7 +124,10 @@ async def bootstrap(settings: RoutingSettings, config: RoutingConfig, clock: Clo
         # -- care register (走访慰问): households with their care.* events, in the same relay --
         care_store = MongoCareStore(infra.db["care_households"], infra.writer, settings.routing_cache_ttl_s)
         await care_store.ensure_indexes()
-        relay = infra.relay([store.tasks, accounts, care_store.households], clock=clock)
+        # Administration's versions carry config.changed (notify's templates) in their outbox, like tasks do.
+        config_store = ConfigStore(infra.db, infra.writer)
+        relay = infra.relay([store.tasks, accounts, care_store.households, config_store.versions], clock=clock)
+        config_store.publisher = relay.publisher(config_store.versions)
         staff = MongoStaffStore(accounts, infra.writer, relay.publisher(accounts), cache_ttl_s=ttl)
         rules = MongoRuleStore(infra.db["rulesets"], config.rules, ttl)
         service = RoutingService(store, staff, rules, relay.publisher(store.tasks), config, clock)
@@ -134,7 +137,7 @@ async def bootstrap(settings: RoutingSettings, config: RoutingConfig, clock: Clo
         await rules.ensure_seeded(clock())
         # Administration: the SLA limits, calendar and teams as versioned documents (version 1 = the files);
         # the newest versions replace the files' content in `config` before anything runs.
-        admin = AdminService(ConfigStore(infra.db), service, settings, clock)
+        admin = AdminService(config_store, service, settings, clock)
         await admin.seed_and_load()
         config = service.config
         if settings.is_dev and settings.routing_seed_dev_staff:

@@ -50,6 +50,9 @@ class RoutingSettings(Settings):
     # Call-backs (回访) and duplicates (并单): deploy/routing/followup.yaml, deploy/routing/duplicates.yaml.
     routing_followup_path: Path = DEPLOY / "routing" / "followup.yaml"
     routing_duplicates_path: Path = DEPLOY / "routing" / "duplicates.yaml"
+    # Administration: version 1 of notify's message templates, edited in routing's console and sent to
+    # notify as config.changed (notify's own HUIYING_TEMPLATES_PATH is its start-up copy until then).
+    routing_templates_path: Path = DEPLOY / "notify" / "templates.yaml"
 
 
 class ConfigError(RuntimeError):

@@ -1,6 +1,14 @@
 """Event contracts shared by the services. Importing this package registers every event type."""
 
-from shared.events import care, requests, servicedays, staff, tasks
+from shared.events import (
+    care,
+    config,  # config.changed: documents edited in routing's administration
+    requests,
+    servicedays,
+    staff,
+    tasks,
+)
+from shared.events.config import ConfigChanged, config_aggregate_id
 from shared.events.envelope import (
     DEFAULT_LANGUAGE,
     LANGUAGES,
@@ -25,6 +33,7 @@ from shared.events.tasks import TaskDispatched, TaskEvent, TeamRef, WorkItem
 __all__ = [
     "DEFAULT_LANGUAGE",
     "LANGUAGES",
+    "ConfigChanged",
     "Envelope",
     "EventData",
     "FeedbackReceived",
@@ -40,6 +49,8 @@ __all__ = [
     "UnknownEvent",
     "WorkItem",
     "care",
+    "config",
+    "config_aggregate_id",
     "event_types",
     "new_event",
     "register",

@@ -10,13 +10,13 @@ from fastapi import APIRouter, HTTPException, Path, Query
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.routing.admin import NAMES, BadConfig
+from services.routing.admin import ALL_NAMES, BadConfig
 from services.routing.api.deps import ContainerDep, CurrentActor, require
 from shared.configstore import StaleConfig
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 
-Name = Annotated[str, Path(pattern=r"^[a-z_]{1,30}$", description=f"one of {', '.join(NAMES)}")]
+Name = Annotated[str, Path(pattern=r"^[a-z_]{1,30}$", description=f"one of {', '.join(ALL_NAMES)}")]
 
 
 class ConfigEdit(BaseModel):
@@ -53,7 +53,7 @@ async def documents(actor: CurrentActor, container: ContainerDep) -> dict[str, A
     require(actor, "admin")
     admin = container.admin
     out = []
-    for name in NAMES:
+    for name in ALL_NAMES:
         found = await admin.current(name)
         out.append({k: v for k, v in found.view().items() if k != "body"})
     return {"documents": out, "calendar_warning": await admin.calendar_warning()}
@@ -71,8 +71,8 @@ async def document(name: Name, actor: CurrentActor, container: ContainerDep) -> 
 @router.put("/config/{name}", summary="Save a new version (it holds on every replica within seconds)", status_code=201)
 async def save_document(name: Name, edit: ConfigEdit, actor: CurrentActor, container: ContainerDep) -> dict[str, Any]:
     require(actor, "admin")
-    if name not in NAMES:
-        raise HTTPException(404, f"no configuration document {name!r}; one of {', '.join(NAMES)}")
+    if name not in ALL_NAMES:
+        raise HTTPException(404, f"no configuration document {name!r}; one of {', '.join(ALL_NAMES)}")
     try:
         saved = await container.admin.save(name, edit.base_version, edit.body, actor, edit.note)
     except BadConfig as exc:
@@ -90,8 +90,8 @@ async def history(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> dict[str, Any]:
     require(actor, "admin")
-    if name not in NAMES:
-        raise HTTPException(404, f"no configuration document {name!r}; one of {', '.join(NAMES)}")
+    if name not in ALL_NAMES:
+        raise HTTPException(404, f"no configuration document {name!r}; one of {', '.join(ALL_NAMES)}")
     return {"entries": [v.audit() for v in await container.admin.history(name, limit)]}
 
 

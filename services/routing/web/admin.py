@@ -13,7 +13,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
-from services.routing.admin import NAMES, BadConfig, json_safe
+from services.routing.admin import ALL_NAMES, BadConfig, json_safe
 from services.routing.admin_calendar import guess_format
 from services.routing.api.deps import get_container
 from services.routing.web.base import error_page, page, present, secure, to_login
@@ -68,7 +68,7 @@ async def overview(request: Request) -> Response:
     if refusal is not None:
         return refusal
     admin = get_container(request).admin
-    documents = [await admin.current(name) for name in NAMES]
+    documents = [await admin.current(name) for name in ALL_NAMES]
     entries = await admin.history(None, 30)
     return page(
         request,
@@ -178,7 +178,7 @@ async def edit_form(request: Request, name: str) -> Response:
     session, refusal = await admin_session(request)
     if refusal is not None:
         return refusal
-    if name not in NAMES:
+    if name not in ALL_NAMES:
         return error_page(request, session, 404, present(request).t("error.not_found"))
     current = await get_container(request).admin.current(name)
     return _edit_page(request, session, current, as_yaml(current.body), "")
@@ -190,7 +190,7 @@ async def save(request: Request, name: str) -> Response:
     if refusal is not None:
         return refusal
     assert session is not None
-    if name not in NAMES:
+    if name not in ALL_NAMES:
         return error_page(request, session, 404, present(request).t("error.not_found"))
     admin = get_container(request).admin
     current = await admin.current(name)

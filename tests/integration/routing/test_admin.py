@@ -62,6 +62,7 @@ async def test_the_files_are_version_1_and_only_admins_may_see_them(routing: Rou
         ("calendar", 1, "config"),
         ("sla", 1, "config"),
         ("teams", 1, "config"),
+        ("templates", 1, "config"),
     ]
     calendar = await get(routing, "/v1/admin/config/calendar")
     assert {"from": "2026-10-01", "to": "2026-10-07"} in calendar["body"]["holidays"]
@@ -159,3 +160,34 @@ async def test_a_change_on_one_replica_holds_on_the_other_within_seconds(
 
         await eventually(renamed, timeout=b.settings.config_refresh_s + 3, what="replica b to see the new team name")
         assert b.app.state.container.config.directory.team(edited["teams"][0]["id"]).name["zh-CN"] == "物业维修一组"
+
+
+async def test_templates_edited_in_routing_reach_every_notify_replica(
+    routing: Routing, run_service: Callable[..., Any]
+) -> None:
+    async with (
+        run_service("notify", clock=routing.clock) as (_, one),
+        run_service("notify", clock=routing.clock) as (_, two),
+    ):
+        templates = (await get(routing, "/v1/admin/config/templates"))["body"]
+        broken = copy.deepcopy(templates)
+        broken["request.submitted"]["zh-CN"]["subject"] = "{{ tracking_code "
+        r = await put(routing, "templates", 1, broken)
+        assert r.status_code == 422 and "request.submitted" in r.json()["message"], r.text
+
+        edited = copy.deepcopy(templates)
+        edited["request.submitted"]["zh-CN"]["subject"] = "已收到（{{ tracking_code }}），我们会尽快处理"
+        r = await put(routing, "templates", 1, edited, "更口语的标题")
+        assert r.status_code == 201, r.text
+
+        def subject(app: Any) -> str:
+            rendered = app.state.container.service.templates.render(
+                "request.submitted", "zh-CN", {"tracking_code": "HY123"}
+            )
+            return str(rendered.subject)
+
+        for app in (one, two):  # one consumed the event; the other reads the version from the database
+            await eventually(lambda app=app: subject(app) == "已收到（HY123），我们会尽快处理", timeout=10,
+                             what="notify to use templates version 2")  # fmt: skip
+        stored = await one.state.container.templates.store.latest("templates")
+        assert stored is not None and stored.version == 2 and stored.changed_by == "admin"
