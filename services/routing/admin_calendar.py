@@ -106,19 +106,16 @@ def seed_body(raw: Any) -> dict[str, Any]:
 
 # -- the warning ----------------------------------------------------------------------------------------
 
-WARN_DAYS = 31
-
 
 def runs_out(body: dict[str, Any], today: date) -> dict[str, Any] | None:
-    """A warning when today is within a month of the end of the last year with holidays listed (or past
-    it): {last_year, ends, days_left}; None while the list reaches further."""
+    """A warning from 1 December of the last year with holidays listed (a month before its list runs out)
+    or later: {last_year, ends, days_left}; None while the list reaches further."""
     years = CalendarBody.model_validate(body).years()
     last = years[-1] if years else today.year - 1
     ends = date(last, 12, 31)
-    left = (ends - today).days
-    if left > WARN_DAYS:
+    if today < date(last, 12, 1):
         return None
-    return {"last_year": last if years else None, "ends": ends.isoformat(), "days_left": max(left, 0)}
+    return {"last_year": last if years else None, "ends": ends.isoformat(), "days_left": max((ends - today).days, 0)}
 
 
 # -- importing a year -----------------------------------------------------------------------------------

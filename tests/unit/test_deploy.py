@@ -70,7 +70,7 @@ def test_the_definitions_let_each_service_publish_only_its_own_event_types() -> 
     topics = {t["user"]: t["write"] for t in json.loads(DEFINITIONS.read_text())["topic_permissions"]}
     assert topics == {
         "huiying-intake": r"^(request\.[^.]+|signup\.[^.]+)$",
-        "huiying-routing": r"^(task\.[^.]+|staff\.[^.]+|care\.[^.]+|serviceday\.[^.]+)$",
+        "huiying-routing": r"^(task\.[^.]+|staff\.[^.]+|care\.[^.]+|serviceday\.[^.]+|config\.[^.]+)$",
         "huiying-notify": "^$",
     }
 
