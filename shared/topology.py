@@ -95,9 +95,12 @@ SERVICEDAY_KEYS: dict[str, tuple[str, ...]] = {
 }
 CONSUMER_QUEUES = tuple(replace(c, keys=c.keys + SERVICEDAY_KEYS.get(c.name, ())) for c in CONSUMER_QUEUES)
 # Administration (issue 15): documents edited in routing's console travel as config.changed to the service
-# that uses them (notify's message templates), on its existing queue.
+# that uses them (notify's message templates, intake's catalogue), on its existing queue.
 PUBLISHES["routing"] += ("config.*",)
-CONFIG_KEYS: dict[str, tuple[str, ...]] = {"notify.events": ("config.changed",)}
+CONFIG_KEYS: dict[str, tuple[str, ...]] = {
+    "notify.events": ("config.changed",),
+    "intake.task-events": ("config.changed",),
+}
 CONSUMER_QUEUES = tuple(replace(c, keys=c.keys + CONFIG_KEYS.get(c.name, ())) for c in CONSUMER_QUEUES)
 
 

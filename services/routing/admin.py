@@ -26,6 +26,7 @@ from services.routing.domain.model import Actor
 from services.routing.domain.sla import SlaPolicy
 from services.routing.domain.teams import Directory
 from services.routing.service import RoutingService
+from shared.catalogue import Catalogue
 from shared.configstore import ConfigStore, ConfigVersion, LiveConfig
 from shared.events import ConfigChanged, Envelope, config_aggregate_id, new_event
 from shared.message_templates import Templates
@@ -34,7 +35,7 @@ Clock = Callable[[], datetime]
 # The documents routing's own replicas use; the console edits them in this order.
 NAMES = ("calendar", "sla", "teams")
 # Documents edited here for another service, each new version sent to it as config.changed.
-DELIVERED = {"templates": "notify"}
+DELIVERED = {"templates": "notify", "catalogue": "intake"}
 ALL_NAMES = (*NAMES, *DELIVERED)
 
 
@@ -97,6 +98,7 @@ class AdminService:
             "sla": (lambda: json_safe(_read_yaml(s.routing_sla_path)), s.routing_sla_path),
             "teams": (lambda: json_safe(_read_yaml(s.teams_path)), s.teams_path),
             "templates": (lambda: json_safe(_read_yaml(s.routing_templates_path)), s.routing_templates_path),
+            "catalogue": (lambda: json_safe(_read_yaml(s.routing_catalogue_path)), s.routing_catalogue_path),
         }
         heads = await self.store.head_versions()
         for name, (body, path) in seeds.items():
@@ -152,6 +154,9 @@ class AdminService:
                 return body
             if name == "templates":
                 Templates(body, origin="templates")  # what notify will compile: a mistake names its place
+                return body
+            if name == "catalogue":
+                Catalogue.model_validate(body)  # what intake will take requests with
                 return body
         except ValidationError as exc:
             raise BadConfig(_errors(exc)) from exc

@@ -53,6 +53,8 @@ class RoutingSettings(Settings):
     # Administration: version 1 of notify's message templates, edited in routing's console and sent to
     # notify as config.changed (notify's own HUIYING_TEMPLATES_PATH is its start-up copy until then).
     routing_templates_path: Path = DEPLOY / "notify" / "templates.yaml"
+    # ...and of intake's catalogue (categories and their questions), sent to intake the same way.
+    routing_catalogue_path: Path = DEPLOY / "catalogue.yaml"
 
 
 class ConfigError(RuntimeError):

@@ -1,7 +1,7 @@
 """Events produced by routing's administration about configuration documents (`config.*`). Admins edit, in
-routing's console, documents other services use (notify's message templates); each new version travels as
-`config.changed` and the receiving service stores it in its own database (shared/configstore.py), where its
-replicas pick it up without a restart."""
+routing's console, documents other services use (notify's message templates, intake's catalogue); each new
+version travels as `config.changed` and the receiving service stores it in its own database
+(shared/configstore.py), where its replicas pick it up without a restart."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ class ConfigChanged(EventData):
     the version, so a receiver stores each version once and never lets an older one replace a newer."""
 
     TYPE = "config.changed"
-    name: str = Field(description="the document: templates (notify)")
+    name: str = Field(description="the document: templates (notify) or catalogue (intake)")
     version: int = Field(ge=1)
     body: dict[str, Any] = Field(description="the whole document, in the shape of its file in deploy/")
     changed_by: str

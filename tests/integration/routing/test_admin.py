@@ -191,3 +191,34 @@ async def test_templates_edited_in_routing_reach_every_notify_replica(
                              what="notify to use templates version 2")  # fmt: skip
         stored = await one.state.container.templates.store.latest("templates")
         assert stored is not None and stored.version == 2 and stored.changed_by == "admin"
+
+
+async def test_the_catalogue_edited_in_routing_reaches_every_intake_replica(
+    routing: Routing, run_service: Callable[..., Any]
+) -> None:
+    async with (
+        run_service("intake", clock=routing.clock) as (one, _),
+        run_service("intake", clock=routing.clock) as (
+            two,
+            _,
+        ),
+    ):
+        catalogue = (await get(routing, "/v1/admin/config/catalogue"))["body"]
+        broken = copy.deepcopy(catalogue)
+        broken["services"][0]["name"] = {"en": "no Chinese name"}
+        r = await put(routing, "catalogue", 1, broken)
+        assert r.status_code == 422 and r.json()["fields"][0]["field"].startswith("services.0.name"), r.text
+
+        edited = copy.deepcopy(catalogue)
+        assert edited["services"][0]["code"] == "property_repair"
+        edited["services"][0]["name"]["zh-CN"] = "物业报修（维修）"
+        r = await put(routing, "catalogue", 1, edited, "名称更清楚")
+        assert r.status_code == 201, r.text
+
+        for http in (one, two):  # one consumed the event; the other reads the version from the database
+
+            async def renamed(http: Any = http) -> bool:
+                listed = (await http.get("/v1/services")).json()["services"]
+                return any(s["name"]["zh-CN"] == "物业报修（维修）" for s in listed)
+
+            await eventually(renamed, timeout=10, what="intake to list catalogue version 2")
