@@ -63,6 +63,7 @@ async def test_the_files_are_version_1_and_only_admins_may_see_them(routing: Rou
         ("sla", 1, "config"),
         ("teams", 1, "config"),
         ("templates", 1, "config"),
+        ("catalogue", 1, "config"),
     ]
     calendar = await get(routing, "/v1/admin/config/calendar")
     assert {"from": "2026-10-01", "to": "2026-10-07"} in calendar["body"]["holidays"]
