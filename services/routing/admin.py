@@ -153,7 +153,10 @@ class AdminService:
                 self._check_teams(directory)
                 return body
             if name == "templates":
-                Templates(body, origin="templates")  # what notify will compile: a mistake names its place
+                try:
+                    Templates(body, origin="templates")  # what notify will compile: a mistake names its place
+                except (TypeError, AttributeError, KeyError) as exc:  # a shape the compiler does not expect
+                    raise _problem("", f"not the shape of deploy/notify/templates.yaml ({exc})") from exc
                 return body
             if name == "catalogue":
                 Catalogue.model_validate(body)  # what intake will take requests with
