@@ -133,6 +133,7 @@ async def import_file(request: Request) -> Response:
     session, form, refusal = await checked_post(request)
     if refusal is not None:
         return refusal
+    assert session is not None
     admin = get_container(request).admin
     current = await admin.current("calendar")
     upload, year_text = form.get("file"), str(form.get("year") or "").strip()
