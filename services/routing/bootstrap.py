@@ -124,7 +124,7 @@ async def bootstrap(settings: RoutingSettings, config: RoutingConfig, clock: Clo
         # -- care register (走访慰问): households with their care.* events, in the same relay --
         care_store = MongoCareStore(infra.db["care_households"], infra.writer, settings.routing_cache_ttl_s)
         await care_store.ensure_indexes()
-        # Administration's versions carry config.changed (notify's templates) in their outbox, like tasks do.
+        # Administration's versions carry config.changed (notify's templates, intake's catalogue) in their outbox.
         config_store = ConfigStore(infra.db, infra.writer)
         relay = infra.relay([store.tasks, accounts, care_store.households, config_store.versions], clock=clock)
         config_store.publisher = relay.publisher(config_store.versions)
