@@ -124,6 +124,9 @@ class Settings(BaseSettings):
     # Fixed-window rate limits shared by every replica (shared/limits.py). 0 switches one off.
     rate_limit_window_s: int = Field(60, ge=1)
     rate_limit_per_address: int = Field(3000, ge=0)
+    # Administration (shared/configstore.py): how often each replica checks whether an admin changed a
+    # versioned config document (one read of a few small documents); a change holds everywhere within this.
+    config_refresh_s: float = Field(3.0, gt=0, le=60)
     # Proxies whose X-Forwarded-For is believed, comma-separated addresses or networks; anyone else's
     # header is ignored (e.g. "10.0.0.0/8" behind a Kubernetes ingress).
     trusted_proxies: str = ""

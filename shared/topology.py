@@ -114,6 +114,14 @@ CONSUMER_QUEUES = tuple(replace(c, keys=c.keys + PRIVACY_KEYS.get(c.name, ())) f
 PUBLISHES["routing"] += PRIVACY_REQUESTS + PRIVACY_ANSWERS
 PUBLISHES["intake"] += PRIVACY_ANSWERS
 PUBLISHES["notify"] += PRIVACY_ANSWERS
+# Administration (issue 15): documents edited in routing's console travel as config.changed to the service
+# that uses them (notify's message templates, intake's catalogue), on its existing queue.
+PUBLISHES["routing"] += ("config.*",)
+CONFIG_KEYS: dict[str, tuple[str, ...]] = {
+    "notify.events": ("config.changed",),
+    "intake.task-events": ("config.changed",),
+}
+CONSUMER_QUEUES = tuple(replace(c, keys=c.keys + CONFIG_KEYS.get(c.name, ())) for c in CONSUMER_QUEUES)
 
 
 @dataclass(frozen=True)

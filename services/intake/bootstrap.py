@@ -20,7 +20,10 @@ from pymongo.errors import PyMongoError
 
 from services.intake.admission import Admission
 from services.intake.care_filing import CareFilingHandler
+from services.intake.catalogue_live import NAME, LiveCatalogue, with_catalogue
 from services.intake.config import PORTAL_TEMPLATES, IntakeConfig, IntakeSettings
+from services.intake.domain.catalogue import Catalogue
+from services.intake.domain.triage import Triage
 from services.intake.handlers import TaskEventsHandler
 from services.intake.limits import SharedWindows
 from services.intake.photo_store import GridFSPhotoStore
@@ -30,6 +33,7 @@ from services.intake.service import IntakeService
 from services.intake.servicedays import MongoDayStore, ProgrammeHandler, ServiceDays
 from services.intake.store import MongoIntakeStore
 from shared.bus import Handler
+from shared.configstore import ConfigStore
 from shared.loop import PeriodicLoop
 from shared.outbox import OutboxRelay
 from shared.privacy import privacy_wiring
@@ -62,6 +66,8 @@ class Container:
     # service days (便民服务日): programme read model, sign-ups, reminders (services/intake/servicedays.py)
     days: ServiceDays | None = None
     day_relay: OutboxRelay | None = None
+    # administration: the catalogue's newest version, edited in routing's console (services/intake/catalogue_live.py)
+    catalogue: LiveCatalogue | None = None
 
     async def start(self) -> None:
         # jieba's dictionary takes about a second to build: at start, off the event loop.
@@ -128,7 +134,21 @@ async def bootstrap(settings: IntakeSettings, config: IntakeConfig, clock: Clock
         privacy = IntakePrivacyPart(store.requests, infra.db["privacy_jobs"])
         await privacy.ensure_indexes()
         privacy_handlers, retention = privacy_wiring(SERVICE, privacy, privacy.jobs, infra.bus.publish, settings, clock)
-        return Container(
+        # Administration: the catalogue as a versioned document (version 1 = the file); the newest version
+        # replaces the file's before anything is taken, and follows config.changed from routing afterwards.
+        care_filing = CareFilingHandler(service, config.catalogue, config.emergency)
+        holder: list[Container] = []
+
+        def use(catalogue: Catalogue, triage: Triage) -> None:
+            service.triage, care_filing.catalogue = triage, catalogue
+            if holder:
+                holder[0].config = with_catalogue(holder[0].config, catalogue, triage)
+
+        live = LiveCatalogue(ConfigStore(infra.db), use)
+        await live.seed_and_load(settings.catalogue_path, now)
+        if NAME in live.live.values:
+            config = with_catalogue(config, live.live.values[NAME], service.triage)
+        container = Container(
             settings=settings,
             clock=clock,
             config=config,
@@ -142,9 +162,10 @@ async def bootstrap(settings: IntakeSettings, config: IntakeConfig, clock: Clock
                 "task.*": TaskEventsHandler(service),
                 "staff.*": StaffEventsHandler(staff_access),
                 # requests filed from care visits (services/intake/care_filing.py)
-                **dict.fromkeys(INTAKE_CARE_EVENTS, CareFilingHandler(service, config.catalogue, config.emergency)),
+                **dict.fromkeys(INTAKE_CARE_EVENTS, care_filing),
                 "serviceday.*": ProgrammeHandler(days),  # service days: the programme residents sign up from
                 **privacy_handlers,
+                "config.changed": live,  # administration: a new version of the catalogue
             },
             templates=make_templates(PORTAL_TEMPLATES, config.messages),
             photos=photos,
@@ -154,10 +175,14 @@ async def bootstrap(settings: IntakeSettings, config: IntakeConfig, clock: Clock
                 PeriodicLoop("orphan-photos", photos.sweep, settings.photo_sweep_s),
                 PeriodicLoop("servicedays-reminders", days.remind_pass, settings.servicedays_remind_interval_s),
                 retention,
+                live.live.loop(settings.config_refresh_s),
             ),
             days=days,
             day_relay=day_relay,
+            catalogue=live,
         )
+        holder.append(container)
+        return container
     except BaseException:
         await infra.close()
         raise

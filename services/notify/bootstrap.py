@@ -27,8 +27,10 @@ from services.notify.handlers import QUEUE, NotifyHandler
 from services.notify.privacy import NotifyPrivacyPart
 from services.notify.service import NotifyService
 from services.notify.store import MongoNotifyStore
+from services.notify.templates_live import LiveTemplates
 from services.notify.worker import DeliveryWorker
 from shared.bus import Handler
+from shared.configstore import ConfigStore
 from shared.limits import SharedWindows, ensure_window_indexes, flush_loop
 from shared.loop import PeriodicLoop
 from shared.outbox import new_owner_id, utcnow
@@ -56,12 +58,16 @@ class Container:
     # privacy (个人信息保护法): export and erasure by event, the retention sweep (services/notify/privacy.py)
     privacy_handlers: dict[str, Handler]
     retention: PeriodicLoop
+    templates: LiveTemplates  # the message templates' newest version (edited in routing's admin pages)
+    templates_refresh: PeriodicLoop  # ...checked every HUIYING_CONFIG_REFRESH_S
 
     async def start(self) -> None:
         self.flusher.start()
         self.worker.start()
         self.retention.start()
         bindings = self.handler.bindings(StaffEventsHandler(self.staff_access)) | self.privacy_handlers
+        bindings["config.changed"] = self.templates  # administration: a new version of the templates
+        self.templates_refresh.start()
         await self.infra.bus.subscribe(self.settings.queue(QUEUE), bindings)
 
     async def readiness(self) -> dict[str, bool]:
@@ -73,6 +79,7 @@ class Container:
         await self.worker.stop()
         await self.flusher.stop()
         await self.retention.stop()
+        await self.templates_refresh.stop()
         await self.infra.close()
         await self.senders.close()
 
@@ -145,6 +152,8 @@ async def bootstrap(settings: NotifySettings, config: NotifyConfig, clock: Clock
         await legacy.migrate(infra.db, clock())  # once: the collections of before -> one document per request
         worker = build_worker(settings, store, senders, clock)
         service = NotifyService(store, config.templates, policy_for(settings, senders), clock, on_pending=worker.wake)
+        templates = LiveTemplates(ConfigStore(infra.db), service)
+        await templates.seed_and_load(settings.templates_path, clock())
         await ensure_window_indexes(infra.db["rate_windows"])
         windows = SharedWindows(infra.db["rate_windows"], utcnow, settings.rate_limit_window_s)  # real time
         privacy = NotifyPrivacyPart(store.requests, infra.db["privacy_jobs"])
@@ -169,4 +178,6 @@ async def bootstrap(settings: NotifySettings, config: NotifyConfig, clock: Clock
         flusher=flush_loop(windows),
         privacy_handlers=privacy_handlers,
         retention=retention,
+        templates=templates,
+        templates_refresh=templates.live.loop(settings.config_refresh_s),
     )

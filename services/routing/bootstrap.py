@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import structlog
 
+from services.routing.admin import AdminService
 from services.routing.care import CareService, with_care
 from services.routing.care_store import MongoCareStore
 from services.routing.config import RoutingConfig, RoutingSettings
@@ -32,6 +33,7 @@ from services.routing.signin import SignInGuard
 from services.routing.staff import MongoStaffStore
 from services.routing.store import MongoRoutingStore
 from shared.bus import Handler
+from shared.configstore import ConfigStore
 from shared.limits import SharedWindows, ensure_window_indexes, flush_loop
 from shared.loop import PeriodicLoop
 from shared.outbox import OutboxRelay, Publisher, utcnow
@@ -75,6 +77,8 @@ class Container:
     privacy_handlers: dict[str, Handler]
     privacy_relay: OutboxRelay
     retention: PeriodicLoop
+    admin: AdminService  # versioned SLA limits, calendar, teams and their audit log (services/routing/admin.py)
+    config_refresh: PeriodicLoop  # this replica's copy of them, refreshed every HUIYING_CONFIG_REFRESH_S
 
     async def start(self) -> None:
         """Subscribe the consumers, start the relay and the sweeper (the whole topology, the team work queues
@@ -93,11 +97,13 @@ class Container:
         self.flusher.start()
         self.privacy_relay.start()
         self.retention.start()
+        self.config_refresh.start()
 
     async def readiness(self) -> dict[str, bool]:
         return await self.infra.readiness()
 
     async def close(self) -> None:
+        await self.config_refresh.stop()
         await self.flusher.stop()
         await self.sweeper.stop()
         await self.retention.stop()
@@ -133,9 +139,14 @@ async def bootstrap(settings: RoutingSettings, config: RoutingConfig, clock: Clo
         # -- care register (走访慰问): households with their care.* events, in the same relay --
         care_store = MongoCareStore(infra.db["care_households"], infra.writer, settings.routing_cache_ttl_s)
         await care_store.ensure_indexes()
-        # The weekly reports (one document per ISO week, carrying its ledger.weekly_report) are in the relay too.
+        # The weekly reports (one document per ISO week, carrying its ledger.weekly_report) are in the relay too,
+        # and administration's versions carry config.changed (notify's templates, intake's catalogue).
         report_docs = infra.db["ledger_reports"]
-        relay = infra.relay([store.tasks, accounts, care_store.households, report_docs], clock=clock)
+        config_store = ConfigStore(infra.db, infra.writer)
+        relay = infra.relay(
+            [store.tasks, accounts, care_store.households, report_docs, config_store.versions], clock=clock
+        )
+        config_store.publisher = relay.publisher(config_store.versions)
         staff = MongoStaffStore(accounts, infra.writer, relay.publisher(accounts), cache_ttl_s=ttl)
         rules = MongoRuleStore(infra.db["rulesets"], config.rules, ttl)
         service = RoutingService(store, staff, rules, relay.publisher(store.tasks), config, clock)
@@ -143,6 +154,11 @@ async def bootstrap(settings: RoutingSettings, config: RoutingConfig, clock: Clo
         service.care_kinds = care_store.kinds_by_phone  # registered households are recognised by phone
         await staff.ensure_indexes()
         await rules.ensure_seeded(clock())
+        # Administration: the SLA limits, calendar and teams as versioned documents (version 1 = the files);
+        # the newest versions replace the files' content in `config` before anything runs.
+        admin = AdminService(config_store, service, settings, clock)
+        await admin.seed_and_load()
+        config = service.config
         if settings.is_dev and settings.routing_seed_dev_staff:
             created = await staff.seed_dev(config.directory, clock())
             if created:
@@ -182,7 +198,7 @@ async def bootstrap(settings: RoutingSettings, config: RoutingConfig, clock: Clo
     except BaseException:
         await infra.close()
         raise
-    return Container(
+    container = Container(
         settings=settings,
         clock=clock,
         config=config,
@@ -215,4 +231,15 @@ async def bootstrap(settings: RoutingSettings, config: RoutingConfig, clock: Clo
         privacy_handlers=privacy_handlers,
         privacy_relay=privacy_relay,
         retention=retention,
+        admin=admin,
+        config_refresh=admin.live.loop(settings.config_refresh_s),
     )
+    admin.listeners.append(lambda new: _follow_config(container, new))
+    return container
+
+
+def _follow_config(container: Container, config: RoutingConfig) -> None:
+    """A new version of the teams, calendar or SLA limits: the container and the work items follow it."""
+    container.config = config
+    phones = {t.id: t.work_item_phone for t in config.directory.teams}
+    container.work_items.phones, container.work_items.team_ids = phones, set(phones)

@@ -53,6 +53,11 @@ class RoutingSettings(Settings):
     routing_duplicates_path: Path = DEPLOY / "routing" / "duplicates.yaml"
     # The per-team assessment's weights and the weekly report's schedule (deploy/routing/assessment.yaml).
     routing_assessment_path: Path = DEPLOY / "routing" / "assessment.yaml"
+    # Administration: version 1 of notify's message templates, edited in routing's console and sent to
+    # notify as config.changed (notify's own HUIYING_TEMPLATES_PATH is its start-up copy until then).
+    routing_templates_path: Path = DEPLOY / "notify" / "templates.yaml"
+    # ...and of intake's catalogue (categories and their questions), sent to intake the same way.
+    routing_catalogue_path: Path = DEPLOY / "catalogue.yaml"
 
 
 class ConfigError(RuntimeError):

@@ -2,6 +2,7 @@
 
 from shared.events import (
     care,
+    config,  # config.changed: documents edited in routing's administration
     ledger,  # routing's weekly report (issue 15)
     privacy,
     requests,
@@ -9,6 +10,7 @@ from shared.events import (
     staff,
     tasks,
 )
+from shared.events.config import ConfigChanged, config_aggregate_id
 from shared.events.envelope import (
     DEFAULT_LANGUAGE,
     LANGUAGES,
@@ -33,6 +35,7 @@ from shared.events.tasks import TaskDispatched, TaskEvent, TeamRef, WorkItem
 __all__ = [
     "DEFAULT_LANGUAGE",
     "LANGUAGES",
+    "ConfigChanged",
     "Envelope",
     "EventData",
     "FeedbackReceived",
@@ -48,6 +51,8 @@ __all__ = [
     "UnknownEvent",
     "WorkItem",
     "care",
+    "config",
+    "config_aggregate_id",
     "event_types",
     "ledger",
     "new_event",

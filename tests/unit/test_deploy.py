@@ -71,7 +71,7 @@ def test_the_definitions_let_each_service_publish_only_its_own_event_types() -> 
     assert topics == {
         "huiying-intake": r"^(request\.[^.]+|signup\.[^.]+|privacy\.export_part|privacy\.erased)$",
         "huiying-routing": r"^(task\.[^.]+|staff\.[^.]+|care\.[^.]+|serviceday\.[^.]+|ledger\.[^.]+"
-        r"|privacy\.export_requested|privacy\.erasure_requested|privacy\.export_part|privacy\.erased)$",
+        r"|privacy\.export_requested|privacy\.erasure_requested|privacy\.export_part|privacy\.erased|config\.[^.]+)$",
         # every service answers privacy requests (shared/events/privacy.py); notify publishes nothing else
         "huiying-notify": r"^(privacy\.export_part|privacy\.erased)$",
     }

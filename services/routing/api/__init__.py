@@ -24,6 +24,10 @@ routers += [servicedays.router]
 routers += [search.router, replies.router]
 # Personal data (个人信息保护法): reveal a phone (logged), the access-audit log, export and erasure.
 routers += [privacy.router]
+from services.routing.api import admin  # noqa: E402
+
+# Administration: versioned config documents and their audit log (issue 15 point 6).
+routers += [admin.router]
 # Routers that refuse unknown query parameters themselves (422 naming them), not with the common 400.
 own_query_routers = [search.search_router]
 

@@ -7,7 +7,18 @@ services/routing/api/deps.get_container, like the API. See docs/routing.md.
 
 from __future__ import annotations
 
-from services.routing.web import aftercare, care, dashboard, pages, privacy, replies, search, servicedays
+from services.routing.web import (
+    admin,
+    admin_users,
+    aftercare,
+    care,
+    dashboard,
+    pages,
+    privacy,
+    replies,
+    search,
+    servicedays,
+)
 from services.routing.web.base import STATIC, templates
 
 # The dashboard before the pages: the pages end with a catch-all 404 under /console/.
@@ -20,6 +31,8 @@ routers = [
     search.router,
     replies.router,
     privacy.router,  # personal data: the phone's reveal, the access-audit log, export and erasure
+    admin_users.router,  # administration (issue 15): /console/admin/users before /console/admin/{name}
+    admin.router,
     pages.router,
 ]
 
