@@ -303,6 +303,9 @@ def _sorted_update_by_date_range(function: Any) -> Any:
                     kwargs["load_documents"] = narrowed
         return function(**kwargs)
 
+    setattr(wrapper, _MARK, True)
+    return wrapper
+
 
 def _multikey_seek(method: Any) -> Any:
     """Replace SQLiteEngine._translate_multikey_exists_clause: the same EXISTS per value, also naming the
