@@ -54,6 +54,8 @@ import operator
 from datetime import datetime
 from typing import Any
 
+from huiying.mongoeco_features import keep_features_across_writes
+
 PINNED = "4.11.0"
 _MARK = "_huiying_insert_scan_patched"
 
@@ -93,14 +95,19 @@ def _sticky_top_level_array(method: Any) -> Any:
     return wrapper
 
 
-def _skip_needless_scan(method: Any, document_arg: int) -> Any:
-    """Wrap `method` so a `scan_payload_id=True` is dropped when the document's `_id` has no number in it."""
+def _skip_needless_scan(method: Any, document_arg: int, *, note: bool = False) -> Any:
+    """Wrap `method` so a `scan_payload_id=True` is dropped when the document's `_id` has no number in it; with
+    `note` (SQLite), each validated document is also noted for the feature answers (huiying/mongoeco_features.py)."""
     from mongoeco.core.identity import id_contains_numeric_value
+
+    from huiying.mongoeco_features import note_document
 
     @functools.wraps(method)
     def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
         if len(args) > document_arg:
             _note_arrays(self, args[0], args[1], args[document_arg])
+            if note:
+                note_document(self, args[0], args[1], args[document_arg])
         if kwargs.get("scan_payload_id"):
             document = args[document_arg] if len(args) > document_arg else kwargs.get("document")
             if isinstance(document, dict) and "_id" in document and not id_contains_numeric_value(document["_id"]):
@@ -118,8 +125,14 @@ def _select_by_id_first(method: Any) -> Any:
     from mongoeco.core.identity import id_contains_numeric_value
     from mongoeco.core.query_plan import AndCondition, EqualsCondition
 
+    from huiying.mongoeco_features import exact_id_miss
+
     @functools.wraps(method)
     def wrapper(self: Any, db_name: str, coll_name: str, plan: Any, *, hint: Any = None, context: Any = None) -> Any:
+        if hint is None and isinstance(plan, EqualsCondition) and plan.field == "_id":
+            if exact_id_miss(self, db_name, coll_name, plan.value, context):
+                return None  # 4.11.0 goes on to scan the collection with json_extract (correction 8)
+            return method(self, db_name, coll_name, plan, hint=hint, context=context)
         if hint is None and isinstance(plan, AndCondition):
             by_id = next(
                 (
@@ -133,6 +146,8 @@ def _select_by_id_first(method: Any) -> Any:
                 None,
             )
             if by_id is not None:
+                if exact_id_miss(self, db_name, coll_name, by_id.value, context):
+                    return None
                 selected = method(self, db_name, coll_name, by_id, hint=None, context=context)
                 if selected is None or not QueryEngine.match_plan(selected[1], plan):
                     return None
@@ -350,13 +365,16 @@ def apply(version: str | None = None) -> str:
     # SQLite: (db_name, coll_name, document, *, exclude_storage_key, skip_id_check, scan_payload_id)
     # memory: (db_name, coll_name, candidate, *, ..., check_id_storage, scan_payload_id)
     targets = (
-        (SQLiteEngine, "_validate_document_against_unique_indexes", 2),
-        (MemoryEngine, "_ensure_unique_indexes", 2),
+        (SQLiteEngine, "_validate_document_against_unique_indexes", 2, True),
+        (MemoryEngine, "_ensure_unique_indexes", 2, False),
     )
-    for cls, name, document_arg in targets:
+    for cls, name, document_arg, note in targets:
         method = getattr(cls, name)
         if not getattr(method, _MARK, False):
-            setattr(cls, name, _skip_needless_scan(method, document_arg))
+            setattr(cls, name, _skip_needless_scan(method, document_arg, note=note))
+    features = SQLiteEngine._invalidate_collection_features_cache
+    if not getattr(features, _MARK, False):
+        SQLiteEngine._invalidate_collection_features_cache = keep_features_across_writes(features)  # type: ignore[method-assign]
     arrays = SQLiteEngine._field_is_top_level_array_in_collection
     if not getattr(arrays, _MARK, False):
         SQLiteEngine._field_is_top_level_array_in_collection = _sticky_top_level_array(arrays)  # type: ignore[method-assign]
@@ -380,7 +398,8 @@ def apply(version: str | None = None) -> str:
     return (
         f"mongoeco {found}: corrections applied (writes no longer scan the collection to check an _id; "
         "guarded writes by _id select by _id; array checks kept between writes; no scan after an _id miss; "
-        "date and number ranges read through a single-field index; array equality seeks its index)"
+        "date and number ranges read through a single-field index; array equality seeks its index; "
+        "collection feature answers kept across writes; no scan after a string _id miss on SQLite)"
     )
 
 
@@ -398,4 +417,5 @@ def is_applied() -> bool:
         and getattr(MemoryEngine._indexed_candidate_storage_keys_for_plan_locked, _MARK, False)
         and getattr(sqlite_module._sqlite_update_with_operation, _MARK, False)
         and getattr(SQLiteEngine._translate_multikey_exists_clause, _MARK, False)
+        and getattr(SQLiteEngine._invalidate_collection_features_cache, _MARK, False)
     )
