@@ -37,11 +37,17 @@ Three more, found by the soak (`huiying bench --spawn --soak 50000`, docs/mongoe
 - SQLite: an update or find_one_and_update with a sort (notify's delivery claim, most overdue first) takes a
   Python fallback that reads and decodes every document; with a date range on a single-field index in the
   filter, the fallback is given only the documents in range, read through the index's scalar entries.
+
 A fourth, on SQLite: an equality on an array field with a multikey index (routing's search `terms`) is an
 EXISTS per document over the index's entries that names only its first two columns, so SQLite reads every
 entry of the index for every document (O(documents x entries); 5 s for one word over 1,000 tasks on a loaded
 machine). The correction names the entry's `type_score` too (a function of the `element_type` it already
 names), and SQLite seeks the index on all its columns.
+
+And a seventh, on SQLite (the soak on the merged stack): a look-up by a string `_id` that is not stored (notify's
+upsert that creates a request's document, a guarded write to a missing `_id`) follows its storage-key miss with
+a SQL scan of the collection (`json_extract(document, '$._id')` on every row, after one feature pass per decimal
+type over every row); the storage key is exact for such an id, so a miss is the answer.
 
 All are pinned to the version they were written against: on any other version nothing is changed and the
 launcher logs one line saying so.
@@ -53,8 +59,6 @@ import functools
 import operator
 from datetime import datetime
 from typing import Any
-
-from huiying.mongoeco_features import keep_features_across_writes
 
 PINNED = "4.11.0"
 _MARK = "_huiying_insert_scan_patched"
@@ -95,19 +99,14 @@ def _sticky_top_level_array(method: Any) -> Any:
     return wrapper
 
 
-def _skip_needless_scan(method: Any, document_arg: int, *, note: bool = False) -> Any:
-    """Wrap `method` so a `scan_payload_id=True` is dropped when the document's `_id` has no number in it; with
-    `note` (SQLite), each validated document is also noted for the feature answers (huiying/mongoeco_features.py)."""
+def _skip_needless_scan(method: Any, document_arg: int) -> Any:
+    """Wrap `method` so a `scan_payload_id=True` is dropped when the document's `_id` has no number in it."""
     from mongoeco.core.identity import id_contains_numeric_value
-
-    from huiying.mongoeco_features import note_document
 
     @functools.wraps(method)
     def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
         if len(args) > document_arg:
             _note_arrays(self, args[0], args[1], args[document_arg])
-            if note:
-                note_document(self, args[0], args[1], args[document_arg])
         if kwargs.get("scan_payload_id"):
             document = args[document_arg] if len(args) > document_arg else kwargs.get("document")
             if isinstance(document, dict) and "_id" in document and not id_contains_numeric_value(document["_id"]):
@@ -118,6 +117,19 @@ def _skip_needless_scan(method: Any, document_arg: int, *, note: bool = False) -
     return wrapper
 
 
+def exact_id_miss(engine: Any, db_name: str, coll_name: str, value: Any, context: Any) -> bool:
+    """SQLite: True when `value` is a string `_id` without a number (its storage key is exact) that is not stored.
+    4.11.0 follows such a miss with a compiled SQL scan of the collection (`json_extract(document, '$._id') = ?` on
+    every row, after the per-collection feature passes for `_id`): correction 7."""
+    from mongoeco.core.identity import id_contains_numeric_value
+
+    if not isinstance(value, str) or id_contains_numeric_value(value):
+        return False
+    sql = "SELECT 1 FROM documents WHERE db_name = ? AND coll_name = ? AND storage_key = ?"
+    conn = engine._require_connection(context)
+    return conn.execute(sql, (db_name, coll_name, engine._storage_key(value))).fetchone() is None
+
+
 def _select_by_id_first(method: Any) -> Any:
     """Wrap SQLiteEngine._select_first_document_for_plan: an AND filter with a plain `_id` equality is
     answered by the `_id` look-up plus mongoeco's matcher on that one document, instead of a collection scan."""
@@ -125,13 +137,11 @@ def _select_by_id_first(method: Any) -> Any:
     from mongoeco.core.identity import id_contains_numeric_value
     from mongoeco.core.query_plan import AndCondition, EqualsCondition
 
-    from huiying.mongoeco_features import exact_id_miss
-
     @functools.wraps(method)
     def wrapper(self: Any, db_name: str, coll_name: str, plan: Any, *, hint: Any = None, context: Any = None) -> Any:
         if hint is None and isinstance(plan, EqualsCondition) and plan.field == "_id":
             if exact_id_miss(self, db_name, coll_name, plan.value, context):
-                return None  # 4.11.0 goes on to scan the collection with json_extract (correction 8)
+                return None  # 4.11.0 goes on to scan the collection with json_extract (correction 7)
             return method(self, db_name, coll_name, plan, hint=hint, context=context)
         if hint is None and isinstance(plan, AndCondition):
             by_id = next(
@@ -365,16 +375,13 @@ def apply(version: str | None = None) -> str:
     # SQLite: (db_name, coll_name, document, *, exclude_storage_key, skip_id_check, scan_payload_id)
     # memory: (db_name, coll_name, candidate, *, ..., check_id_storage, scan_payload_id)
     targets = (
-        (SQLiteEngine, "_validate_document_against_unique_indexes", 2, True),
-        (MemoryEngine, "_ensure_unique_indexes", 2, False),
+        (SQLiteEngine, "_validate_document_against_unique_indexes", 2),
+        (MemoryEngine, "_ensure_unique_indexes", 2),
     )
-    for cls, name, document_arg, note in targets:
+    for cls, name, document_arg in targets:
         method = getattr(cls, name)
         if not getattr(method, _MARK, False):
-            setattr(cls, name, _skip_needless_scan(method, document_arg, note=note))
-    features = SQLiteEngine._invalidate_collection_features_cache
-    if not getattr(features, _MARK, False):
-        SQLiteEngine._invalidate_collection_features_cache = keep_features_across_writes(features)  # type: ignore[method-assign]
+            setattr(cls, name, _skip_needless_scan(method, document_arg))
     arrays = SQLiteEngine._field_is_top_level_array_in_collection
     if not getattr(arrays, _MARK, False):
         SQLiteEngine._field_is_top_level_array_in_collection = _sticky_top_level_array(arrays)  # type: ignore[method-assign]
@@ -399,7 +406,7 @@ def apply(version: str | None = None) -> str:
         f"mongoeco {found}: corrections applied (writes no longer scan the collection to check an _id; "
         "guarded writes by _id select by _id; array checks kept between writes; no scan after an _id miss; "
         "date and number ranges read through a single-field index; array equality seeks its index; "
-        "collection feature answers kept across writes; no scan after a string _id miss on SQLite)"
+        "no scan after a string _id miss on SQLite)"
     )
 
 
@@ -417,5 +424,4 @@ def is_applied() -> bool:
         and getattr(MemoryEngine._indexed_candidate_storage_keys_for_plan_locked, _MARK, False)
         and getattr(sqlite_module._sqlite_update_with_operation, _MARK, False)
         and getattr(SQLiteEngine._translate_multikey_exists_clause, _MARK, False)
-        and getattr(SQLiteEngine._invalidate_collection_features_cache, _MARK, False)
     )
