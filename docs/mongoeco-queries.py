@@ -61,6 +61,8 @@ def task_doc(i: int) -> dict[str, Any]:
         "next_check_at": NOW + timedelta(hours=4, minutes=i),
         "rev": 1,
         "seq": 1,
+        # 并单 keys (services/routing/domain/duplicates.py): the place (service, building, unit) and the resident
+        "match_keys": [f"property_repair|b{i % 12}|u{i % 4}", f"resident|property_repair|1380000{i % 500:04d}"],
         "history": [],
         "outbox": [],
     }
@@ -136,6 +138,20 @@ def queries() -> dict[str, list[tuple[str, Query]]]:
             (
                 "staff queue: count_documents {status $in, team_id}",
                 lambda c: c.count_documents({"status": {"$in": ["dispatched", "claimed"]}, "team_id": "mediation"}),
+            ),
+            (
+                "并单 look-up: find {match_keys $in, submitted_at $gte} sorted newest first, 50",
+                lambda c: (
+                    c.find(
+                        {
+                            "match_keys": {"$in": ["property_repair|b3|u3", "resident|property_repair|13800000003"]},
+                            "submitted_at": {"$gte": NOW - timedelta(days=90)},
+                        }
+                    )
+                    .sort("submitted_at", -1)
+                    .limit(50)
+                    .to_list()
+                ),
             ),
             (
                 "SLA sweeper: find {next_check_at $lte now} sorted, 100",

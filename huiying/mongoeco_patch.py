@@ -37,11 +37,17 @@ Three more, found by the soak (`huiying bench --spawn --soak 50000`, docs/mongoe
 - SQLite: an update or find_one_and_update with a sort (notify's delivery claim, most overdue first) takes a
   Python fallback that reads and decodes every document; with a date range on a single-field index in the
   filter, the fallback is given only the documents in range, read through the index's scalar entries.
+
 A fourth, on SQLite: an equality on an array field with a multikey index (routing's search `terms`) is an
 EXISTS per document over the index's entries that names only its first two columns, so SQLite reads every
 entry of the index for every document (O(documents x entries); 5 s for one word over 1,000 tasks on a loaded
 machine). The correction names the entry's `type_score` too (a function of the `element_type` it already
 names), and SQLite seeks the index on all its columns.
+
+And a seventh, on SQLite (the soak on the merged stack): a look-up by a string `_id` that is not stored (notify's
+upsert that creates a request's document, a guarded write to a missing `_id`) follows its storage-key miss with
+a SQL scan of the collection (`json_extract(document, '$._id')` on every row, after one feature pass per decimal
+type over every row); the storage key is exact for such an id, so a miss is the answer.
 
 All are pinned to the version they were written against: on any other version nothing is changed and the
 launcher logs one line saying so.
@@ -111,6 +117,19 @@ def _skip_needless_scan(method: Any, document_arg: int) -> Any:
     return wrapper
 
 
+def exact_id_miss(engine: Any, db_name: str, coll_name: str, value: Any, context: Any) -> bool:
+    """SQLite: True when `value` is a string `_id` without a number (its storage key is exact) that is not stored.
+    4.11.0 follows such a miss with a compiled SQL scan of the collection (`json_extract(document, '$._id') = ?` on
+    every row, after the per-collection feature passes for `_id`): correction 7."""
+    from mongoeco.core.identity import id_contains_numeric_value
+
+    if not isinstance(value, str) or id_contains_numeric_value(value):
+        return False
+    sql = "SELECT 1 FROM documents WHERE db_name = ? AND coll_name = ? AND storage_key = ?"
+    conn = engine._require_connection(context)
+    return conn.execute(sql, (db_name, coll_name, engine._storage_key(value))).fetchone() is None
+
+
 def _select_by_id_first(method: Any) -> Any:
     """Wrap SQLiteEngine._select_first_document_for_plan: an AND filter with a plain `_id` equality is
     answered by the `_id` look-up plus mongoeco's matcher on that one document, instead of a collection scan."""
@@ -120,6 +139,10 @@ def _select_by_id_first(method: Any) -> Any:
 
     @functools.wraps(method)
     def wrapper(self: Any, db_name: str, coll_name: str, plan: Any, *, hint: Any = None, context: Any = None) -> Any:
+        if hint is None and isinstance(plan, EqualsCondition) and plan.field == "_id":
+            if exact_id_miss(self, db_name, coll_name, plan.value, context):
+                return None  # 4.11.0 goes on to scan the collection with json_extract (correction 7)
+            return method(self, db_name, coll_name, plan, hint=hint, context=context)
         if hint is None and isinstance(plan, AndCondition):
             by_id = next(
                 (
@@ -133,6 +156,8 @@ def _select_by_id_first(method: Any) -> Any:
                 None,
             )
             if by_id is not None:
+                if exact_id_miss(self, db_name, coll_name, by_id.value, context):
+                    return None
                 selected = method(self, db_name, coll_name, by_id, hint=None, context=context)
                 if selected is None or not QueryEngine.match_plan(selected[1], plan):
                     return None
@@ -303,6 +328,9 @@ def _sorted_update_by_date_range(function: Any) -> Any:
                     kwargs["load_documents"] = narrowed
         return function(**kwargs)
 
+    setattr(wrapper, _MARK, True)
+    return wrapper
+
 
 def _multikey_seek(method: Any) -> Any:
     """Replace SQLiteEngine._translate_multikey_exists_clause: the same EXISTS per value, also naming the
@@ -377,7 +405,8 @@ def apply(version: str | None = None) -> str:
     return (
         f"mongoeco {found}: corrections applied (writes no longer scan the collection to check an _id; "
         "guarded writes by _id select by _id; array checks kept between writes; no scan after an _id miss; "
-        "date and number ranges read through a single-field index; array equality seeks its index)"
+        "date and number ranges read through a single-field index; array equality seeks its index; "
+        "no scan after a string _id miss on SQLite)"
     )
 
 

@@ -252,3 +252,38 @@ async def test_an_equality_on_an_array_field_seeks_its_multikey_index_and_keeps_
         assert await coll.count_documents({"terms": "w4"}) == 1
         plan = str(await coll.find({"terms": "水管", "team": "g1"}).explain())
         assert "type_score = ?" in plan and "multikey_entries" in plan
+
+
+def test_every_correction_is_in_place_after_apply() -> None:
+    """A correction whose wrapper is lost (e.g. in a merge) must not go unnoticed: the merged base once replaced
+    SQLite's update helper with None, and every update on SQLite failed."""
+    mongoeco_patch.apply()
+    assert mongoeco_patch.is_applied()
+    import mongoeco.engines.sqlite as sqlite_module
+
+    assert callable(sqlite_module._sqlite_update_with_operation)
+
+
+async def test_sqlite_a_string_id_that_is_not_stored_is_not_looked_for_in_every_row(tmp_path: Path) -> None:
+    """notify creates a request's document with an upsert guarded by `_id`; 4.11.0 looks the `_id` up by its
+    storage key, finds nothing and then runs `json_extract(document, '$._id') = ?` over every row."""
+    mongoeco_patch.apply()
+    engine = SQLiteEngine(str(tmp_path / "miss.db"))
+    async with AsyncMongoClient(engine) as client:
+        coll = client["db"]["requests"]
+        await coll.insert_many([{"_id": str(uuid.uuid4()), "events": ["e"]} for _ in range(300)])
+        statements: list[str] = []
+        engine._require_connection().set_trace_callback(statements.append)
+        for _ in range(5):
+            new = str(uuid.uuid4())
+            guard = {"_id": new, "events": {"$ne": "e1"}, "recipient": {"$exists": False}}
+            result = await coll.update_one(guard, {"$push": {"events": "e1"}, "$set": {"recipient": {}}}, upsert=True)
+            assert result.upserted_id == new
+            assert (await coll.update_one({"_id": "missing"}, {"$set": {"w": 1}})).matched_count == 0
+            assert await coll.find_one_and_update({"_id": "gone", "v": 1}, {"$set": {"w": 1}}) is None
+        scans = [s for s in statements if "$._id" in s]
+        assert not scans, scans[:1]  # 4.11.0 unpatched: 15 statements, each over all 300 rows and more
+        # what is stored is still found; numeric ids keep mongoeco's own look-up (1 and 1.0 are one _id)
+        assert (await coll.update_one({"_id": new, "events": "e1"}, {"$set": {"w": 1}})).modified_count == 1
+        await coll.insert_one({"_id": 1})
+        assert (await coll.update_one({"_id": 1.0}, {"$set": {"w": 1}})).modified_count == 1
