@@ -1,6 +1,7 @@
 """Routing's HTTP API (v1): auth, tasks and queues, teams, staff, rules, ledgers, search, canned replies."""
 
 from services.routing.api import auth, care, followups, ledger, replies, rules, search, servicedays, staff, tasks, teams
+from services.routing.api import review
 
 routers = [auth.router, tasks.router, teams.router, staff.router, rules.router, ledger.router, followups.router]
 routers += [care.router]  # the care register (走访慰问)
@@ -9,6 +10,8 @@ routers += [servicedays.router]
 
 # Staff search, saved views, bulk actions and canned replies (issue 15).
 routers += [search.router, replies.router]
+# Reply review (审核, issue 15).
+routers += [review.router]
 # Routers that refuse unknown query parameters themselves (422 naming them), not with the common 400.
 own_query_routers = [search.search_router]
 
