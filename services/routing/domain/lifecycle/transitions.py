@@ -18,10 +18,10 @@ from typing import Any
 
 from services.routing.domain.errors import Invalid
 from services.routing.domain.lifecycle import commands as cmd
+from services.routing.domain.lifecycle import review
 from services.routing.domain.lifecycle.assignment import choose_assignee, known_team, team_member
 from services.routing.domain.lifecycle.change import Change, Outcome
 from services.routing.domain.lifecycle.clocks import start_claim_clock, start_handle_clock
-from services.routing.domain.lifecycle import review
 from services.routing.domain.lifecycle.permissions import check, visible
 from services.routing.domain.lifecycle.resolution import resolve
 from services.routing.domain.model import Actor, Context, Decision, Extension, Hold, Marks, Task
