@@ -49,7 +49,8 @@ def queue_item(task: Task, actor: Actor, directory: Directory, now: datetime) ->
         "review_pending": task.status == "awaiting_review",
         "review_sent_back": task.review is not None
         and task.review.status == "sent_back"
-        and task.status in ("claimed", "in_progress", "on_hold"),
+        and task.status in ("claimed", "in_progress", "on_hold")
+        and task.assignee == task.review.submitted_by,  # not once the work went to someone else
     }
 
 

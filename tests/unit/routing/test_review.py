@@ -12,6 +12,7 @@ from services.routing.domain.lifecycle import commands as cmd
 from services.routing.domain.lifecycle.review import review_queue
 from services.routing.domain.model import Actor, Context, Task
 from services.routing.domain.teams import Directory
+from services.routing.domain.views import queue_item
 from tests.unit.routing.factories import DIRECTORY, SUPERVISOR, context, lead, local, member, new_task, submitted
 
 T0 = local(2026, 11, 24, 9)  # a Tuesday morning
@@ -197,3 +198,12 @@ def test_the_review_queue_is_for_leads_and_supervisors() -> None:
     assert review_queue(SUPERVISOR, DIRECTORY, T0, "legal_aid").equal == {"team_id": "legal_aid"}
     with pytest.raises(Forbidden, match="only a team lead or a supervisor"):
         review_queue(MEMBER, DIRECTORY, T0)
+
+
+def test_the_sent_back_mark_is_for_the_member_who_wrote_the_reply() -> None:
+    back = act(submitted_reply(), cmd.SendBack(note="请写明更换的时间"), lead(TEAM)).task
+    assert queue_item(back, MEMBER, DIRECTORY, T0)["review_sent_back"] is True
+    assert queue_item(back, MEMBER, DIRECTORY, T0)["review_pending"] is False
+    moved = act(back, cmd.Transfer(team_id="community_work_group", reason="需要社区协调"), lead(TEAM)).task
+    assert queue_item(moved, SUPERVISOR, DIRECTORY, T0)["review_sent_back"] is False
+    assert queue_item(submitted_reply(), lead(TEAM), DIRECTORY, T0)["review_pending"] is True
