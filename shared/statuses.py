@@ -43,6 +43,11 @@ LABELS: dict[str, dict[Audience, LocalizedText]] = {
         "staff": {"zh-CN": "重办", "en": "Reopened"},
         "resident": {"zh-CN": "重新处理中", "en": "Being handled again"},
     },
+    # 审核: routing's own step; residents are never told of it (routing publishes it as in_progress).
+    "awaiting_review": {
+        "staff": {"zh-CN": "待审核", "en": "Awaiting review"},
+        "resident": {"zh-CN": "正在处理", "en": "Being handled"},
+    },
     "resolved": {
         "staff": {"zh-CN": "已办结", "en": "Resolved"},
         "resident": {"zh-CN": "已处理完，请您评价", "en": "Done: please tell us how we did"},

@@ -270,7 +270,11 @@ class MongoRoutingStore:
         if query.overdue_at is not None:
             filter_["$or"] = [
                 {"status": {"$in": ["dispatched", "reopened"]}, "claim_due_at": {"$lte": query.overdue_at}},
-                {"status": {"$in": ["claimed", "in_progress"]}, "handle_due_at": {"$lte": query.overdue_at}},
+                # awaiting_review: the handling clock runs on while a reply waits for a lead (审核)
+                {
+                    "status": {"$in": ["claimed", "in_progress", "awaiting_review"]},
+                    "handle_due_at": {"$lte": query.overdue_at},
+                },
             ]
         total = await self.tasks.count_documents(filter_)
         cursor = self.tasks.find(filter_, {**INTERNAL, "history": 0}).sort(QUEUE_ORDER).skip(skip).limit(limit)

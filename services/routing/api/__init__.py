@@ -28,6 +28,10 @@ from services.routing.api import admin  # noqa: E402
 
 # Administration: versioned config documents and their audit log (issue 15 point 6).
 routers += [admin.router]
+# Reply review (审核, issue 15): imported here, on its own line, so branches adding routers do not collide.
+from services.routing.api import review  # noqa: E402
+
+routers += [review.router]
 # Routers that refuse unknown query parameters themselves (422 naming them), not with the common 400.
 own_query_routers = [search.search_router]
 

@@ -55,6 +55,9 @@ ACTIONS: tuple[tuple[type[cmd.StaffCommand], bool, str], ...] = (
     (cmd.Assign, False, "A lead proposes an assignee (they still claim)"),
     (cmd.Duplicate, False, "Mark as a duplicate of an earlier request"),
     (cmd.NotAccept, False, "不受理: decline with a referral"),
+    # 审核 (api/review.py): a lead decides on a member's reply
+    (cmd.ApproveReply, True, "审核通过: a lead approves a member's reply (the resident hears it now)"),
+    (cmd.SendBack, False, "退回修改: a lead sends a member's reply back with a note"),
 )
 
 

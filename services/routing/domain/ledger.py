@@ -157,7 +157,7 @@ def _overdue(row: Row, now: datetime) -> bool:
     status = row["status"]
     if status in ("dispatched", "reopened"):
         due = row.get("claim_due_at")
-    elif status in ("claimed", "in_progress"):
+    elif status in ("claimed", "in_progress", "awaiting_review"):  # the reply counts when the resident hears it
         due = row.get("handle_due_at")
     else:
         return False

@@ -29,6 +29,7 @@ Status = Literal[
     "on_hold",
     "returned",
     "reopened",
+    "awaiting_review",  # 审核: a member's reply waits for the team lead (domain/lifecycle/review.py)
     "resolved",
     "closed",
     "not_accepted",
@@ -37,12 +38,12 @@ Status = Literal[
 ]
 STATUSES: tuple[str, ...] = Status.__args__  # type: ignore[attr-defined]
 # Work still to do somewhere (a team's or the supervisors' queue).
-OPEN_STATUSES = ("dispatched", "claimed", "in_progress", "on_hold", "returned", "reopened")
+OPEN_STATUSES = ("dispatched", "claimed", "in_progress", "on_hold", "returned", "reopened", "awaiting_review")
 # A team's queue: what a team has to act on (returned work waits for the supervisors).
-TEAM_OPEN_STATUSES = ("dispatched", "claimed", "in_progress", "on_hold", "reopened")
+TEAM_OPEN_STATUSES = ("dispatched", "claimed", "in_progress", "on_hold", "reopened", "awaiting_review")
 TERMINAL_STATUSES = ("closed", "not_accepted", "duplicate", "cancelled")
 # Counted towards a member's load when choosing an assignee.
-LOAD_STATUSES = ("dispatched", "claimed", "in_progress", "on_hold", "reopened")
+LOAD_STATUSES = ("dispatched", "claimed", "in_progress", "on_hold", "reopened", "awaiting_review")
 
 Role = Literal["member", "lead", "supervisor", "admin"]
 
@@ -92,6 +93,21 @@ class Extension(BaseModel):
     decided_by: str | None = None
     decided_at: datetime | None = None
     decision_note: str | None = None
+
+
+class Review(BaseModel):
+    """Reply review (审核): the reply a member proposed, and the lead's decision on it."""
+
+    model_config = ConfigDict(extra="ignore")
+    status: Literal["pending", "sent_back", "approved"]
+    reply: str  # the member's proposed reply (the resident hears nothing until a lead approves)
+    note: str | None = None  # the member's internal note with it
+    submitted_by: str
+    submitted_at: datetime
+    rounds: int = 1  # how many times a reply was submitted for this task
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    decision_note: str | None = None  # the lead's note (why it was sent back)
 
 
 class Feedback(BaseModel):
@@ -234,6 +250,7 @@ class Task(BaseModel):
 
     hold: Hold | None = None
     extension: Extension | None = None
+    review: Review | None = None  # 审核 (domain/lifecycle/review.py)
     public_note: str | None = None
     reply: str | None = None
     feedback: list[Feedback] = []

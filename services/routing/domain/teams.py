@@ -50,6 +50,10 @@ class Team(BaseModel):
     # The resident's phone in this team's work items (on the broker): masked 138****8000 (default), full
     # (the team's own system calls residents back), or none. Phones in the description follow the same choice.
     work_item_phone: Literal["masked", "full", "none"] = "masked"
+    # Reply review (审核): a member's resolution waits for a lead's approval, for every task of the team
+    # (`review: true`) or only for some kinds (`review_kinds`). Off by default.
+    review: bool = False
+    review_kinds: frozenset[str] = frozenset()
 
     @field_validator("serves", mode="before")
     @classmethod
@@ -92,6 +96,8 @@ class Directory(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     teams: tuple[Team, ...]
     areas: Areas = Areas()
+    # Reply review (审核) for these kinds (service codes) in whichever team handles them.
+    review_kinds: frozenset[str] = frozenset()
 
     @model_validator(mode="after")
     def _consistent(self) -> Directory:
@@ -124,6 +130,15 @@ class Directory(BaseModel):
             if building in grid.buildings:
                 return grid.id
         return None
+
+    def needs_review(self, team_id: str | None, service_code: str) -> bool:
+        """Whether a member's reply on this team's task of this kind waits for a lead (审核)."""
+        if service_code in self.review_kinds:
+            return True
+        if team_id is None or not self.has(team_id):
+            return False
+        team = self.team(team_id)
+        return team.review or service_code in team.review_kinds
 
     def calendar(self, team_id: str | None, base: WorkingCalendar) -> WorkingCalendar:
         if team_id is None or not self.has(team_id):

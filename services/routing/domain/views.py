@@ -46,6 +46,12 @@ def queue_item(task: Task, actor: Actor, directory: Directory, now: datetime) ->
         # 并单 and 回访: a mark on the queue row
         "possible_duplicates": len(task.duplicate_candidates) if task.status in OPEN_STATUSES else 0,
         "followup_open": task.followup_team is not None,
+        # 审核: the console's "awaiting review" and "sent back" badges (domain/lifecycle/review.py)
+        "review_pending": task.status == "awaiting_review",
+        "review_sent_back": task.review is not None
+        and task.review.status == "sent_back"
+        and task.status in ("claimed", "in_progress", "on_hold")
+        and task.assignee == task.review.submitted_by,  # not once the work went to someone else
     }
 
 
@@ -88,6 +94,7 @@ def task_view(task: Task, actor: Actor, directory: Directory, now: datetime) -> 
         "rating_source": task.rating_source,
         "duplicate_candidates": [c.model_dump() for c in task.duplicate_candidates],
         "repeat_of": task.repeat_of,
+        "review": task.review.model_dump() if task.review else None,
     }
     return out
 

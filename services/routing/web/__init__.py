@@ -36,4 +36,9 @@ routers = [
     pages.router,
 ]
 
+# Reply review (审核): imported on its own line so branches adding pages do not collide; before the catch-all.
+from services.routing.web import review  # noqa: E402
+
+routers.insert(routers.index(pages.router), review.router)
+
 __all__ = ["STATIC", "routers", "templates"]

@@ -44,7 +44,11 @@ PARAMS: dict[str, Any] = {
     "assign": cmd.Assign(assignee=f"{TEAM}.member2"),
     "duplicate": cmd.Duplicate(original="the-original"),
     "not-accept": cmd.NotAccept(reason_code="in_litigation", public_note="已进入诉讼程序，请咨询法院"),
+    "approve-reply": cmd.ApproveReply(),
+    "send-back": cmd.SendBack(note="请写明更换的时间"),
 }
+# 审核 on for every repair (deploy/teams.yaml: the top-level `review_kinds`): tests/unit/routing/test_review.py.
+REVIEW_CTX = context(directory=CTX.directory.model_copy(update={"review_kinds": frozenset({"property_repair"})}))
 
 
 def task_in(status: str) -> Task:
@@ -66,6 +70,8 @@ def task_in(status: str) -> Task:
         return t
     if status == "on_hold":
         return step(t, "hold", ASSIGNEE)
+    if status == "awaiting_review":
+        return step(t, "resolve", ASSIGNEE, ctx=REVIEW_CTX)
     t = step(t, "resolve", ASSIGNEE)
     if status == "resolved":
         return t
@@ -83,6 +89,7 @@ LEGAL: dict[str, set[str]] = {
     "on_hold": {"resume", "note", "transfer", "extend", "duplicate"},
     "returned": {"note", "dispatch", "duplicate", "not-accept"},
     "reopened": {"claim", "note", "return", "transfer", "dispatch", "assign", "duplicate", "not-accept"},
+    "awaiting_review": {"note", "approve-reply", "send-back"},
     "resolved": {"note"},
     "closed": {"note"},
     "not_accepted": {"note"},
@@ -104,6 +111,8 @@ RESULT: dict[str, tuple[str | None, str | None]] = {
     "assign": (None, None),
     "duplicate": ("duplicate", "task.duplicate"),
     "not-accept": ("not_accepted", "task.not_accepted"),
+    "approve-reply": ("resolved", "task.resolved"),
+    "send-back": ("in_progress", None),
 }
 
 
@@ -167,7 +176,7 @@ def test_extension_decisions_need_a_pending_request(status: str) -> None:
 @pytest.mark.parametrize("status", STATUSES)
 def test_system_transitions_in_every_status(status: str) -> None:
     task = task_in(status)
-    open_ = status in ("dispatched", "claimed", "in_progress", "on_hold", "returned", "reopened")
+    open_ = status in ("dispatched", "claimed", "in_progress", "on_hold", "returned", "reopened", "awaiting_review")
     if open_:
         assert lc.cancel(task, None, CTX, T0, None).task.status == "cancelled"
     else:

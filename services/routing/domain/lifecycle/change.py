@@ -17,6 +17,9 @@ from services.routing.domain.model import PRODUCER, Actor, Context, HistoryEntry
 from services.routing.domain.rules import priority_rank
 from shared.events import Envelope, EventData, new_event
 
+# Statuses only routing knows: outside it (intake's status view, notify) the task is in the public one.
+PUBLIC_STATUS = {"awaiting_review": "in_progress"}  # 审核: the resident hears of the reply once approved
+
 
 @dataclass(frozen=True)
 class Outcome:
@@ -41,7 +44,7 @@ class Change:
         self.payloads.append(
             cls(
                 request_id=t.id,  # no tracking code: the resident's proof stays with intake, notify and staff
-                status=t.status,
+                status=PUBLIC_STATUS.get(t.status, t.status),
                 team=self.ctx.team_ref(t.team_id),
                 assignee=t.assignee,
                 priority=t.priority,

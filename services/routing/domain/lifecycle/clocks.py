@@ -50,7 +50,8 @@ def running_clock(task: Task) -> sla.ClockState | None:
         return sla.ClockState(
             "claim", task.dispatched_at, task.claim_due_at, bool(m.reminded_at), bool(m.lead_at), bool(m.supervisor_at)
         )
-    if task.status in ("claimed", "in_progress") and task.handle_due_at and task.claimed_at:
+    # The handling clock runs on while a reply awaits review (审核): it stops when the resident is answered.
+    if task.status in ("claimed", "in_progress", "awaiting_review") and task.handle_due_at and task.claimed_at:
         m = task.sla.handle
         return sla.ClockState(
             "handle", task.claimed_at, task.handle_due_at, bool(m.reminded_at), bool(m.lead_at), bool(m.supervisor_at)

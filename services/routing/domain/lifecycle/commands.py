@@ -157,6 +157,22 @@ class NotAccept(_WithNote):
         return self
 
 
+class ApproveReply(_WithNote):
+    """审核通过: a lead approves a member's reply; the resident hears it now (domain/lifecycle/review.py)."""
+
+    action = "approve-reply"
+    reply: str | None = Field(
+        None, min_length=1, max_length=2000, description="the reply as approved; leave out to send the member's words"
+    )
+
+
+class SendBack(StaffCommand):
+    """退回修改: a lead sends a member's reply back with a note; the task is in progress again."""
+
+    action = "send-back"
+    note: str = Field(min_length=1, max_length=2000, description="what to change (the member reads it)")
+
+
 COMMANDS: tuple[type[StaffCommand], ...] = (
     Claim,
     Start,
@@ -173,4 +189,6 @@ COMMANDS: tuple[type[StaffCommand], ...] = (
     Assign,
     Duplicate,
     NotAccept,
+    ApproveReply,
+    SendBack,
 )

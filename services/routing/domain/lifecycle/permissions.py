@@ -55,6 +55,9 @@ SPECS: dict[str, Spec] = {
         _spec(c.Assign, ("dispatched", "reopened"), LEADS, "team"),
         _spec(c.Duplicate, ("dispatched", *_WORKING, "returned", "reopened"), TEAM + SUPERVISORS, "team"),
         _spec(c.NotAccept, ("dispatched", "claimed", "returned", "reopened"), LEADS, "team"),
+        # 审核 (domain/lifecycle/review.py): a lead of the team, or a supervisor, decides on a member's reply.
+        _spec(c.ApproveReply, ("awaiting_review",), LEADS, "team"),
+        _spec(c.SendBack, ("awaiting_review",), LEADS, "team"),
     )
 }
 assert [s.command for s in SPECS.values()] == list(c.COMMANDS), "every command has its spec"

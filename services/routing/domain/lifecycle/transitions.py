@@ -3,6 +3,7 @@
     dispatched --claim--> claimed --start--> in_progress --resolve--> resolved --(feedback ok / N days)--> closed
         |  ^                 |  \\--hold--> on_hold --resume--> in_progress        \\--(dissatisfied)--> reopened
         |  '--dispatch--- returned <--return-- (dispatched, claimed, in_progress, reopened)
+        |   resolve (a member, review on) --> awaiting_review --approve-reply--> resolved (review.py)
         '--transfer--> dispatched (another team)      reopened --claim--> claimed
     not-accept / duplicate / cancel end the task from the open statuses.
 
@@ -17,10 +18,12 @@ from typing import Any
 
 from services.routing.domain.errors import Invalid
 from services.routing.domain.lifecycle import commands as cmd
+from services.routing.domain.lifecycle import review
 from services.routing.domain.lifecycle.assignment import choose_assignee, known_team, team_member
 from services.routing.domain.lifecycle.change import Change, Outcome
 from services.routing.domain.lifecycle.clocks import start_claim_clock, start_handle_clock
 from services.routing.domain.lifecycle.permissions import check, visible
+from services.routing.domain.lifecycle.resolution import resolve
 from services.routing.domain.model import Actor, Context, Decision, Extension, Hold, Marks, Task
 from shared.events.tasks import (
     TaskClaimed,
@@ -32,7 +35,6 @@ from shared.events.tasks import (
     TaskHeld,
     TaskNotAccepted,
     TaskNoted,
-    TaskResolved,
     TaskResumed,
     TaskReturned,
     TaskStarted,
@@ -93,16 +95,10 @@ def _note(c: Change, p: cmd.Note) -> None:
 
 
 def _resolve(c: Change, p: cmd.Resolve) -> None:
-    t = c.task
-    t.status = "resolved"
-    t.reply = t.public_note = p.reply
-    t.resolved_at = c.now
-    t.first_resolved_at = t.first_resolved_at or c.now
-    t.resolved_on_time = t.handle_due_at is None or c.now <= t.handle_due_at
-    if t.extension is not None and t.extension.status == "requested":
-        t.extension = t.extension.model_copy(update={"status": "denied", "decision_note": "resolved before a decision"})
-    c.event(TaskResolved, reply=p.reply)
-    c.record("resolve", note=p.reply, visibility="public", details={"internal_note": p.note} if p.note else {})
+    if review.required(c):  # 审核: a member's reply waits for a lead
+        review.submit(c, p)
+        return
+    resolve(c, p.reply, details={"internal_note": p.note} if p.note else {})
 
 
 def _return(c: Change, p: cmd.Return) -> None:
@@ -312,6 +308,8 @@ TRANSITIONS: dict[type[cmd.StaffCommand], Transition] = {
     cmd.Assign: _assign,
     cmd.Duplicate: _duplicate,
     cmd.NotAccept: _not_accept,
+    cmd.ApproveReply: review.approve,
+    cmd.SendBack: review.send_back,
 }
 
 
