@@ -26,7 +26,7 @@ from services.routing.replystore import MongoReplyStore
 from services.routing.reports import WeeklyReports, with_reports
 from services.routing.rulestore import MongoRuleStore
 from services.routing.search import SearchService
-from services.routing.searchstore import MongoSearchStore
+from services.routing.searchstore import MongoSearchStore, SearchBackfill
 from services.routing.service import RoutingService
 from services.routing.servicedays import SIGNUP_EVENTS, ServiceDays, SignupsHandler
 from services.routing.signin import SignInGuard
@@ -79,6 +79,7 @@ class Container:
     retention: PeriodicLoop
     admin: AdminService  # versioned SLA limits, calendar, teams and their audit log (services/routing/admin.py)
     config_refresh: PeriodicLoop  # this replica's copy of them, refreshed every HUIYING_CONFIG_REFRESH_S
+    search_backfill: PeriodicLoop  # search words for tasks stored before search existed (one walk, then idle)
 
     async def start(self) -> None:
         """Subscribe the consumers, start the relay and the sweeper (the whole topology, the team work queues
@@ -98,11 +99,13 @@ class Container:
         self.privacy_relay.start()
         self.retention.start()
         self.config_refresh.start()
+        self.search_backfill.start()
 
     async def readiness(self) -> dict[str, bool]:
         return await self.infra.readiness()
 
     async def close(self) -> None:
+        await self.search_backfill.stop()
         await self.config_refresh.stop()
         await self.flusher.stop()
         await self.sweeper.stop()
@@ -233,6 +236,9 @@ async def bootstrap(settings: RoutingSettings, config: RoutingConfig, clock: Clo
         retention=retention,
         admin=admin,
         config_refresh=admin.live.loop(settings.config_refresh_s),
+        search_backfill=PeriodicLoop(
+            "search-backfill", SearchBackfill(infra.db, service.segmenter.search_words).step, 600.0
+        ),
     )
     admin.listeners.append(lambda new: _follow_config(container, new))
     return container

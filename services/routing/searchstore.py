@@ -9,6 +9,7 @@ phone is its last four digits (`phone_last4`) with the whole number checked besi
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -16,12 +17,13 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.routing.domain.model import Task
-from services.routing.domain.search import SearchQuery
+from services.routing.domain.search import SearchQuery, Segmenter, index_terms, phone_last4
 from shared.outbox import HIDE
 
 Document = dict[str, Any]
 NEWEST_FIRST = [("submitted_at", DESCENDING), ("_id", ASCENDING)]
 MAX_VIEWS = 30  # saved views per staff member
+BACKFILL = "search_terms_backfill"  # the marker of the one walk that gives older tasks their search fields
 
 
 class SearchStore(Protocol):
@@ -111,3 +113,41 @@ class MongoSearchStore:
 
     async def delete_view(self, owner: str, name: str) -> bool:
         return (await self.saved.delete_one({"_id": view_id(owner, name)})).deleted_count == 1
+
+
+class SearchBackfill:
+    """Tasks stored before search existed have no search words (and a staff action since may have stored them
+    empty): one walk over the tasks in `_id` order, a batch a pass, gives each its `terms` and `phone_last4`.
+    The walk's position is kept in `migrations`, so a restart or another replica goes on where it stopped, and
+    once it has ended a pass is one read by `_id`. A write is guarded on the task's `rev` and moves it, so a
+    staff action decided on the task before loses its write and decides again (keeping the words)."""
+
+    def __init__(self, db: AsyncDatabase[Document], words: Segmenter, batch: int = 200) -> None:
+        self.tasks, self.marks, self.words, self.batch = db["tasks"], db["migrations"], words, batch
+
+    async def step(self) -> bool:
+        """One batch; True while more is left (the loop runs the next pass at once)."""
+        mark = await self.marks.find_one({"_id": BACKFILL}) or {}
+        if mark.get("done"):
+            return False
+        after = mark.get("after")
+        cursor = self.tasks.find(
+            {"_id": {"$gt": after}} if after is not None else {},
+            {"description": 1, "address": 1, "unit": 1, "resident.phone": 1, "rev": 1, "terms": 1},
+        )
+        docs = [d async for d in cursor.sort("_id", ASCENDING).limit(self.batch)]
+        todo = [d for d in docs if not d.get("terms")]
+        fields = await asyncio.to_thread(lambda: [self._fields(d) for d in todo])  # jieba: off the event loop
+        for doc, found in zip(todo, fields, strict=True):
+            if found["terms"]:
+                await self.tasks.update_one(
+                    {"_id": doc["_id"], "rev": doc.get("rev")}, {"$set": found, "$inc": {"rev": 1}}
+                )
+        more = len(docs) == self.batch
+        position = {"after": docs[-1]["_id"]} if docs else {}
+        await self.marks.update_one({"_id": BACKFILL}, {"$set": {**position, "done": not more}}, upsert=True)
+        return more
+
+    def _fields(self, doc: Document) -> Document:
+        terms = index_terms(doc.get("description") or "", doc.get("address"), doc.get("unit"), self.words)
+        return {"terms": terms, "phone_last4": phone_last4((doc.get("resident") or {}).get("phone"))}

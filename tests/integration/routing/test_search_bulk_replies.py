@@ -184,3 +184,29 @@ async def test_canned_replies_kept_by_leads_read_by_members_offered_filled_in(ro
     assert (await routing.http.delete(f"/v1/replies/{reply['id']}", headers=member)).status_code == 403
     assert (await routing.http.delete(f"/v1/replies/{reply['id']}", headers=lead)).status_code == 204
     assert (await routing.http.get("/v1/replies", headers=member)).json()["items"] == []
+
+
+async def test_tasks_stored_before_search_get_their_words_from_the_backfill(routing: Routing) -> None:
+    from services.routing.searchstore import BACKFILL, SearchBackfill
+
+    container = routing.app.state.container
+    db = container.infra.db
+    await container.search_backfill.stop()  # this test drives the walk itself, a batch at a time
+    old = [await routing.submit(request(f"楼顶水箱漏水第{i}次", phone=f"1390000{i:04d}")) for i in range(3)]
+    # As a task from before search: no search fields; one touched by a staff action since: stored empty.
+    await db["tasks"].update_many(
+        {"_id": {"$in": [t["id"] for t in old[:2]]}}, {"$unset": {"terms": "", "phone_last4": ""}}
+    )
+    await db["tasks"].update_one({"_id": old[2]["id"]}, {"$set": {"terms": [], "phone_last4": None}})
+    await db["migrations"].delete_one({"_id": BACKFILL})
+    assert ids(await search(routing, "supervisor", q="水箱")) == set()
+
+    backfill = SearchBackfill(db, container.service.segmenter.search_words, batch=2)
+    passes = 0
+    while await backfill.step():
+        passes += 1
+        assert passes < 10_000
+    assert ids(await search(routing, "supervisor", q="水箱")) == {t["id"] for t in old}
+    assert ids(await search(routing, "supervisor", phone="0002")) == {old[2]["id"]}
+    assert (await db["migrations"].find_one({"_id": BACKFILL}))["done"] is True
+    assert await backfill.step() is False  # once done, a pass only reads the marker
