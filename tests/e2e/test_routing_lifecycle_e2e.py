@@ -130,9 +130,9 @@ def test_the_whole_lifecycle_over_http(stack: Stack) -> None:
         wait_sync(lambda: track("closed"), timeout=30, what="closed at intake")
         history = http.get(f"{routing}/v1/tasks/{request_id}", headers=staff.headers("supervisor")).json()["history"]
         assert [h["action"] for h in history] == [
-            "dispatch", "claim", "start", "extend", "approve-extension", "resolve", "reopen", "claim", "resolve",
-            "close",
-        ]  # fmt: skip
+            "dispatch", "claim", "start", "extend", "approve-extension", "resolve", "reopen", "followup", "claim",
+            "resolve", "close",
+        ]  # fmt: skip  # the dissatisfied rating also opened a call-back (回访) for the desk
 
         # the ledger counts it
         ledger = http.get(f"{routing}/v1/ledger/summary?group_by=team", headers=staff.headers("supervisor")).json()
