@@ -337,17 +337,13 @@ class MongoRoutingStore:
     async def matching(self, keys: list[str], since: datetime, limit: int) -> list[Document]:
         if not keys:
             return []
-        # One equality per key, merged newest first: the same answer as `{"match_keys": {"$in": keys}, ...}` with the
-        # limit (the newest `limit` of the union are among each key's newest `limit`), but the embedded engine
-        # takes an equality's candidates from the single-field `match_keys` index and an `$in`'s from none
-        # (docs/mongoeco-queries.md); MongoDB walks `match_keys_1_submitted_at_-1` for each.
-        found: dict[str, Document] = {}
-        for key in dict.fromkeys(keys):
-            match: Document = {"match_keys": key, "submitted_at": {"$gte": since}}
-            cursor = self.tasks.find(match, dict.fromkeys(MATCH_FIELDS, 1)).sort("submitted_at", DESCENDING)
-            async for d in cursor.limit(limit):
-                found.setdefault(d["_id"], d)
-        return sorted(found.values(), key=lambda d: d["submitted_at"], reverse=True)[:limit]
+        # One command. The embedded engine takes this query's candidates from the `submitted_at` range (the
+        # window: bounded by the request rate, not by the history) and none from the `$in`; one equality per key
+        # would read every task ever stored under a key (a building's whole history) and cost a command each
+        # (tests/integration/routing/test_match_lookup.py). MongoDB walks `match_keys_1_submitted_at_-1`.
+        match: Document = {"match_keys": keys[0] if len(keys) == 1 else {"$in": keys}, "submitted_at": {"$gte": since}}
+        cursor = self.tasks.find(match, dict.fromkeys(MATCH_FIELDS, 1)).sort("submitted_at", DESCENDING).limit(limit)
+        return [d async for d in cursor]
 
     async def add_duplicate_candidate(self, request_id: str, candidate: DuplicateCandidate, cap: int) -> None:
         # `rev` moves: a staff action decided on the task before the mark loses its write and decides again
