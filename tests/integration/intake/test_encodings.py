@@ -21,7 +21,7 @@ from tests.integration.intake.conftest import REQUEST, WEB, stored
 ROOT = Path(__file__).resolve().parents[3]
 BASE = "/open311/v2"
 FORM_TYPE = "application/x-www-form-urlencoded"
-SUBMIT = re.compile(r"/requests(\.json|\.xml)?$")  # the submitting URLs (not cancel, not feedback)
+SUBMIT = re.compile(r"(?<!/privacy)/requests(\.json|\.xml)?$")  # intake's submitting URLs (not cancel, not feedback)
 SENT = {
     "address_string": "幸福路8号3号楼",
     "description": "楼道灯坏了，晚上很黑",
