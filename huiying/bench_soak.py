@@ -10,8 +10,12 @@ journeys wrote: after the first real batch, the soak reads each journey's docume
 databases (intake's request, routing's task, notify's request document, each as its service's write paths
 left it: outbox settled, status view applied, messages delivered) and inserts copies in batches of
 `FILL_BATCH` (`insert_many`), each copy with new ids (every UUID in it), a new tracking code (wherever it
-appears, e.g. in a message's text) and its times moved back by a few milliseconds per copy, so indexed
-values stay distinct. The services' indexes take every copy as they take a request the services wrote; a
+appears, e.g. in a message's text) and its times moved back by `HISTORY_SPACING` per copy: the copies are the
+community's history, one request every half hour (48 a day, about 17,500 a year: 50,000 stored are nearly three
+years), spread over time as real records are, so a query bounded by a date window (the 并单 look-up's 90 days)
+meets the window's requests, not all of them. A copy is the history of a finished request: routing's task is
+closed (`closed_at` a day after its submission, no SLA check pending), intake's status view says so, notify has
+nothing left to send. The services' indexes take every copy as they take a request the services wrote; a
 50,000-request fill takes minutes instead of the half hour of 50,000 journeys. `--soak-fill journeys` fills
 with real journeys instead (batches of 500 over HTTP, the pipeline drained after each), to check that the
 copies do not flatter the figures.
@@ -35,6 +39,7 @@ Submit = Callable[..., Awaitable[tuple[list[dict[str, Any]], float]]]
 MEASURED = 200  # real journeys measured at each checkpoint
 CONCURRENCY = 10  # submissions in flight: a steady trickle the pipeline keeps up with on two cores
 FILL_BATCH = 500
+HISTORY_SPACING = timedelta(minutes=30)  # one stored request every half hour, going back in time
 INSERT_SLICE = 100
 # The documents one request leaves in each service's database (service -> collection).
 REQUEST_COLLECTIONS = {"intake": "requests", "routing": "tasks", "notify": "requests"}
@@ -66,6 +71,26 @@ def copy_journey(
         return value
 
     return {service: rewrite(doc) for service, doc in documents.items()}
+
+
+def as_history(documents: dict[str, Document]) -> dict[str, Document]:
+    """A copied journey as a finished request of the past: closed in routing (no SLA check pending, no call-back
+    open), closed in intake's status view, nothing due in notify. Only the fields the services' loops select on
+    change; the rest stays as the journey left it."""
+    task = documents.get("routing")
+    if task is not None:
+        closed = task["submitted_at"] + timedelta(days=1)
+        task.update(status="closed", closed_at=closed, updated_at=closed)
+        for field in ("next_check_at", "followup_team", "outbox_due"):
+            task.pop(field, None)
+    request = documents.get("intake")
+    if request is not None:
+        request["status"] = "closed"
+        request.pop("outbox_due", None)
+    message = documents.get("notify")
+    if message is not None:
+        message.pop("due_at", None)
+    return documents
 
 
 class CloneFill:
@@ -102,7 +127,7 @@ class CloneFill:
             for _ in range(min(FILL_BATCH, n - done)):
                 code, docs = self.templates[self.copies % len(self.templates)]
                 self.copies += 1
-                copied = copy_journey(docs, code, self.new_code(), timedelta(milliseconds=10 * self.copies))
+                copied = as_history(copy_journey(docs, code, self.new_code(), HISTORY_SPACING * self.copies))
                 for service, doc in copied.items():
                     batch[service].append(doc)
             # The three servers take their copies at the same time (one process each).

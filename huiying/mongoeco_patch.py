@@ -49,6 +49,13 @@ upsert that creates a request's document, a guarded write to a missing `_id`) fo
 a SQL scan of the collection (`json_extract(document, '$._id')` on every row, after one feature pass per decimal
 type over every row); the storage key is exact for such an id, so a miss is the answer.
 
+And an eighth, on SQLite (found filling the soak): every write of a document into a collection with a multikey index
+(routing's tasks: `match_keys`, the search `terms`) first deletes the document's old entries with `DELETE FROM
+multikey_entries WHERE collection_id = ? AND storage_key = ?`, and that table has no index starting with those
+columns (its scalar twin, `scalar_index_entries`, has one: `idx_scalar_index_entries_storage`), so each insert and
+each save of a task read every multikey entry of the database (4,000 tasks: ~90,000 entries, 74 ms per write and
+growing). The correction creates the same index for `multikey_entries` when the engine opens its database.
+
 All are pinned to the version they were written against: on any other version nothing is changed and the
 launcher logs one line saying so.
 """
@@ -362,6 +369,26 @@ def _multikey_seek(method: Any) -> Any:
     return wrapper
 
 
+MULTIKEY_STORAGE_INDEX = "huiying_multikey_entries_storage"
+
+
+def _multikey_storage_index(method: Any) -> Any:
+    """Wrap SQLiteEngine._backfill_scalar_indexes_sync, which runs once while the engine opens its database (on the
+    connection being set up, before its commit): also create the `(collection_id, storage_key)` index of
+    `multikey_entries` that 4.11.0 gives `scalar_index_entries` only (correction 8)."""
+
+    @functools.wraps(method)
+    def wrapper(self: Any, connection: Any, *args: Any, **kwargs: Any) -> Any:
+        result = method(self, connection, *args, **kwargs)
+        connection.execute(
+            f"CREATE INDEX IF NOT EXISTS {MULTIKEY_STORAGE_INDEX} ON multikey_entries (collection_id, storage_key)"
+        )
+        return result
+
+    setattr(wrapper, _MARK, True)
+    return wrapper
+
+
 def apply(version: str | None = None) -> str:
     """Apply the correction once; returns one line for the launcher's log saying what happened."""
     found = version if version is not None else installed_version()
@@ -402,11 +429,14 @@ def apply(version: str | None = None) -> str:
     multikey = SQLiteEngine._translate_multikey_exists_clause
     if not getattr(multikey, _MARK, False):
         SQLiteEngine._translate_multikey_exists_clause = _multikey_seek(multikey)  # type: ignore[method-assign]
+    backfill = SQLiteEngine._backfill_scalar_indexes_sync
+    if not getattr(backfill, _MARK, False):
+        SQLiteEngine._backfill_scalar_indexes_sync = _multikey_storage_index(backfill)  # type: ignore[method-assign]
     return (
         f"mongoeco {found}: corrections applied (writes no longer scan the collection to check an _id; "
         "guarded writes by _id select by _id; array checks kept between writes; no scan after an _id miss; "
         "date and number ranges read through a single-field index; array equality seeks its index; "
-        "no scan after a string _id miss on SQLite)"
+        "no scan after a string _id miss on SQLite; multikey entries deleted through an index)"
     )
 
 
@@ -424,4 +454,5 @@ def is_applied() -> bool:
         and getattr(MemoryEngine._indexed_candidate_storage_keys_for_plan_locked, _MARK, False)
         and getattr(sqlite_module._sqlite_update_with_operation, _MARK, False)
         and getattr(SQLiteEngine._translate_multikey_exists_clause, _MARK, False)
+        and getattr(SQLiteEngine._backfill_scalar_indexes_sync, _MARK, False)
     )

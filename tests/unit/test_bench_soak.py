@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from huiying.bench_soak import copy_journey
+from huiying.bench_soak import HISTORY_SPACING, as_history, copy_journey
 
 REQUEST = "93a4177d-ae4c-43f9-ab63-eb4c64d267a3"
 EVENT = "13b892c8-a627-4a15-a6c8-e73abb82d275"
@@ -48,3 +48,15 @@ def test_two_copies_do_not_share_ids() -> None:
     b = copy_journey(journey(), "HY2P6V6B2C9K", "HY0000000002", timedelta(0))
     assert a["intake"]["_id"] != b["intake"]["_id"]
     assert a["notify"]["events"] != b["notify"]["events"]
+
+
+def test_a_copy_of_the_history_is_a_finished_request_left_for_no_loop() -> None:
+    original = journey()
+    original["routing"]["submitted_at"] = AT
+    original["notify"]["due_at"] = AT
+    copy = as_history(copy_journey(original, "HY2P6V6B2C9K", "HY0000000001", HISTORY_SPACING * 48))
+    task = copy["routing"]
+    assert task["status"] == "closed" and "next_check_at" not in task  # the SLA sweeper passes it by
+    assert task["closed_at"] == AT  # submitted a day before AT (48 copies back), closed a day later
+    assert copy["intake"]["status"] == "closed" and "due_at" not in copy["notify"]
+    assert copy["intake"]["submitted_at"] == AT - timedelta(days=1)  # 48 copies back: a day earlier
