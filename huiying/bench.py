@@ -50,11 +50,71 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
 
 
+# What residents write, a few everyday matters per kind (none an emergency): requests of one kind at one place
+# within a few days are rare, as at a real desk, so the 并单 (duplicate) check finds what it would find there.
+DESCRIPTIONS = {
+    "property_repair": [
+        "楼道灯不亮，晚上看不清台阶",
+        "厨房水龙头一直滴水，关不紧",
+        "单元门的门禁坏了，刷卡打不开",
+    ],
+    "environment_order": [
+        "楼下垃圾桶满了两天没人清",
+        "小区里有人乱停电动车，挡住消防通道",
+        "绿化带里的树枝断了挂在半空",
+    ],
+    "dispute_mediation": [
+        "楼上装修每天很早就开始，噪音太大",
+        "邻居在公共走廊堆放杂物，沟通不了",
+        "和物业对停车费有分歧，想请人调解",
+    ],
+    "legal_aid": [
+        "公司拖欠三个月工资，想咨询怎么维权",
+        "租房押金房东不退，想问问怎么办",
+        "家里老人想立遗嘱，需要法律咨询",
+    ],
+    "volunteer_service": [
+        "想报名参加周末的社区志愿活动",
+        "我们单位想组织志愿者来社区服务",
+        "想了解志愿服务时长怎么登记",
+    ],
+    "care_visit": [
+        "我母亲八十多岁独居，希望有人上门看看",
+        "家里老人腿脚不便，想申请定期探访",
+        "残疾邻居最近没出门，请社区去看看",
+    ],
+    "community_health": [
+        "想预约老年人免费体检",
+        "孩子疫苗接种时间想咨询一下",
+        "高血压随访想改个时间",
+    ],
+    "convenience_service": [
+        "想问问社区有没有上门理发服务",
+        "家里电视机坏了，有没有便民维修",
+        "想办理老年卡，需要带什么材料",
+    ],
+    "employment": [
+        "失业了想登记找工作",
+        "想报名参加社区的技能培训",
+        "有没有适合宝妈的兼职岗位推荐",
+    ],
+    "enquiry_complaint": [
+        "上次反映的问题一直没人回复",
+        "想问一下居住证怎么办理",
+        "对小区停车管理有意见，想反映一下",
+    ],
+}
+
+
 def body(i: int) -> dict[str, Any]:
+    service = SERVICES[i % len(SERVICES)]
+    place = random.Random(i)  # the same request for the same i, places spread as a community's are
+    # 60 buildings of 6 units, 18 floors of 4 flats: about 25,000 residents.
+    address = f"{place.randint(1, 60)}号楼{place.randint(1, 6)}单元{place.randint(1, 18)}0{place.randint(1, 4)}"
     return {
-        "service_code": SERVICES[i % len(SERVICES)],
-        "description": f"bench request {i}: 楼道灯不亮，请尽快处理",
-        "location": {"address": f"{1 + i % 12}号楼{1 + i % 4}单元{101 + i % 20}"},
+        "service_code": service,
+        "description": place.choice(DESCRIPTIONS[service]),
+        "location": {"address": address},
         "resident": {
             "name": "测试居民",
             "phone": f"138{random.randint(10_000_000, 99_999_999)}",
