@@ -23,9 +23,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import structlog
+import yaml
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
@@ -40,6 +42,16 @@ log = structlog.get_logger("huiying.configstore")
 
 # How often a replica asks whether a document changed (HUIYING_CONFIG_REFRESH_S in the services that use it).
 REFRESH_S = 3.0
+
+
+def json_safe(value: Any) -> Any:
+    """A YAML document as JSON-able data: YAML's dates and times become ISO strings, keys become strings (the
+    version's body travels in `config.changed` events as JSON)."""
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [json_safe(v) for v in value]
+    return value.isoformat() if hasattr(value, "isoformat") else value
 
 
 def version_id(name: str, version: int) -> str:
@@ -134,6 +146,14 @@ class ConfigStore:
         except DuplicateKeyError:
             pass
         await self._raise_head(name, 1)
+
+    async def seed_from_file(self, name: str, path: Path, now: datetime, source: str) -> None:
+        """The indexes, and version 1 of `name` from the shipped YAML file when the store has no version yet."""
+        await self.ensure_indexes()
+        if name not in await self.head_versions():
+            with path.open(encoding="utf-8") as fh:
+                body = json_safe(yaml.safe_load(fh))
+            await self.ensure_seeded(name, body, now, source)
 
     async def head_versions(self) -> dict[str, int]:
         """Every name's newest version: the cheap read each replica repeats."""

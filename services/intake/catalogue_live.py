@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import structlog
-import yaml
 from pydantic import ValidationError
 
 from services.intake.config import IntakeConfig
@@ -25,14 +24,6 @@ from shared.events import ConfigChanged, Envelope, EventData
 
 NAME = "catalogue"
 log = structlog.get_logger("huiying.intake")
-
-
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_json_safe(v) for v in value]
-    return value.isoformat() if hasattr(value, "isoformat") else value
 
 
 def _parse(body: dict[str, Any]) -> Catalogue:
@@ -55,11 +46,7 @@ class LiveCatalogue:
         log.info("catalogue version in use", version=self.live.versions.get(NAME))
 
     async def seed_and_load(self, path: Path, now: datetime) -> None:
-        await self.store.ensure_indexes()
-        if NAME not in await self.store.head_versions():
-            with path.open(encoding="utf-8") as fh:
-                body = _json_safe(yaml.safe_load(fh))
-            await self.store.ensure_seeded(NAME, body, now, path.name)
+        await self.store.seed_from_file(NAME, path, now, path.name)
         await self.live.refresh()
 
     async def __call__(self, envelope: Envelope, data: EventData) -> None:

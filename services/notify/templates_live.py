@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import structlog
-import yaml
 
 from services.notify.domain.templates import TemplateConfigError, Templates
 from services.notify.service import NotifyService
@@ -20,14 +19,6 @@ from shared.events import ConfigChanged, Envelope, EventData
 
 NAME = "templates"
 log = structlog.get_logger("huiying.notify")
-
-
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_json_safe(v) for v in value]
-    return value.isoformat() if hasattr(value, "isoformat") else value
 
 
 def _compile(body: dict[str, Any]) -> Templates:
@@ -48,11 +39,7 @@ class LiveTemplates:
 
     async def seed_and_load(self, path: Path, now: datetime) -> None:
         """Version 1 from the file when the store has none, then the newest version this replica can use."""
-        await self.store.ensure_indexes()
-        if NAME not in await self.store.head_versions():
-            with path.open(encoding="utf-8") as fh:
-                body = _json_safe(yaml.safe_load(fh))
-            await self.store.ensure_seeded(NAME, body, now, f"{path.parent.name}/{path.name}")
+        await self.store.seed_from_file(NAME, path, now, f"{path.parent.name}/{path.name}")
         await self.live.refresh()
 
     async def __call__(self, envelope: Envelope, data: EventData) -> None:
