@@ -133,8 +133,8 @@ class RoutingStore(Protocol):
         """Tasks stored under any of the look-up `keys` submitted since `since`, newest first (MATCH_FIELDS)."""
         ...
 
-    async def add_duplicate_candidate(self, request_id: str, candidate: DuplicateCandidate) -> None:
-        """Add the mark unless the task has it already."""
+    async def add_duplicate_candidate(self, request_id: str, candidate: DuplicateCandidate, cap: int) -> None:
+        """Add the mark unless the task has it already or carries `cap` marks."""
         ...
 
     async def drop_duplicate_candidate(self, request_id: str, candidate_id: str) -> None: ...
