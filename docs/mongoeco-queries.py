@@ -9,6 +9,7 @@ scan visits). A query whose figures grow ~10x from 1,000 to 10,000 reads the col
 stay flat uses an index (or the `_id`).
 
 Run:  python docs/mongoeco-queries.py            (with the launcher's corrections, as `huiying mongo` serves)
+      python docs/mongoeco-queries.py --without-candidates (without huiying/mongoeco_candidates.py)
       python docs/mongoeco-queries.py --released (mongoeco as released)
 """
 
@@ -270,12 +271,19 @@ async def measure(engine_name: str, sizes: tuple[int, ...]) -> dict[tuple[str, s
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--released", action="store_true", help="mongoeco as released (no launcher corrections)")
+    parser.add_argument(
+        "--without-candidates",
+        action="store_true",
+        help="the launcher's corrections without huiying/mongoeco_candidates.py (docs/mongoeco-candidates.md)",
+    )
     parser.add_argument("--sizes", default="1000,10000")
     args = parser.parse_args()
     if not args.released:
-        from huiying.mongoeco_patch import apply
+        from huiying import mongoeco_candidates, mongoeco_patch
 
-        print(apply())
+        print(mongoeco_patch.apply())
+        if not args.without_candidates:
+            print(mongoeco_candidates.apply())
     sizes = tuple(int(x) for x in args.sizes.split(","))
     results = {name: asyncio.run(measure(name, sizes)) for name in ("memory", "sqlite")}
     label = " / ".join(f"{s:,}" for s in sizes)
