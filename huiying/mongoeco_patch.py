@@ -432,15 +432,17 @@ def apply(version: str | None = None) -> str:
     backfill = SQLiteEngine._backfill_scalar_indexes_sync
     if not getattr(backfill, _MARK, False):
         SQLiteEngine._backfill_scalar_indexes_sync = _multikey_storage_index(backfill)  # type: ignore[method-assign]
-    from huiying import mongoeco_features
+    from huiying import mongoeco_candidates, mongoeco_features
 
     mongoeco_features.apply(found)
+    mongoeco_candidates.apply(found)
     return (
         f"mongoeco {found}: corrections applied (writes no longer scan the collection to check an _id; "
         "guarded writes by _id select by _id; array checks kept between writes; no scan after an _id miss; "
         "date and number ranges read through a single-field index; array equality seeks its index; "
         "no scan after a string _id miss on SQLite; multikey entries deleted through an index; "
-        "feature answers kept across writes on SQLite)"
+        "feature answers kept across writes on SQLite; $in and AND filters take the smallest index candidates "
+        "on memory; sorted date-range finds read through their index on SQLite)"
     )
 
 
@@ -449,7 +451,7 @@ def is_applied() -> bool:
     from mongoeco.engines.memory import MemoryEngine
     from mongoeco.engines.sqlite import SQLiteEngine
 
-    from huiying import mongoeco_features
+    from huiying import mongoeco_candidates, mongoeco_features
 
     return bool(
         getattr(SQLiteEngine._validate_document_against_unique_indexes, _MARK, False)
@@ -462,4 +464,5 @@ def is_applied() -> bool:
         and getattr(SQLiteEngine._translate_multikey_exists_clause, _MARK, False)
         and getattr(SQLiteEngine._backfill_scalar_indexes_sync, _MARK, False)
         and mongoeco_features.is_applied()
+        and mongoeco_candidates.is_applied()
     )

@@ -189,8 +189,10 @@ class MongoRoutingStore:
         await self.tasks.create_index("service_code")  # service_names()
         await self.tasks.create_index("next_check_at", sparse=True)  # the SLA sweeper
         # The embedded engine (mongoeco) takes candidates from single-field indexes only: loads() and a team's
-        # queue then read the team's tasks, not every task (docs/mongoeco-queries.md).
+        # queue take the smaller of the team's tasks and the open ones (`status $in`, with the launcher's candidate
+        # correction), so a history of closed tasks does not slow them (docs/mongoeco-candidates.md).
         await self.tasks.create_index("team_id")
+        await self.tasks.create_index("status")
         await self.tasks.create_index("followup_team", sparse=True)  # the desk's call-backs (回访)
         await self.tasks.create_index([("match_keys", ASCENDING), ("submitted_at", DESCENDING)])  # 并单 look-up
         await self.tasks.create_index("match_keys")  # ...as the embedded engine takes it (single-field only)
