@@ -2,8 +2,8 @@
 
 A state change and the events it causes are written in ONE document update: the aggregate document
 carries its unpublished events in `outbox` (a list of JSON envelopes). The same write also takes a
-short lease (`outbox_lease`) for the writing process and stamps `outbox_due` (when the lease ends, in epoch
-milliseconds), so in the normal path only the writer publishes:
+short lease (`outbox_lease`) for the writing process and stamps `outbox_due` (when the lease ends, a date),
+so in the normal path only the writer publishes:
 
     write {state, $push outbox, lease=me, due}  ->  publish the events concurrently (confirmed)  ->
     settle in the background: $pull them, drop lease and due (many documents in one bulk write)
@@ -39,7 +39,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import structlog
-from pymongo import ReturnDocument, UpdateOne
+from pymongo import ASCENDING, ReturnDocument, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import PyMongoError
 
@@ -55,7 +55,8 @@ Clock = Callable[[], datetime]
 
 OUTBOX = "outbox"
 LEASE = "outbox_lease"
-DUE = "outbox_due"  # epoch ms after which the sweeper may take the document; absent when nothing is pending
+DUE = "outbox_due"  # when the sweeper may take the document (the lease's end); absent when nothing is pending
+OVERDUE = datetime(1970, 1, 1, tzinfo=UTC)  # a due time that has passed: the sweeper takes the document at once
 # The outbox's plumbing, for projections that show a document to anyone: {**HIDE, ...}.
 HIDE: dict[str, Any] = {OUTBOX: 0, LEASE: 0, DUE: 0}
 
@@ -82,7 +83,7 @@ class OutboxWriter:
     def claim(self) -> Document:
         """The fields a write with events sets: the lease and when the sweeper may take over."""
         lease = self.lease()
-        return {LEASE: lease, DUE: epoch_ms(lease["until"])}
+        return {LEASE: lease, DUE: lease["until"]}
 
     def on_insert(self, document: Document, events: Iterable[Envelope]) -> Document:
         """The document to insert, carrying its events and the writer's lease."""
@@ -100,12 +101,9 @@ class OutboxWriter:
         return merged
 
 
-def epoch_ms(at: datetime) -> int:
-    return int(at.timestamp() * 1000)
-
-
 async def ensure_outbox_indexes(collection: AsyncCollection[Document]) -> None:
-    # A plain single-field index on a number: the form the embedded engine can use for the sweeper's range.
+    # A plain single-field index on a date: the embedded engine reads the sweeper's sorted range through it (an
+    # epoch-ms Int64 is not indexed by mongoeco 4.11.0, and its range visited every row: docs/mongoeco-candidates.md).
     await collection.create_index(DUE, name="outbox_due")
 
 
@@ -317,7 +315,7 @@ class OutboxRelay:
         if item.complete:
             ops.append(UpdateOne({**mine, OUTBOX: {"$size": 0}}, {"$unset": {LEASE: "", DUE: ""}}))
         else:
-            ops.append(UpdateOne(mine, {"$unset": {LEASE: ""}, "$set": {DUE: 0}}))
+            ops.append(UpdateOne(mine, {"$unset": {LEASE: ""}, "$set": {DUE: OVERDUE}}))
         return ops
 
     async def settle(self, items: list[_Settle]) -> None:
@@ -362,21 +360,24 @@ class OutboxRelay:
     # -- the sweeper -----------------------------------------------------------------------------------
 
     async def _migrate(self, collection: AsyncCollection[Document]) -> None:
-        """Documents written before `outbox_due` existed: make their pending events due (once per process)."""
+        """Documents written before `outbox_due` existed, or when it was a number (epoch ms): make their pending
+        events due at once (once per process; a live writer's events may then go out twice, which consumers
+        deduplicate by event id)."""
         if collection.full_name in self._migrated:
             return
         await collection.update_many(
-            {f"{OUTBOX}.event_id": {"$exists": True}, DUE: {"$exists": False}}, {"$set": {DUE: 0}}
+            {f"{OUTBOX}.event_id": {"$exists": True}, DUE: {"$exists": False}}, {"$set": {DUE: OVERDUE}}
         )
+        await collection.update_many({DUE: {"$type": "number"}}, {"$set": {DUE: OVERDUE}})
         self._migrated.add(collection.full_name)
 
     async def _sweep_document(
-        self, collection: AsyncCollection[Document], doc_id: Any, now_ms: int, settles: list[_Settle]
+        self, collection: AsyncCollection[Document], doc_id: Any, now: datetime, settles: list[_Settle]
     ) -> int | None:
         """Take one due document and publish its events (its settle joins `settles`, written once per pass);
         the number published, or None if the broker failed."""
         doc = await collection.find_one_and_update(
-            {"_id": doc_id, DUE: {"$lt": now_ms}},
+            {"_id": doc_id, DUE: {"$lt": now}},
             {"$set": self.writer.claim()},
             projection={OUTBOX: 1},
             return_document=ReturnDocument.AFTER,
@@ -394,8 +395,9 @@ class OutboxRelay:
         """The due documents of one collection, `concurrency` at a time, settled together in one bulk write;
         raises BrokerDown if the broker failed."""
         await self._migrate(collection)
-        now_ms = epoch_ms(self.clock())
-        due = await collection.find({DUE: {"$lt": now_ms}}, {"_id": 1}).limit(self.batch).to_list()
+        now = self.clock()
+        # Most overdue first; sorted, the embedded engine reads the range through the index.
+        due = await collection.find({DUE: {"$lt": now}}, {"_id": 1}).sort(DUE, ASCENDING).limit(self.batch).to_list()
         gate = asyncio.Semaphore(self.concurrency)
         failed = asyncio.Event()
         settles: list[_Settle] = []
@@ -404,7 +406,7 @@ class OutboxRelay:
             async with gate:
                 if failed.is_set():
                     return 0  # the broker is down: leave the rest for the next pass
-                n = await self._sweep_document(collection, doc_id, now_ms, settles)
+                n = await self._sweep_document(collection, doc_id, now, settles)
                 if n is None:
                     failed.set()
                 return n or 0

@@ -14,7 +14,7 @@ from pymongo import AsyncMongoClient
 
 from shared.bus import Bus
 from shared.events import Envelope
-from shared.outbox import DUE, OutboxRelay, OutboxWriter, new_owner_id
+from shared.outbox import DUE, OVERDUE, OutboxRelay, OutboxWriter, new_owner_id
 from tests.integration.observer import Observer
 from tests.integration.test_nothing_lost import env_for
 from tests.support import eventually
@@ -63,7 +63,7 @@ async def test_52_left_behind_documents_go_out_in_seconds_many_at_once(
         )
         assert crasher.returncode == 137
         requests = mongo[settings.intake_mongodb_db]["requests"]
-        await requests.update_many({}, {"$set": {DUE: 0}})  # their writer's lease has run out
+        await requests.update_many({}, {"$set": {DUE: OVERDUE}})  # their writer's lease has run out
         bus = Bus(settings, producer="intake")
         await bus.connect()
         counting = CountingBus(bus)

@@ -20,7 +20,7 @@ from pymongo import AsyncMongoClient, ReturnDocument
 from shared.bus import Bus
 from shared.events import Location, RequestSubmitted, Resident, new_event
 from shared.metrics import EVENTS_HANDLED
-from shared.outbox import DUE, LEASE, OUTBOX, OutboxRelay, OutboxWriter, new_owner_id
+from shared.outbox import DUE, LEASE, OUTBOX, OVERDUE, OutboxRelay, OutboxWriter, new_owner_id
 from tests.integration.commands import CommandCounter
 from tests.integration.observer import Observer
 from tests.integration.test_nothing_lost import env_for
@@ -195,7 +195,11 @@ async def test_a_crash_while_settles_wait_means_the_sweeper_publishes_again_and_
         # Published, and still in their documents: the settle never happened.
         assert await requests.count_documents({"outbox.0": {"$exists": True}}) == n
 
-        await requests.update_many({}, {"$set": {DUE: 0}})  # the dead writer's lease has run out
+        await requests.update_many({}, {"$set": {DUE: OVERDUE}})  # the dead writer's lease has run out
+        # ...and one as a version before the due date was a date wrote it (epoch ms): swept all the same
+        old = await requests.find_one({})
+        assert old is not None
+        await requests.update_one({"_id": old["_id"]}, {"$set": {DUE: 1_764_000_000_000}})
         bus = Bus(settings, producer="intake")
         await bus.connect()
         relay = OutboxRelay(bus, OutboxWriter(new_owner_id("intake"), 30.0), [requests], sweep_interval_s=3600)
