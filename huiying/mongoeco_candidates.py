@@ -41,7 +41,8 @@ import re
 from datetime import datetime
 from typing import Any
 
-PINNED = "4.11.0"
+from huiying.mongoeco_version import PINNED, installed_version  # one pin for every correction
+
 _MARK = "_huiying_candidates_patched"
 _OP_SQL = {"$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
 # The range's candidates cost one comparison per distinct key of its index, roughly 1/32 of matching a document:
@@ -51,14 +52,6 @@ _RANGE_KEYS_PER_DOCUMENT = 32
 # is SQLite's plan order, which the narrowing would change (and with it which document an unsorted
 # find_one_and_update takes); mongoeco's own plans are kept there.
 _SORTED_SELECT: contextvars.ContextVar[bool] = contextvars.ContextVar("_huiying_sorted_select", default=False)
-
-
-def installed_version() -> str | None:
-    try:
-        from mongoeco import __version__
-    except ImportError:
-        return None
-    return str(__version__)
 
 
 def _plain_single_field_index(indexes: Any, field: str) -> Any:

@@ -61,7 +61,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-PINNED = "4.11.0"
+from huiying.mongoeco_version import PINNED, installed_version  # one pin for every correction
+
 _MARK = "_huiying_features_patched"
 _STATE = "_huiying_features_state"
 _STAMP = "_huiying_features_stamp"  # connection attribute: the write counter when it was created
@@ -108,14 +109,6 @@ _RESTRICTED = (
     "FROM (SELECT all_documents.* FROM main.documents AS all_documents "
     "WHERE all_documents.rowid IN (SELECT doc_rowid FROM temp.huiying_written)) AS documents"
 )
-
-
-def installed_version() -> str | None:
-    try:
-        from mongoeco import __version__
-    except ImportError:
-        return None
-    return str(__version__)
 
 
 @dataclass

@@ -67,16 +67,9 @@ import operator
 from datetime import datetime
 from typing import Any
 
-PINNED = "4.11.0"
+from huiying.mongoeco_version import PINNED, installed_version
+
 _MARK = "_huiying_insert_scan_patched"
-
-
-def installed_version() -> str | None:
-    try:
-        from mongoeco import __version__
-    except ImportError:
-        return None
-    return str(__version__)
 
 
 _ARRAYS = "_huiying_top_level_arrays"  # engine attribute: {(db, coll, field): bool}, only ever False -> True
