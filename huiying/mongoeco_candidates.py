@@ -27,6 +27,12 @@ B. SQLite engine, a date range inside a sorted find compiled to SQL. An AND filt
    row order is SQLite's plan order, which the narrowing would change). The index's scalar entries hold every
    stored date of a field that is never an array as its ISO string, which sorts as the dates do (the same
    reading as correction 6).
+   When the same filter holds an equality or an `$in` of plain strings on a field with a plain single-field
+   index (the look-up's `match_keys`), those strings' rows are the other candidate set: the field's multikey
+   entries (an array's elements) and scalar entries (a plain value) with those strings. The SMALLER set is used,
+   both counted through the indexes up to a growing cap. A window holds every request of its days (4,320 in 90
+   days at the soak's rate), a key only its place's or resident's requests; a burst of one matter at one place
+   is the other way round.
 
 Not corrected (docs/mongoeco-candidates.md): on SQLite a number range whose bound or stored values are 64-bit
 integers (the outbox sweeper's `outbox_due`, epoch ms): 4.11.0 does not index Int64 values in its scalar
@@ -52,6 +58,8 @@ _RANGE_KEYS_PER_DOCUMENT = 32
 # is SQLite's plan order, which the narrowing would change (and with it which document an unsorted
 # find_one_and_update takes); mongoeco's own plans are kept there.
 _SORTED_SELECT: contextvars.ContextVar[bool] = contextvars.ContextVar("_huiying_sorted_select", default=False)
+# SQLite: the narrowing compares its two candidate sets by counting index entries up to each cap in turn.
+_COUNT_CAPS = (32, 256, 2048)
 
 
 def _plain_single_field_index(indexes: Any, field: str) -> Any:
@@ -201,8 +209,8 @@ def _date_range_clause(plan: Any) -> tuple[str, str, datetime] | None:
 
 
 def _date_range_rows(engine: Any, db_name: str, coll_name: str, plan: Any) -> tuple[str, list[object]] | None:
-    """SQL naming the rows of a plain single-field index whose date is in the range `plan` (a date range on a
-    top-level field that is never an array in the collection), or None."""
+    """A SELECT of the storage keys of a plain single-field index whose date is in the range `plan` (a date range
+    on a top-level field that is never an array in the collection), or None."""
     clause = _date_range_clause(plan)
     if clause is None:
         return None
@@ -221,24 +229,91 @@ def _date_range_rows(engine: Any, db_name: str, coll_name: str, plan: Any) -> tu
     if collection_id is None:
         return None
     sql = (
-        "documents.storage_key IN (SELECT storage_key FROM scalar_index_entries "
+        "SELECT storage_key FROM scalar_index_entries "
         f"INDEXED BY {engine._quote_identifier(str(index['scalar_physical_name']))} "
         "WHERE collection_id = ? AND index_name = ? AND type_score = ? "
-        f"AND element_key {_OP_SQL[op]} ?)"
+        f"AND element_key {_OP_SQL[op]} ?"
     )
     return sql, [collection_id, index["name"], engine._multikey_type_score("datetime"), signature[1]]
 
 
+def _string_match_rows(engine: Any, db_name: str, coll_name: str, plan: Any) -> tuple[str, list[object]] | None:
+    """A SELECT of the storage keys of the rows whose indexed value at a top-level field is one of the plan's
+    strings (an equality or an `$in` of plain strings on a plain single-field index), or None. An array's elements
+    are its multikey entries and a scalar value is its scalar entry (mongoeco writes one or the other), so the
+    union holds every row that can match: a superset, the filter still applies."""
+    from mongoeco.core.query_plan import EqualsCondition, InCondition
+
+    if isinstance(plan, InCondition) and not plan.null_matches_undefined:
+        values = list(plan.values)
+    elif isinstance(plan, EqualsCondition) and not plan.null_matches_undefined:
+        values = [plan.value]
+    else:
+        return None
+    field = str(plan.field)
+    if not values or "." in field or field == "_id" or not all(type(v) is str for v in values):
+        return None
+    index = _plain_single_field_index(engine._load_indexes(db_name, coll_name), field)
+    if index is None or not index.get("multikey") or not index.get("scalar_physical_name"):
+        return None
+    collection_id = engine._lookup_collection_id(engine._require_connection(), db_name, coll_name)
+    if collection_id is None:
+        return None
+    marks = ", ".join("?" for _ in values)
+    where = f"WHERE collection_id = ? AND index_name = ? AND type_score = ? AND element_key IN ({marks})"
+    multikey = engine._quote_identifier(str(index["multikey_physical_name"]))
+    scalar = engine._quote_identifier(str(index["scalar_physical_name"]))
+    sql = (
+        f"SELECT storage_key FROM multikey_entries INDEXED BY {multikey} {where} UNION ALL "
+        f"SELECT storage_key FROM scalar_index_entries INDEXED BY {scalar} {where}"
+    )
+    each = [collection_id, index["name"], engine._multikey_type_score("string"), *values]
+    return sql, [*each, *each]
+
+
+def _count_upto(engine: Any, rows: tuple[str, list[object]], cap: int) -> int:
+    """How many storage keys a narrowing names, counted through its index only and stopped at `cap`."""
+    sql = f"SELECT count(*) FROM ({rows[0]} LIMIT {int(cap)})"
+    return int(engine._require_connection().execute(sql, rows[1]).fetchone()[0])
+
+
+def _narrowing(engine: Any, db_name: str, coll_name: str, plan: Any) -> tuple[str, list[object]] | None:
+    """`documents.storage_key IN (...)` for a sorted find's filter, or None: the SMALLER of its strings' rows (a
+    key's history: a unit's or a resident's requests) and its date range's rows (the window: every request of the
+    last days), counted through the indexes up to a growing cap (32, 256, 2,048 entries; past that, the strings').
+    A real desk's keys hold far fewer rows than its window; a burst of one matter at one place is the other way."""
+    from mongoeco.core.query_plan import AndCondition
+
+    clauses = plan.clauses if isinstance(plan, AndCondition) else (plan,)
+    strings = next((r for r in (_string_match_rows(engine, db_name, coll_name, c) for c in clauses) if r), None)
+    window = next((r for r in (_date_range_rows(engine, db_name, coll_name, c) for c in clauses) if r), None)
+    chosen = strings or window
+    if strings is not None and window is not None:
+        for cap in _COUNT_CAPS:  # both counted to a growing cap, so the cost follows the smaller of the two
+            n_strings, n_window = _count_upto(engine, strings, cap), _count_upto(engine, window, cap)
+            if n_strings < cap or n_window < cap:
+                chosen = window if n_window < n_strings else strings
+                break
+    if chosen is None:
+        return None
+    return f"documents.storage_key IN ({chosen[0]})", chosen[1]
+
+
 def _date_range_through_index(method: Any) -> Any:
-    """Wrap SQLiteEngine._translate_query_plan_with_multikey (correction B): a date range on a top-level field
-    with a plain single-field index (never an array in the collection) also names the index's rows in range."""
+    """Wrap SQLiteEngine._translate_query_plan_with_multikey (correction B): while a sorted find builds its SELECT,
+    the whole filter is ANDed with the rows it narrows to (`_narrowing`); the clauses inside keep mongoeco's own
+    translation, so the condition stays exact."""
 
     @functools.wraps(method)
     def wrapper(self: Any, db_name: str, coll_name: str, plan: Any) -> tuple[str, list[object]]:
-        sql, params = method(self, db_name, coll_name, plan)
         if not _SORTED_SELECT.get():
-            return sql, params
-        rows = _date_range_rows(self, db_name, coll_name, plan)
+            return method(self, db_name, coll_name, plan)
+        token = _SORTED_SELECT.set(False)  # the clauses inside: mongoeco's own translation
+        try:
+            sql, params = method(self, db_name, coll_name, plan)
+        finally:
+            _SORTED_SELECT.reset(token)
+        rows = _narrowing(self, db_name, coll_name, plan)
         if rows is None:
             return sql, params
         return f"{rows[0]} AND ({sql})", [*rows[1], *params]
@@ -267,18 +342,14 @@ def _sorted_select(method: Any) -> Any:
 def _narrowed_sort_check(method: Any) -> Any:
     """Replace SQLiteEngine._sort_requires_python (correction B, sorted finds): before a sorted find, 4.11.0 asks
     SQL whether any document matching the filter holds an array or a tagged number in a sort field, with the
-    filter translated as `json_extract` over every row. When the filter is an AND holding a date range on a plain
-    single-field index, the same question is asked of the index's rows in range (the filter still applies)."""
+    filter translated as `json_extract` over every row. When the filter narrows (`_narrowing`: a date range or
+    strings on a plain single-field index), the same question is asked of those rows (the filter still applies)."""
     import mongoeco.engines.sqlite as sqlite_module
-    from mongoeco.core.query_plan import AndCondition
 
     @functools.wraps(method)
     def wrapper(self: Any, db_name: str, coll_name: str, plan: Any, sort: Any) -> bool:
-        clauses = plan.clauses if isinstance(plan, AndCondition) else (plan,)
-        rows = next(
-            (r for r in (_date_range_rows(self, db_name, coll_name, c) for c in clauses) if r is not None), None
-        )
-        if not sort or rows is None:
+        rows = _narrowing(self, db_name, coll_name, plan) if sort else None
+        if rows is None:
             return bool(method(self, db_name, coll_name, plan, sort))
 
         def translate(node: Any) -> tuple[str, list[object]]:

@@ -105,9 +105,11 @@ _FORGET = (
     "WHERE documents.rowid = huiying_written.doc_rowid AND NOT (documents.db_name = ? AND documents.coll_name = ?))"
 )
 _FROM_DOCUMENTS = re.compile(r"\bFROM\s+documents\b")
+# CROSS JOIN keeps the recorded rows as SQLite's outer loop: with `rowid IN (...)` the planner flattened the subquery
+# and walked the collection through an index on (db_name, coll_name), testing each row (O(documents) per write).
 _RESTRICTED = (
-    "FROM (SELECT all_documents.* FROM main.documents AS all_documents "
-    "WHERE all_documents.rowid IN (SELECT doc_rowid FROM temp.huiying_written)) AS documents"
+    "FROM (SELECT all_documents.* FROM temp.huiying_written AS written "
+    "CROSS JOIN main.documents AS all_documents ON all_documents.rowid = written.doc_rowid) AS documents"
 )
 
 
@@ -222,7 +224,10 @@ def _update_after_write(engine: Any, db_name: str, coll_name: str, full: Callabl
         state.counter += 1
         state.last_write[(db_name, coll_name)] = state.counter
         keys = [key for key in list(cache) if key[:2] == (db_name, coll_name)]
-    if conn is None or not getattr(conn, _TRIGGERS, False):
+    if conn is None or not getattr(conn, _TRIGGERS, False) or not conn.in_transaction:
+        # Outside a write's transaction (4.11.0's TTL purge invalidates after its commit) a statement here would open
+        # an implicit transaction on the engine's connection that no commit closes: every later write would then be a
+        # savepoint inside it, holding the write lock for ever. 4.11.0's full drop needs no SQL.
         with state.lock:
             state.dropped += len(keys)
         full(engine, db_name, coll_name)

@@ -425,18 +425,18 @@ def apply(version: str | None = None) -> str:
     backfill = SQLiteEngine._backfill_scalar_indexes_sync
     if not getattr(backfill, _MARK, False):
         SQLiteEngine._backfill_scalar_indexes_sync = _multikey_storage_index(backfill)  # type: ignore[method-assign]
-    from huiying import mongoeco_candidates
+    from huiying import mongoeco_candidates, mongoeco_features, mongoeco_shared_indexes
 
-    # huiying/mongoeco_features.py (feature answers kept across writes) is not applied: with it, the SQLite server
-    # of the chaos suite's kill-database fault failed after its restart (docs/mongoeco-features.md, "Status").
+    mongoeco_features.apply(found)
     mongoeco_candidates.apply(found)
+    mongoeco_shared_indexes.apply(found)
     return (
         f"mongoeco {found}: corrections applied (writes no longer scan the collection to check an _id; "
         "guarded writes by _id select by _id; array checks kept between writes; no scan after an _id miss; "
         "date and number ranges read through a single-field index; array equality seeks its index; "
         "no scan after a string _id miss on SQLite; multikey entries deleted through an index; "
-        "$in and AND filters take the smallest index candidates "
-        "on memory; sorted date-range finds read through their index on SQLite)"
+        "feature answers kept across writes on SQLite; $in and AND filters take the smallest index candidates "
+        "on memory; sorted date-range finds read through their index on SQLite; one SQLite index per entry table)"
     )
 
 
@@ -445,7 +445,7 @@ def is_applied() -> bool:
     from mongoeco.engines.memory import MemoryEngine
     from mongoeco.engines.sqlite import SQLiteEngine
 
-    from huiying import mongoeco_candidates
+    from huiying import mongoeco_candidates, mongoeco_features, mongoeco_shared_indexes
 
     return bool(
         getattr(SQLiteEngine._validate_document_against_unique_indexes, _MARK, False)
@@ -457,5 +457,7 @@ def is_applied() -> bool:
         and getattr(sqlite_module._sqlite_update_with_operation, _MARK, False)
         and getattr(SQLiteEngine._translate_multikey_exists_clause, _MARK, False)
         and getattr(SQLiteEngine._backfill_scalar_indexes_sync, _MARK, False)
+        and mongoeco_features.is_applied()
         and mongoeco_candidates.is_applied()
+        and mongoeco_shared_indexes.is_applied()
     )

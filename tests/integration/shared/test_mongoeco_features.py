@@ -189,3 +189,30 @@ async def test_a_rolled_back_transaction_leaves_no_wrong_answer(engine: SQLiteEn
             session.commit_transaction()
         assert [d["_id"] for d in await coll.find({"v": {"$type": "decimal"}}).to_list(None)] == ["committed"]
         assert "committed" in [d["_id"] for d in await coll.find({"v": {"$lt": 2}}).to_list(None)]
+
+
+async def test_a_ttl_purge_leaves_no_transaction_open(engine: SQLiteEngine, tmp_path: Path) -> None:
+    """4.11.0's TTL purge drops a collection's answers after its commit. The correction must not run SQL there: a
+    statement would open an implicit transaction that no commit closes, the next write would be a savepoint inside
+    it, and the database would stay locked for every other connection (the chaos suite's hang after kill-database)."""
+    import sqlite3
+    from datetime import UTC, datetime, timedelta
+
+    async with AsyncMongoClient(engine) as client:
+        windows = client["db"]["rate_windows"]
+        await windows.create_index("expires_at", expire_after_seconds=0)
+        await windows.insert_one({"_id": "old", "n": 1, "expires_at": datetime.now(UTC) - timedelta(minutes=5)})
+        await windows.insert_one({"_id": "live", "n": 1, "expires_at": datetime.now(UTC) + timedelta(minutes=5)})
+        assert await windows.count_documents({"n": {"$gte": 1}}) == 1  # purges "old", answers cached
+        await windows.update_one({"_id": "live"}, {"$inc": {"n": 1}})
+        await windows.insert_one({"_id": "old2", "n": 1, "expires_at": datetime.now(UTC) - timedelta(minutes=5)})
+        assert [d["_id"] async for d in windows.find({"n": {"$gte": 1}})] == ["live"]  # purges "old2"
+        await windows.update_one({"_id": "live"}, {"$inc": {"n": 1}})
+        assert not engine._require_connection().in_transaction
+        other = sqlite3.connect(tmp_path / "f.db", timeout=1)
+        try:
+            other.execute("BEGIN IMMEDIATE")  # "database is locked" while a write is left uncommitted
+            other.rollback()
+        finally:
+            other.close()
+        assert (await windows.find_one({"_id": "live"}) or {}).get("n") == 3
