@@ -3,7 +3,8 @@ its own SQLite index on the shared entry tables (`mkidx_<hash>` on `multikey_ent
 `scalar_index_entries`), all with the same columns, so every entry row written goes into all of them.
 
 Run:  python docs/mongoeco-shared-indexes.py             (mongoeco as released)
-      python docs/mongoeco-shared-indexes.py --patched   (with huiying/mongoeco_shared_indexes.py)
+      python docs/mongoeco-shared-indexes.py --others    (the launcher's other corrections, not this one)
+      python docs/mongoeco-shared-indexes.py --patched   (all of them, with huiying/mongoeco_shared_indexes.py)
 No server, no network: mongoeco's own client on its own engine. Prints, for 1, 8 and 16 single-field indexes on a
 collection of documents with a 20-word array field: the SQLite indexes on the entry tables, the file size, and
 the mean time of one insert_one.
@@ -56,12 +57,15 @@ async def measure(indexes: int, stored: int, sample: int) -> tuple[int, float, f
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--patched", action="store_true", help="apply huiying/mongoeco_patch.py (all corrections)")
+    parser.add_argument("--others", action="store_true", help="apply every correction but this one")
     parser.add_argument("--stored", type=int, default=2000)
     parser.add_argument("--sample", type=int, default=200)
     args = parser.parse_args()
-    if args.patched:
-        from huiying import mongoeco_patch
+    if args.patched or args.others:
+        from huiying import mongoeco_patch, mongoeco_shared_indexes
 
+        if args.others:  # the launcher's apply(), this correction left out
+            mongoeco_shared_indexes.apply = lambda version=None: "left out"  # type: ignore[assignment]
         print(mongoeco_patch.apply())
     print("MongoDB indexes | SQLite indexes on the entry tables | file MB | insert_one ms")
     for indexes in (1, 8, 16):

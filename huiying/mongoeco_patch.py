@@ -56,6 +56,11 @@ columns (its scalar twin, `scalar_index_entries`, has one: `idx_scalar_index_ent
 each save of a task read every multikey entry of the database (4,000 tasks: ~90,000 entries, 74 ms per write and
 growing). The correction creates the same index for `multikey_entries` when the engine opens its database.
 
+`apply()` also applies the sibling modules, each with its own docstring, tests and page under docs/:
+huiying/mongoeco_features.py (SQLite feature answers kept across writes), huiying/mongoeco_candidates.py (`$in`
+and AND candidates on memory; sorted finds narrowed to their window's or their strings' rows on SQLite) and
+huiying/mongoeco_shared_indexes.py (correction 9: one SQLite index per entry table).
+
 All are pinned to the version they were written against: on any other version nothing is changed and the
 launcher logs one line saying so.
 """
