@@ -27,6 +27,7 @@ from services.routing.domain.rules import RoutingInput, decide
 from services.routing.domain.teams import normalize_building
 from services.routing.duplicates import DuplicateFinder
 from services.routing.rulestore import RuleStore
+from services.routing.segment import SEGMENTER
 from services.routing.staff import StaffStore
 from services.routing.store import RoutingStore
 from shared.bus import RetryLater
@@ -44,7 +45,6 @@ log = structlog.get_logger("huiying.routing")
 
 Clock = Callable[[], datetime]
 NOTHING = Needs()  # a decision that needs only the config and the staff
-SEGMENTER = JiebaSegmenter([])  # plain jieba, one per process (its dictionary is built once, on first use)
 
 
 class LostRace(LifecycleError):

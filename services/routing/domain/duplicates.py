@@ -1,5 +1,5 @@
 """Duplicates and repeats (并单): which requests may be the same matter. Pure (the words come from a
-segmenter the service injects: jieba, services/routing/segment.py).
+segmenter the service injects: jieba over the compact word table, services/routing/segment.py).
 
 A request is a **possible duplicate** of another when they are of the same kind, at the same place (the same
 building, or within `distance_m` when both have coordinates), submitted within `window_hours` of each other,
