@@ -83,7 +83,8 @@ class WorkItemPublisher:
             raise Poison(f"{envelope.type} without a team cannot become a work item")
         if data.team.id not in self.team_ids:
             raise Poison(f"team {data.team.id!r} has no work queue (is it still in deploy/teams.yaml?)")
-        task = await self.store.get_document(data.request_id)
+        # The task as the write that carried this event stored it, when this process made that write (no read).
+        task = await self.store.written_document(data.request_id, envelope.seq)
         if task is None:
             raise RetryLater(f"task {data.request_id} not readable yet")
         if task.get("seq", 0) > envelope.seq and task.get("team_id") != data.team.id:

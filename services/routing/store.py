@@ -10,7 +10,7 @@ Staff accounts and rule-set versions live beside the tasks, in services/routing/
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, OrderedDict
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -26,6 +26,7 @@ from shared.outbox import HIDE, OutboxWriter, ensure_outbox_indexes
 
 Document = dict[str, Any]
 INTERNAL = HIDE
+WRITTEN_KEPT = 512  # task documents kept for the work-items consumer (a few seconds of a busy desk's writes)
 QUEUE_ORDER = [("priority_rank", ASCENDING), ("due_at", ASCENDING), ("submitted_at", ASCENDING)]
 # What the ledgers count (services/routing/domain/ledger.py).
 LEDGER_FIELDS = (
@@ -84,6 +85,11 @@ class RoutingStore(Protocol):
     async def get(self, request_id: str) -> Task | None: ...
 
     async def get_document(self, request_id: str) -> Document | None: ...
+
+    async def written_document(self, request_id: str, seq: int) -> Document | None:
+        """The task as this process last wrote it if that write carried the event numbered `seq` or a later one
+        (taken once), else as stored now."""
+        ...
 
     async def find(self, id_or_code: str) -> Task | None:
         """By request id, or by tracking code."""
@@ -158,6 +164,10 @@ class MongoRoutingStore:
         # once, other replicas' are seen when the copy expires (services/routing/cache.py).
         self.cache_ttl_s = cache_ttl_s
         self._loads: dict[str, Cached[Counter[str]]] = {}
+        # The tasks this process wrote last, for the work-items consumer of the events those writes carried: the
+        # item is built from what the write stored instead of a read back (services/routing/handlers.py). Bounded;
+        # an item whose task is not here (another replica wrote it, or it was pushed out) reads it.
+        self._written: OrderedDict[str, Document] = OrderedDict()
 
     def _team_loads(self, team_id: str) -> Cached[Counter[str]]:
         if team_id not in self._loads:
@@ -207,6 +217,7 @@ class MongoRoutingStore:
         except DuplicateKeyError:
             return None
         self._adjust_loads(None, outcome.task)
+        self._remember(document)
         return document
 
     async def insert_record(self, task: Task) -> bool:
@@ -232,7 +243,14 @@ class MongoRoutingStore:
         )
         if saved is not None:
             self._adjust_loads(before, after)
+            self._remember(saved)
         return saved
+
+    def _remember(self, document: Document) -> None:
+        self._written[document["_id"]] = document
+        self._written.move_to_end(document["_id"])
+        while len(self._written) > WRITTEN_KEPT:
+            self._written.popitem(last=False)
 
     async def set_next_check(self, task: Task, when: datetime | None) -> None:
         """Only when nobody changed the task meanwhile (else their write set the right value)."""
@@ -246,6 +264,12 @@ class MongoRoutingStore:
 
     async def get_document(self, request_id: str) -> Document | None:
         return await self.tasks.find_one({"_id": request_id}, INTERNAL)
+
+    async def written_document(self, request_id: str, seq: int) -> Document | None:
+        document = self._written.pop(request_id, None)
+        if document is not None and int(document.get("seq", 0)) >= seq:
+            return {k: v for k, v in document.items() if k not in INTERNAL}
+        return await self.get_document(request_id)
 
     async def find(self, id_or_code: str) -> Task | None:
         task = await self.get(id_or_code)

@@ -91,6 +91,9 @@ class FakeRoutingStore:
         await self._round_trip()
         return copy.deepcopy(self.docs.get(request_id))
 
+    async def written_document(self, request_id: str, seq: int) -> Document | None:
+        return await self.get_document(request_id)
+
     async def find(self, id_or_code: str) -> Task | None:
         task = await self.get(id_or_code)
         if task is not None:
