@@ -53,14 +53,14 @@ async def dispatch_and_count(
     return counter
 
 
-async def test_a_request_to_a_queue_team_costs_at_most_four_commands(
+async def test_a_request_to_a_queue_team_costs_at_most_three_commands(
     start_routing: Any, count_commands: CommandCounter, mongo: AsyncMongoClient[dict[str, Any]]
 ) -> None:
     async with start_routing(**QUIET) as routing:
         counter = await dispatch_and_count(routing, count_commands, mongo, "legal_aid")
         # the task with its events (one insert), the look-up of possible duplicates and repeats (并单, one find
-        # by an index), the outbox settled, the work item's read of the task
-        assert counter.total <= 4, counter.summary()
+        # by an index), the outbox settled; the work item is built from what the insert stored (no read)
+        assert counter.total <= 3, counter.summary()
         assert counter.writes <= 2, counter.summary()
 
 
@@ -70,6 +70,7 @@ async def test_a_request_to_a_load_balanced_team_costs_at_most_four_commands_too
     # property_maintenance: two members on duty, the fewest open tasks chooses (loads kept per TTL)
     async with start_routing(routing_cache_ttl_s=60, **QUIET) as routing:
         counter = await dispatch_and_count(routing, count_commands, mongo, "property_repair")
+        # three, and room for one periodic read of a background loop falling inside the count on a busy machine
         assert counter.total <= 4, counter.summary()
         assert counter.writes <= 2, counter.summary()
 
